@@ -1,0 +1,33 @@
+# Finds the system libraries the engine needs. Each failure names the Debian
+# package that provides the missing piece, so a fresh machine knows what to do.
+find_package(Threads REQUIRED)
+
+find_path(ASIO_INCLUDE_DIR asio.hpp)
+if(NOT ASIO_INCLUDE_DIR)
+  message(FATAL_ERROR "Standalone Asio not found: apt-get install libasio-dev")
+endif()
+add_library(noexpp_asio INTERFACE)
+target_include_directories(noexpp_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(noexpp_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+
+# msgpack-cxx is header-only; its Debian CMake config insists on Boost, which we
+# do not use (MSGPACK_NO_BOOST), so the header is found directly.
+find_path(MSGPACK_INCLUDE_DIR msgpack.hpp)
+if(NOT MSGPACK_INCLUDE_DIR)
+  message(FATAL_ERROR "msgpack-cxx not found: apt-get install libmsgpack-cxx-dev")
+endif()
+add_library(noexpp_msgpack INTERFACE)
+target_include_directories(noexpp_msgpack SYSTEM INTERFACE ${MSGPACK_INCLUDE_DIR})
+target_compile_definitions(noexpp_msgpack INTERFACE MSGPACK_NO_BOOST MSGPACK_DEFAULT_API_VERSION=3)
+
+find_package(spdlog CONFIG QUIET)
+if(NOT spdlog_FOUND)
+  message(FATAL_ERROR "spdlog not found: apt-get install libspdlog-dev")
+endif()
+
+if(NOEXPP_BUILD_TESTS)
+  find_package(GTest CONFIG QUIET)
+  if(NOT GTest_FOUND)
+    message(FATAL_ERROR "GoogleTest not found: apt-get install libgtest-dev")
+  endif()
+endif()

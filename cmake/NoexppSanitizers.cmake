@@ -1,0 +1,10 @@
+# One switch for the sanitizer builds of the engine and its tests.
+if(NOEXPP_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(NOEXPP_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT NOEXPP_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "NOEXPP_SANITIZE must be '', 'address' or 'thread', not '${NOEXPP_SANITIZE}'")
+endif()

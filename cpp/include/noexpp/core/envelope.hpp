@@ -1,0 +1,58 @@
+#pragma once
+/// One message or signal in a mailbox.
+#include <cstdint>
+#include <memory>
+
+#include "noexpp/core/exit_reason.hpp"
+#include "noexpp/core/pid.hpp"
+#include "noexpp/core/term.hpp"
+
+namespace noexpp {
+
+/// The outcome of a call as seen by the caller.
+struct CallOutcome {
+  enum class Status : std::uint8_t { ok, timeout, noproc, crashed, noconnection, self_call, node_stopped };
+  Status status = Status::ok;
+  Term value;          ///< the reply, when ok
+  ExitReason reason;   ///< crashed / noproc: why the target went away
+  bool ok() const { return status == Status::ok; }
+  static CallOutcome reply(Term v) { return {Status::ok, std::move(v), {}}; }
+  static CallOutcome failed(Status s, ExitReason r = {}) { return {s, {}, std::move(r)}; }
+};
+const char* to_string(CallOutcome::Status s);
+
+/// Where a reply goes: the calling process (or the node itself, serial 0, for
+/// calls made from outside any process) and the call's reference.
+struct From {
+  Pid caller;
+  std::uint64_t ref = 0;
+  friend bool operator==(const From&, const From&) = default;
+};
+
+struct Envelope {
+  enum class Kind : std::uint8_t {
+    call,         ///< term = request, ref/from = reply address
+    cast,         ///< term = request
+    info,         ///< term = plain message (send, timers)
+    down,         ///< monitor fired: from = monitored pid, ref = monitor ref, reason
+    exit_signal,  ///< link or exit(): from = sender, reason
+    stop,         ///< orderly stop request (gen_server:stop): reason
+    call_done,    ///< a call this process awaits completed: ref, outcome
+  };
+
+  explicit Envelope(Kind k, Pid sender = {}, std::uint64_t r = 0, Term t = {})
+      : kind(k), from(sender), ref(r), term(std::move(t)) {}
+
+  Kind kind;
+  Pid from;
+  std::uint64_t ref = 0;
+  Term term;
+  std::unique_ptr<ExitReason> reason;    // down, exit_signal, stop
+  std::unique_ptr<CallOutcome> outcome;  // call_done
+  Envelope* next = nullptr;              // intrusive mailbox link
+
+  /// Exit signals and completions of awaited calls bypass ordinary messages.
+  bool is_priority() const { return kind == Kind::exit_signal || kind == Kind::call_done; }
+};
+
+}  // namespace noexpp

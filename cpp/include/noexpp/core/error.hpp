@@ -1,0 +1,55 @@
+#pragma once
+/// Error values of the engine. Inside the engine errors are values; the
+/// bindings turn them into Python exceptions at the edge.
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+namespace noexpp {
+
+enum class Errc {
+  ok = 0,
+  call_timeout = 1,      ///< no reply before the deadline
+  no_process,            ///< the target does not exist (or exited normally)
+  process_crashed,       ///< the target exited abnormally while the call was open
+  no_connection,         ///< the target's node is down
+  self_call,             ///< a process called itself
+  node_stopped,          ///< the node is not running
+  duplicate_name,        ///< a registered name is taken
+  behavior_not_found,    ///< no behavior registered under that name
+  init_failed,           ///< init raised, spawn failed
+  bad_term,              ///< a value cannot be encoded or decoded
+  invalid_argument,
+};
+
+const std::error_category& noexpp_category();
+inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), noexpp_category()}; }
+
+/// An error code plus a human-readable detail naming what went wrong.
+struct Error {
+  Errc code = Errc::ok;
+  std::string detail;
+  std::string to_string() const;
+};
+
+/// A value or an Error; the engine's return type for operations that can fail.
+template <class T>
+class Result {
+ public:
+  Result(T v) : v_(std::move(v)) {}
+  Result(Error e) : v_(std::move(e)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+}  // namespace noexpp
+
+template <>
+struct std::is_error_code_enum<noexpp::Errc> : std::true_type {};

@@ -1,0 +1,76 @@
+#pragma once
+/// The engine threads of one node: an Asio io_context run by a fixed pool,
+/// plus spare threads that stand in while an engine thread is blocked.
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
+namespace noexpp {
+
+class Executor {
+ public:
+  explicit Executor(int threads);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  void start();
+  /// Stops the io_context and joins every thread. Thread: not an engine thread.
+  void stop();
+
+  asio::io_context& io() { return io_; }
+  int threads() const { return threads_; }
+
+  /// Runs `f` on an engine thread. When called from an engine thread while it
+  /// runs a process, the work stays on this thread (like Go's runnext) for
+  /// the first such post of a batch, keeping call ping-pong free of wake-ups;
+  /// later posts of the batch go to the shared queue so other threads help.
+  /// Thread: any.
+  void post(std::function<void()> f);
+
+  /// True when the calling thread is one of this executor's threads.
+  bool on_engine_thread() const;
+
+  /// RAII: the calling engine thread is about to block (a synchronous call
+  /// from a handler). While any thread is blocked a spare thread runs the
+  /// io_context in its place, so a chain of synchronous calls cannot deadlock
+  /// even with threads=1. No-op on non-engine threads. Thread: any.
+  class BlockingScope {
+   public:
+    explicit BlockingScope(Executor& ex);
+    ~BlockingScope();
+    BlockingScope(const BlockingScope&) = delete;
+    BlockingScope& operator=(const BlockingScope&) = delete;
+
+   private:
+    Executor* ex_ = nullptr;
+  };
+
+  /// Marks the start of a process batch on this thread (resets the runnext slot).
+  static void begin_batch();
+
+ private:
+  void run_core();
+  void run_spare(std::size_t index);
+  void enter_blocking();
+  void leave_blocking();
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  int threads_;
+  std::vector<std::thread> core_;
+  std::mutex spare_mu_;
+  std::condition_variable spare_cv_;
+  std::vector<std::thread> spare_;
+  std::size_t blocked_ = 0;  // guarded by spare_mu_
+  bool stopping_ = false;    // guarded by spare_mu_
+};
+
+}  // namespace noexpp

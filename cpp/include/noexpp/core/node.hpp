@@ -1,0 +1,154 @@
+#pragma once
+/// A node: engine threads, the process table, timers and the local registry.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "noexpp/core/behavior.hpp"
+#include "noexpp/core/error.hpp"
+#include "noexpp/core/executor.hpp"
+#include "noexpp/core/fwd.hpp"
+#include "noexpp/core/pending_calls.hpp"
+#include "noexpp/core/registry.hpp"
+
+namespace noexpp {
+
+struct NodeOptions {
+  std::string name = "nonode";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  int threads = 2;
+};
+
+struct SpawnOptions {
+  std::string name;       ///< register locally under this name ("" = none)
+  Pid link_to;            ///< link the new process to this one (nil = none)
+};
+
+struct ProcessInfo {
+  Pid pid;
+  std::string name;
+  std::string behavior;
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  static std::shared_ptr<Node> create(NodeOptions options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  void start();
+  /// Stops every process (shutdown, terminate called, newest first) within
+  /// `grace`, then the engine threads. Idempotent. Thread: not an engine thread.
+  void stop(Duration grace = std::chrono::seconds(5));
+  bool running() const { return running_.load(std::memory_order_acquire); }
+
+  /// "name@host:port". Thread: any.
+  const std::string& id() const { return id_; }
+  /// The pseudo-pid of the node itself (serial 0).
+  Pid node_pid() const { return Pid{name_index_, creation_, 0}; }
+  bool is_local(Pid p) const { return p.node == name_index_ && p.creation == creation_; }
+  Executor& executor() { return executor_; }
+
+  // ---- processes ----
+  /// Starts a process and runs its init on the calling thread; init errors
+  /// come back as Errc::init_failed with the reason. Thread: any.
+  Result<Pid> spawn(const BehaviorFactory& factory, const Term& args, const SpawnOptions& opts = {});
+  bool alive(Pid p) const;
+  std::size_t process_count() const;
+  std::vector<ProcessInfo> processes() const;
+
+  // ---- messages ----
+  bool send(Pid to, Term message);
+  bool cast(Pid to, Term request);
+  /// Blocking call; on an engine thread a spare thread stands in meanwhile.
+  CallOutcome call(Pid to, Term request, Duration timeout = kDefaultCallTimeout);
+  /// Non-blocking call: `done` runs exactly once, on some engine thread (or
+  /// inline when the call fails at once). Returns the call's reference, or 0
+  /// when it already completed. `timeout` may be kInfinity.
+  std::uint64_t call_async(Pid to, Term request, Duration timeout, Completion done);
+  /// call_async with a reference taken from pending().reserve_ref().
+  void call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, Completion done);
+  /// Abandons an open call (the caller gave up); false if it already completed.
+  bool cancel_call(std::uint64_t ref) { return pending_.take(ref).has_value(); }
+  /// Completes a call (from handle_call's NoReply, from any thread).
+  void reply(const From& to, Term value);
+
+  // ---- exits, links, monitors ----
+  /// Sends an exit signal, as erlang:exit/2. A trapping process gets it as
+  /// an EXIT message; otherwise an abnormal reason kills it.
+  bool exit(Pid target, ExitReason reason, Pid from = {});
+  /// erlang:exit(Pid, kill): untrappable; the process exits with `killed`
+  /// without running terminate.
+  bool kill(Pid target, Pid from = {});
+  /// gen_server:stop: asks `target` to terminate with `reason`, waits up to
+  /// `timeout` for it to exit. Errc::no_process / call_timeout on failure.
+  Result<bool> stop_process(Pid target, ExitReason reason, Duration timeout);
+  /// Calls `cb(pid, reason)` once when `target` exits (at once, noproc, if
+  /// it does not exist). Returns the monitor reference.
+  std::uint64_t monitor(Pid target, std::function<void(Pid, const ExitReason&)> cb);
+  std::uint64_t monitor_by(Pid watcher, Pid target);
+  void demonitor(Pid target, std::uint64_t ref);
+  void link(Pid a, Pid b);
+  void unlink(Pid a, Pid b);
+
+  // ---- timers ----
+  TimerRef send_after(Pid to, Duration delay, Term message);
+  bool cancel_timer(TimerRef t);
+
+  // ---- registry ----
+  Registry& registry() { return registry_; }
+  std::optional<Pid> whereis(const std::string& name) const { return registry_.whereis(name); }
+
+  PendingCalls& pending() { return pending_; }
+  std::shared_ptr<Process> find(Pid p) const;
+
+ private:
+  friend class Process;
+  explicit Node(NodeOptions options);
+  void remove_process(Pid p);
+  bool deliver(Pid to, Envelope* e);
+
+  NodeOptions options_;
+  std::string id_;
+  std::uint32_t name_index_;
+  std::uint32_t creation_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<std::uint64_t> next_serial_{1};
+  std::atomic<std::uint64_t> next_ref_{1};
+  Executor executor_;
+  PendingCalls pending_;
+  Registry registry_;
+
+  struct TableShard {
+    mutable std::mutex mu;
+    std::unordered_map<std::uint64_t, std::shared_ptr<Process>> procs;
+  };
+  static constexpr std::size_t kTableShards = 16;
+  std::array<TableShard, kTableShards> table_;
+  TableShard& shard(std::uint64_t serial) const {
+    return const_cast<TableShard&>(table_[serial % kTableShards]);
+  }
+
+  std::mutex empty_mu_;  // with empty_cv_: stop() waits for the table to drain
+  std::condition_variable empty_cv_;
+  std::mutex timers_mu_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<asio::steady_timer>> timers_;
+};
+
+/// Sets the level of the engine's logger: trace, debug, info, warning, error,
+/// critical or off. False for an unknown level. Thread: any.
+bool set_log_level(const std::string& level);
+
+}  // namespace noexpp

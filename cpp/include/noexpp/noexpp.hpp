@@ -1,0 +1,9 @@
+#pragma once
+/// The public C++ API of noexpp.
+#include "noexpp/core/behavior.hpp"
+#include "noexpp/core/codec.hpp"
+#include "noexpp/core/error.hpp"
+#include "noexpp/core/exit_reason.hpp"
+#include "noexpp/core/node.hpp"
+#include "noexpp/core/pid.hpp"
+#include "noexpp/core/term.hpp"

@@ -1,0 +1,41 @@
+#include "noexpp/core/behavior.hpp"
+
+#include "noexpp/core/node.hpp"
+#include "noexpp/core/process.hpp"
+
+namespace noexpp {
+
+CallReply GenServer::handle_call(const Term& request, const From&) {
+  throw std::logic_error("handle_call not implemented for request " + request.to_string());
+}
+
+Pid GenServer::self() const { return process_->pid(); }
+Node& GenServer::node() const { return process_->node(); }
+void GenServer::reply(const From& to, Term value) { node().reply(to, std::move(value)); }
+void GenServer::send(Pid to, Term message) { node().send(to, std::move(message)); }
+void GenServer::cast(Pid to, Term request) { node().cast(to, std::move(request)); }
+
+TimerRef GenServer::send_after(Duration delay, Term message) {
+  auto t = node().send_after(self(), delay, std::move(message));
+  process_->track_timer(t.id);
+  return t;
+}
+
+bool GenServer::cancel_timer(TimerRef t) {
+  process_->untrack_timer(t.id);
+  return node().cancel_timer(t);
+}
+
+void GenServer::stop(ExitReason reason) { process_->request_stop(std::move(reason)); }
+void GenServer::continue_with(Term arg) { process_->request_continue(std::move(arg)); }
+std::uint64_t GenServer::monitor(Pid target) { return node().monitor_by(self(), target); }
+void GenServer::demonitor(Pid target, std::uint64_t ref) { node().demonitor(target, ref); }
+void GenServer::link(Pid other) { node().link(self(), other); }
+void GenServer::unlink(Pid other) { node().unlink(self(), other); }
+void GenServer::trap_exit(bool on) { process_->set_trap_exit(on); }
+
+void GenServer::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done) {
+  process_->await_call(to, std::move(request), timeout, std::move(done));
+}
+
+}  // namespace noexpp

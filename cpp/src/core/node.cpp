@@ -1,0 +1,339 @@
+#include "noexpp/core/node.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <random>
+
+#include "log.hpp"
+#include "noexpp/core/process.hpp"
+
+namespace noexpp {
+namespace {
+
+std::uint32_t fresh_creation() {
+  std::random_device rd;
+  std::uint32_t c = 0;
+  while (c == 0) c = rd();
+  return c;
+}
+
+Envelope* make_envelope(Envelope::Kind kind, Pid from, std::uint64_t ref, Term term) {
+  return new Envelope{kind, from, ref, std::move(term)};
+}
+
+}  // namespace
+
+std::shared_ptr<Node> Node::create(NodeOptions options) {
+  return std::shared_ptr<Node>(new Node(std::move(options)));
+}
+
+Node::Node(NodeOptions options)
+    : options_(std::move(options)),
+      id_(options_.name + "@" + options_.host + ":" + std::to_string(options_.port)),
+      name_index_(intern_node_name(id_)),
+      creation_(fresh_creation()),
+      executor_(std::max(1, options_.threads)) {}
+
+Node::~Node() {
+  stop();
+  // What is left (processes stuck in a handler at stop) goes with the node.
+  for (auto& s : table_) s.procs.clear();
+}
+
+void Node::start() {
+  if (stopped_.load() || running_.exchange(true)) return;
+  executor_.start();
+  log().debug("node {} started with {} threads", id_, executor_.threads());
+}
+
+void Node::stop(Duration grace) {
+  if (stopped_.exchange(true)) return;
+  if (executor_.on_engine_thread()) {
+    // Joining engine threads from one of them would deadlock: hand it off.
+    stopped_.store(false);
+    std::thread([self = shared_from_this(), grace] { self->stop(grace); }).detach();
+    return;
+  }
+  if (running_.load()) {
+    // Newest first, as a supervisor stops its children in reverse start order.
+    std::vector<std::shared_ptr<Process>> procs;
+    for (auto& s : table_) {
+      std::lock_guard lk(s.mu);
+      for (auto& [serial, p] : s.procs) procs.push_back(p);
+    }
+    std::sort(procs.begin(), procs.end(), [](auto& a, auto& b) { return a->pid().serial > b->pid().serial; });
+    for (auto& p : procs) {
+      auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0, {});
+      e->reason = std::make_unique<ExitReason>(ExitReason::shutdown());
+      p->deliver(e);
+    }
+    procs.clear();
+    std::unique_lock lk(empty_mu_);
+    empty_cv_.wait_for(lk, grace, [&] { return process_count() == 0; });
+  }
+  running_.store(false, std::memory_order_release);
+  pending_.fail_all(CallOutcome::Status::node_stopped);
+  {
+    std::lock_guard lk(timers_mu_);
+    for (auto& [id, t] : timers_) t->cancel();
+  }
+  executor_.stop();
+  {
+    std::lock_guard lk(timers_mu_);
+    timers_.clear();
+  }
+  auto left = process_count();
+  if (left) log().warn("node {} stopped with {} processes that did not exit in time", id_, left);
+  log().debug("node {} stopped", id_);
+}
+
+// ---- processes -----------------------------------------------------------
+
+Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const SpawnOptions& opts) {
+  if (!running()) return Error{Errc::node_stopped, "node " + id_ + " is not running"};
+  std::unique_ptr<GenServer> behavior;
+  try {
+    behavior = factory();
+  } catch (const std::exception& e) {
+    return Error{Errc::init_failed, std::string("behavior factory raised: ") + e.what()};
+  }
+  if (!behavior) return Error{Errc::invalid_argument, "behavior factory returned nothing"};
+  const Pid pid{name_index_, creation_, next_serial_.fetch_add(1, std::memory_order_relaxed)};
+  auto proc = std::make_shared<Process>(*this, pid, std::move(behavior), opts.name);
+  if (!opts.name.empty() && !registry_.add(opts.name, pid))
+    return Error{Errc::duplicate_name, "name '" + opts.name + "' is already registered"};
+  {
+    auto& s = shard(pid.serial);
+    std::lock_guard lk(s.mu);
+    s.procs.emplace(pid.serial, proc);
+  }
+  if (!opts.link_to.is_nil()) link(opts.link_to, pid);
+  if (auto failure = proc->run_init(args))
+    return Error{Errc::init_failed, failure->to_string()};
+  return pid;
+}
+
+std::shared_ptr<Process> Node::find(Pid p) const {
+  if (!is_local(p)) return nullptr;
+  auto& s = shard(p.serial);
+  std::lock_guard lk(s.mu);
+  auto it = s.procs.find(p.serial);
+  return it == s.procs.end() ? nullptr : it->second;
+}
+
+bool Node::alive(Pid p) const { return find(p) != nullptr; }
+
+void Node::remove_process(Pid p) {
+  bool now_empty = false;
+  {
+    auto& s = shard(p.serial);
+    std::lock_guard lk(s.mu);
+    s.procs.erase(p.serial);
+  }
+  if (stopped_.load()) now_empty = process_count() == 0;
+  if (now_empty) {
+    std::lock_guard lk(empty_mu_);
+    empty_cv_.notify_all();
+  }
+}
+
+std::size_t Node::process_count() const {
+  std::size_t n = 0;
+  for (auto& s : table_) {
+    std::lock_guard lk(s.mu);
+    n += s.procs.size();
+  }
+  return n;
+}
+
+std::vector<ProcessInfo> Node::processes() const {
+  std::vector<std::shared_ptr<Process>> procs;
+  for (auto& s : table_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [serial, p] : s.procs) procs.push_back(p);
+  }
+  std::vector<ProcessInfo> out;
+  out.reserve(procs.size());
+  for (auto& p : procs) out.push_back({p->pid(), p->registered_name(), p->behavior_name()});
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.pid.serial < b.pid.serial; });
+  return out;
+}
+
+// ---- messages ------------------------------------------------------------
+
+bool Node::deliver(Pid to, Envelope* e) {
+  auto p = find(to);
+  if (!p) {
+    delete e;
+    return false;
+  }
+  return p->deliver(e);
+}
+
+static Pid current_pid_or(Pid fallback) {
+  auto* cur = Process::current();
+  return cur ? cur->pid() : fallback;
+}
+
+bool Node::send(Pid to, Term message) {
+  return deliver(to, make_envelope(Envelope::Kind::info, current_pid_or(node_pid()), 0, std::move(message)));
+}
+
+bool Node::cast(Pid to, Term request) {
+  return deliver(to, make_envelope(Envelope::Kind::cast, current_pid_or(node_pid()), 0, std::move(request)));
+}
+
+std::uint64_t Node::call_async(Pid to, Term request, Duration timeout, Completion done) {
+  auto ref = pending_.reserve_ref();
+  call_with_ref(ref, to, std::move(request), timeout, std::move(done));
+  return pending_.contains(ref) ? ref : 0;
+}
+
+void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, Completion done) {
+  if (!running()) return done(CallOutcome::failed(CallOutcome::Status::node_stopped));
+  auto* cur = Process::current();
+  if (cur && cur->pid() == to) return done(CallOutcome::failed(CallOutcome::Status::self_call));
+  auto proc = find(to);
+  if (!proc) return done(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+  pending_.add(ref, std::move(done));
+  if (timeout != kInfinity) {
+    auto timer = std::make_unique<asio::steady_timer>(executor_.io(), timeout);
+    timer->async_wait([this, ref](const std::error_code& ec) {
+      if (!ec) pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::timeout));
+    });
+    pending_.set_timer(ref, std::move(timer));
+  }
+  auto caller = cur ? cur->pid() : node_pid();
+  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request))))
+    pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+}
+
+CallOutcome Node::call(Pid to, Term request, Duration timeout) {
+  auto waiter = std::make_shared<CallWaiter>();
+  auto ref = call_async(to, std::move(request), kInfinity, waiter->completion());
+  auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
+                                       : std::chrono::steady_clock::now() + timeout;
+  Executor::BlockingScope blocking(executor_);
+  if (!waiter->wait_until(deadline) && ref && cancel_call(ref))
+    return CallOutcome::failed(CallOutcome::Status::timeout);
+  waiter->wait_until(std::chrono::steady_clock::time_point::max());
+  return waiter->take();
+}
+
+void Node::reply(const From& to, Term value) {
+  // Local callers only for now; a remote caller's node id routes the reply
+  // over the cluster connection (cluster issue).
+  pending_.complete(to.ref, CallOutcome::reply(std::move(value)));
+}
+
+// ---- exits, links, monitors ----------------------------------------------
+
+bool Node::exit(Pid target, ExitReason reason, Pid from) {
+  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0, {});
+  e->reason = std::make_unique<ExitReason>(std::move(reason));
+  return deliver(target, e);
+}
+
+bool Node::kill(Pid target, Pid from) {
+  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
+                          Term(true));
+  e->reason = std::make_unique<ExitReason>(ExitReason::killed());
+  return deliver(target, e);
+}
+
+Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout) {
+  auto proc = find(target);
+  if (!proc) return Error{Errc::no_process, "no process " + target.to_string()};
+  auto waiter = std::make_shared<CallWaiter>();
+  auto done = waiter->completion();
+  auto ref = monitor(target, [done](Pid, const ExitReason& r) { done(CallOutcome::failed(CallOutcome::Status::noproc, r)); });
+  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0, {});
+  e->reason = std::make_unique<ExitReason>(std::move(reason));
+  proc->deliver(e);
+  proc.reset();
+  auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
+                                       : std::chrono::steady_clock::now() + timeout;
+  Executor::BlockingScope blocking(executor_);
+  if (!waiter->wait_until(deadline)) {
+    demonitor(target, ref);
+    return Error{Errc::call_timeout, "process " + target.to_string() + " did not stop in time"};
+  }
+  return true;
+}
+
+std::uint64_t Node::monitor(Pid target, std::function<void(Pid, const ExitReason&)> cb) {
+  auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
+  auto proc = find(target);
+  if (!proc || !proc->add_monitor(Monitor{ref, {}, cb})) cb(target, ExitReason::noproc());
+  return ref;
+}
+
+std::uint64_t Node::monitor_by(Pid watcher, Pid target) {
+  auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
+  auto proc = find(target);
+  if (!proc || !proc->add_monitor(Monitor{ref, watcher, {}})) {
+    auto* d = make_envelope(Envelope::Kind::down, target, ref, {});
+    d->reason = std::make_unique<ExitReason>(ExitReason::noproc());
+    deliver(watcher, d);
+  }
+  return ref;
+}
+
+void Node::demonitor(Pid target, std::uint64_t ref) {
+  if (auto proc = find(target)) proc->remove_monitor(ref);
+}
+
+void Node::link(Pid a, Pid b) {
+  auto pa = find(a);
+  if (!pa || a == b) return;
+  auto pb = find(b);
+  if (!pb || !pb->add_link(a)) {
+    auto* x = make_envelope(Envelope::Kind::exit_signal, b, 1, {});
+    x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
+    pa->deliver(x);
+    return;
+  }
+  if (!pa->add_link(b)) {
+    auto* x = make_envelope(Envelope::Kind::exit_signal, a, 1, {});
+    x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
+    pb->deliver(x);
+  }
+}
+
+void Node::unlink(Pid a, Pid b) {
+  if (auto pa = find(a)) pa->remove_link(b);
+  if (auto pb = find(b)) pb->remove_link(a);
+}
+
+// ---- timers --------------------------------------------------------------
+
+TimerRef Node::send_after(Pid to, Duration delay, Term message) {
+  auto id = next_ref_.fetch_add(1, std::memory_order_relaxed);
+  auto timer = std::make_unique<asio::steady_timer>(executor_.io(), delay);
+  timer->async_wait([this, id, to, message = std::move(message)](const std::error_code& ec) mutable {
+    if (ec) return;
+    {
+      std::lock_guard lk(timers_mu_);
+      if (timers_.erase(id) == 0) return;  // cancelled just now
+    }
+    deliver(to, make_envelope(Envelope::Kind::info, to, id, std::move(message)));
+  });
+  std::lock_guard lk(timers_mu_);
+  timers_.emplace(id, std::move(timer));
+  return TimerRef{id};
+}
+
+bool Node::cancel_timer(TimerRef t) {
+  std::unique_ptr<asio::steady_timer> timer;
+  {
+    std::lock_guard lk(timers_mu_);
+    auto it = timers_.find(t.id);
+    if (it == timers_.end()) return false;
+    timer = std::move(it->second);
+    timers_.erase(it);
+  }
+  timer->cancel();
+  return true;
+}
+
+}  // namespace noexpp

@@ -1,0 +1,290 @@
+#include "noexpp/core/process.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <typeinfo>
+
+#include "log.hpp"
+#include "noexpp/core/node.hpp"
+
+namespace noexpp {
+namespace {
+
+thread_local Process* tl_current = nullptr;
+// Set by Task's promise when an exception escapes a coroutine segment; read
+// by the process right after the callback that ran the segment.
+thread_local std::exception_ptr tl_task_exception;
+
+// Handlers per run before the process yields its thread to others.
+constexpr int kBatch = 64;
+
+struct CurrentScope {
+  Process* prev;
+  explicit CurrentScope(Process* p) : prev(tl_current) { tl_current = p; }
+  ~CurrentScope() { tl_current = prev; }
+};
+
+std::string type_name(const std::exception& e) {
+  if (auto* h = dynamic_cast<const HandlerError*>(&e)) return h->type();
+  int status = 0;
+  const char* mangled = typeid(e).name();
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  return name;
+}
+
+// Runs `f`, returning the crash reason if it (or a coroutine it resumed) threw.
+template <class F>
+std::optional<ExitReason> capture_crash(F&& f) {
+  try {
+    f();
+    if (tl_task_exception) std::rethrow_exception(std::exchange(tl_task_exception, nullptr));
+  } catch (const std::exception& e) {
+    return ExitReason::error(type_name(e), e.what());
+  } catch (...) {
+    return ExitReason::error("unknown", "a non-standard exception was thrown");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Task::promise_type::unhandled_exception() noexcept { tl_task_exception = std::current_exception(); }
+
+Process* Process::current() { return tl_current; }
+
+Process::Process(Node& node, Pid pid, std::unique_ptr<GenServer> behavior, std::string name)
+    : node_(node), pid_(pid), behavior_(std::move(behavior)), name_(std::move(name)) {
+  behavior_->process_ = this;
+}
+
+Process::~Process() = default;
+
+std::optional<ExitReason> Process::run_init(const Term& args) {
+  CurrentScope scope(this);
+  behavior_->begin_batch();
+  auto failure = capture_crash([&] { behavior_->init(args); });
+  if (!failure && stop_request_) failure = std::exchange(stop_request_, std::nullopt);
+  if (failure) {
+    log().debug("process {} ({}) failed in init: {}", pid_.to_string(), behavior_name(), failure->to_string());
+    exit(*failure, false);  // as OTP: terminate is not called when init fails
+  }
+  behavior_->end_batch();
+  if (failure) return failure;
+  // Until now the mailbox counted as scheduled; hand the process to the engine.
+  if (continue_ || mailbox_.take(local_priority_, local_normal_, true)) schedule();
+  return std::nullopt;
+}
+
+bool Process::deliver(Envelope* e) {
+  switch (mailbox_.push(e)) {
+    case Mailbox::Push::queued: return true;
+    case Mailbox::Push::queued_and_schedule: schedule(); return true;
+    case Mailbox::Push::closed: return false;
+  }
+  return false;
+}
+
+void Process::schedule() {
+  node_.executor().post([self = shared_from_this()] { self->run(); });
+}
+
+void Process::run() {
+  CurrentScope scope(this);
+  Executor::begin_batch();
+  bool in_batch = false;
+  bool alive = true;
+  bool more = true;
+  auto begin = [&] {
+    if (!in_batch) {
+      behavior_->begin_batch();
+      in_batch = true;
+    }
+  };
+  if (continue_) {
+    begin();
+    alive = guarded([] {});  // runs the pending handle_continue
+  }
+  for (int budget = kBatch; alive && budget > 0;) {
+    Envelope* e = local_priority_.pop();
+    if (!e && awaits_.empty()) e = local_normal_.pop();
+    if (!e) {
+      if (!mailbox_.take(local_priority_, local_normal_, awaits_.empty())) {
+        more = false;  // the scheduled bit is now clear: someone else reschedules
+        break;
+      }
+      continue;
+    }
+    std::unique_ptr<Envelope> holder(e);
+    begin();
+    alive = dispatch(*e);
+    --budget;
+  }
+  if (in_batch) behavior_->end_batch();
+  if (alive && more) schedule();
+}
+
+template <class F>
+bool Process::guarded(F&& f) {
+  auto crash = capture_crash(f);
+  // handle_continue runs right after the callback, before any other message.
+  while (!crash && continue_ && !stop_request_) {
+    Term arg = std::move(*continue_);
+    continue_.reset();
+    crash = capture_crash([&] { behavior_->handle_continue(arg); });
+  }
+  if (crash) {
+    log().error("process {} ({}{}{}) crashed: {}", pid_.to_string(), behavior_name(),
+                name_.empty() ? "" : ", name ", name_, crash->to_string());
+    exit(*crash, true);
+    return false;
+  }
+  if (stop_request_) {
+    exit(std::exchange(stop_request_, std::nullopt).value(), true);
+    return false;
+  }
+  return true;
+}
+
+bool Process::dispatch(Envelope& e) {
+  switch (e.kind) {
+    case Envelope::Kind::call: {
+      From from{e.from, e.ref};
+      open_calls_.push_back(e.ref);
+      return guarded([&] {
+        CallReply r = behavior_->handle_call(e.term, from);
+        if (r.has_value()) {
+          open_calls_.pop_back();
+          node_.reply(from, std::move(r.value()));
+        } else if (open_calls_.size() > 64) {
+          // Deferred replies may have been sent from elsewhere; forget those.
+          std::erase_if(open_calls_, [&](std::uint64_t ref) { return !node_.pending().contains(ref); });
+        }
+      });
+    }
+    case Envelope::Kind::cast:
+      return guarded([&] { behavior_->handle_cast(e.term); });
+    case Envelope::Kind::info:
+      if (e.ref) untrack_timer(e.ref);
+      return guarded([&] { behavior_->handle_info(Info{Info::Kind::message, std::move(e.term), {}, 0, {}}); });
+    case Envelope::Kind::down:
+      return guarded([&] { behavior_->handle_info(Info{Info::Kind::down, {}, e.from, e.ref, *e.reason}); });
+    case Envelope::Kind::exit_signal:
+      return handle_exit_signal(e);
+    case Envelope::Kind::stop:
+      exit(*e.reason, true);
+      return false;
+    case Envelope::Kind::call_done: {
+      auto it = awaits_.find(e.ref);
+      if (it == awaits_.end()) return true;
+      auto done = std::move(it->second);
+      awaits_.erase(it);
+      return guarded([&] { done(std::move(*e.outcome)); });
+    }
+  }
+  return true;
+}
+
+bool Process::handle_exit_signal(Envelope& e) {
+  const ExitReason& reason = *e.reason;
+  const bool from_link = e.ref != 0;
+  const bool untrappable = e.term.is_bool() && e.term.as_bool();
+  if (from_link) remove_link(e.from);
+  if (untrappable) {
+    exit(ExitReason::killed(), false);
+    return false;
+  }
+  if (trap_exit_)
+    return guarded([&] { behavior_->handle_info(Info{Info::Kind::exit, {}, e.from, 0, reason}); });
+  if (reason.kind == ExitReason::Kind::normal) return true;  // ignored unless trapping
+  exit(reason, false);  // not trapping: die with the same reason, no terminate
+  return false;
+}
+
+void Process::exit(ExitReason reason, bool call_terminate) {
+  if (exited_) return;
+  exited_ = true;
+  if (call_terminate) {
+    auto failed = capture_crash([&] { behavior_->terminate(reason); });
+    if (failed) log().error("process {} ({}): terminate raised: {}", pid_.to_string(), behavior_name(), failed->to_string());
+  }
+  std::vector<Monitor> monitors;
+  std::vector<Pid> links;
+  EnvelopeQueue priority, normal;
+  mailbox_.close(priority, normal, [&] {
+    monitors.swap(monitors_);
+    links.swap(links_);
+  });
+  priority.append(std::move(local_priority_));
+  normal.append(std::move(local_normal_));
+  // The name goes first, so a supervisor restarting this child can reuse it.
+  if (!name_.empty()) node_.registry().remove(name_, pid_);
+  node_.remove_process(pid_);
+  for (auto id : timers_) node_.cancel_timer(TimerRef{id});
+  timers_.clear();
+  for (auto& [ref, done] : awaits_) node_.cancel_call(ref);
+  awaits_.clear();
+
+  // Calls it held (in flight, deferred or still queued) fail with its reason.
+  const auto status = reason.is_abnormal() ? CallOutcome::Status::crashed : CallOutcome::Status::noproc;
+  for (auto ref : open_calls_) node_.pending().complete(ref, CallOutcome::failed(status, reason));
+  open_calls_.clear();
+  while (Envelope* e = normal.pop()) {
+    std::unique_ptr<Envelope> holder(e);
+    if (e->kind == Envelope::Kind::call)
+      node_.pending().complete(e->ref, CallOutcome::failed(status, reason));
+  }
+  priority.clear();
+
+  for (auto& m : monitors) {
+    if (m.callback) {
+      m.callback(pid_, reason);
+    } else {
+      auto* d = new Envelope{Envelope::Kind::down, pid_, m.ref};
+      d->reason = std::make_unique<ExitReason>(reason);
+      node_.deliver(m.watcher, d);
+    }
+  }
+  for (auto& l : links) {
+    auto* x = new Envelope{Envelope::Kind::exit_signal, pid_, 1};
+    x->reason = std::make_unique<ExitReason>(reason);
+    node_.deliver(l, x);
+  }
+}
+
+bool Process::add_monitor(Monitor m) {
+  return mailbox_.if_open([&] { monitors_.push_back(std::move(m)); });
+}
+
+void Process::remove_monitor(std::uint64_t ref) {
+  mailbox_.if_open([&] { std::erase_if(monitors_, [&](const Monitor& m) { return m.ref == ref; }); });
+}
+
+bool Process::add_link(Pid other) {
+  return mailbox_.if_open([&] {
+    if (std::find(links_.begin(), links_.end(), other) == links_.end()) links_.push_back(other);
+  });
+}
+
+void Process::remove_link(Pid other) {
+  mailbox_.if_open([&] { std::erase(links_, other); });
+}
+
+void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done) {
+  const auto ref = node_.pending().reserve_ref();
+  awaits_.emplace(ref, std::move(done));
+  // The completion runs wherever the call completes; it hands the outcome to
+  // this process as a priority envelope, so `done` runs here, like a handler.
+  node_.call_with_ref(ref, to, std::move(request), timeout, [node = &node_, self = pid_, ref](CallOutcome o) {
+    auto* e = new Envelope{Envelope::Kind::call_done, {}, ref};
+    e->outcome = std::make_unique<CallOutcome>(std::move(o));
+    node->deliver(self, e);
+  });
+}
+
+void Process::track_timer(std::uint64_t id) { timers_.push_back(id); }
+void Process::untrack_timer(std::uint64_t id) { std::erase(timers_, id); }
+
+}  // namespace noexpp
