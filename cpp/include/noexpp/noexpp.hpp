@@ -1,6 +1,7 @@
 #pragma once
 /// The public C++ API of noexpp.
 #include "noexpp/core/behavior.hpp"
+#include "noexpp/core/behavior_registry.hpp"
 #include "noexpp/core/codec.hpp"
 #include "noexpp/core/error.hpp"
 #include "noexpp/core/exit_reason.hpp"

@@ -27,6 +27,10 @@ std::shared_ptr<Node> Node::create(NodeOptions options) {
   return std::shared_ptr<Node>(new Node(std::move(options)));
 }
 
+std::shared_ptr<Node> Node::create(NodeOptions options, void (*deleter)(Node*)) {
+  return std::shared_ptr<Node>(new Node(std::move(options)), deleter);
+}
+
 Node::Node(NodeOptions options)
     : options_(std::move(options)),
       id_(options_.name + "@" + options_.host + ":" + std::to_string(options_.port)),

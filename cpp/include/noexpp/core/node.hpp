@@ -43,6 +43,9 @@ struct ProcessInfo {
 class Node : public std::enable_shared_from_this<Node> {
  public:
   static std::shared_ptr<Node> create(NodeOptions options);
+  /// As create, with a custom deleter (the bindings delete a node with the
+  /// GIL released, since stopping it joins threads that may need the GIL).
+  static std::shared_ptr<Node> create(NodeOptions options, void (*deleter)(Node*));
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

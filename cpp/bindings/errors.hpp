@@ -1,0 +1,17 @@
+#pragma once
+// Engine errors -> the Python exception classes of noexpp.errors.
+#include <pybind11/pybind11.h>
+
+#include "noexpp/core/envelope.hpp"
+#include "noexpp/core/error.hpp"
+
+namespace noexpp::py {
+
+/// Raises (throws pybind11::error_already_set) the noexpp exception for `e`.
+[[noreturn]] void raise_error(const Error& e);
+/// Raises the exception for a failed call to `target`.
+[[noreturn]] void raise_call_failure(const CallOutcome& o, const std::string& target);
+/// The exception object (not raised) for a failed call, for futures and coroutines.
+pybind11::object call_failure(const CallOutcome& o, const std::string& target);
+
+}  // namespace noexpp::py

@@ -1,0 +1,75 @@
+#include "gil_boundary.hpp"
+
+#include <Python.h>
+
+namespace noexpp::py {
+
+namespace {
+unsigned long main_thread_id = 0;
+}
+
+void remember_main_thread() {
+  main_thread_id = pyb::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+}
+
+bool python_alive() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return !Py_IsFinalizing();
+#else
+  return !_Py_IsFinalizing();
+#endif
+}
+
+GilObject::~GilObject() {
+  if (!python_alive()) {
+    obj_.release();  // the interpreter is going away: leak rather than crash
+    return;
+  }
+  pyb::gil_scoped_acquire acquire;
+  obj_ = pyb::object();
+}
+
+void BatchGil::acquire() {
+  if (!held_ && python_alive()) held_.emplace();
+}
+
+void BatchGil::release() { held_.reset(); }
+
+CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref,
+                             std::chrono::steady_clock::time_point deadline) {
+  using namespace std::chrono;
+  // Only the main thread runs signal handlers (PyErr_CheckSignals is a no-op
+  // elsewhere), so only it needs to wake up in slices.
+  const bool main_thread = PyThread_get_thread_ident() == main_thread_id;
+  for (;;) {
+    auto slice = main_thread ? std::min(deadline, steady_clock::now() + milliseconds(100)) : deadline;
+    bool done = without_gil([&] {
+      Executor::BlockingScope blocking(node.executor());
+      return waiter.wait_until(slice);
+    });
+    if (done) return waiter.take();
+    if (main_thread && PyErr_CheckSignals() != 0) {
+      node.cancel_call(ref);
+      throw pyb::error_already_set();
+    }
+    if (steady_clock::now() >= deadline) {
+      if (!ref || !node.cancel_call(ref)) {
+        // It completed as we gave up: the outcome is there or imminent.
+        without_gil([&] { return waiter.wait_until(steady_clock::time_point::max()); });
+        return waiter.take();
+      }
+      return CallOutcome::failed(CallOutcome::Status::timeout);
+    }
+  }
+}
+
+void delete_node(Node* node) {
+  if (python_alive() && PyGILState_Check()) {
+    pyb::gil_scoped_release release;
+    delete node;
+  } else {
+    delete node;
+  }
+}
+
+}  // namespace noexpp::py

@@ -1,0 +1,13 @@
+#pragma once
+// One register_<area> function per file; module.cpp only wires them.
+#include <pybind11/pybind11.h>
+
+#include "noexpp/core/exit_reason.hpp"
+
+namespace noexpp::py {
+void register_values(pybind11::module_& m);
+void register_node(pybind11::module_& m);
+void register_process(pybind11::module_& m);
+/// str / ExitReason / ("shutdown", x) / exception instance / any term -> ExitReason.
+ExitReason exit_reason_from_python(pybind11::handle r);
+}  // namespace noexpp::py

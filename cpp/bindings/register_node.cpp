@@ -1,0 +1,183 @@
+// Python classes Node and Ref, the behavior registry and logging.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "errors.hpp"
+#include "gil_boundary.hpp"
+#include "noexpp/core/behavior_registry.hpp"
+#include "noexpp/core/node.hpp"
+#include "py_behavior.hpp"
+#include "py_types.hpp"
+#include "register.hpp"
+#include "term_convert.hpp"
+
+namespace noexpp::py {
+namespace pyb = pybind11;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Seconds (int/float) or None (wait forever) -> a deadline; bad values raise.
+Clock::time_point deadline_from(pyb::handle timeout) {
+  if (timeout.is_none()) return Clock::time_point::max();
+  if (!PyFloat_Check(timeout.ptr()) && !(PyLong_Check(timeout.ptr()) && !PyBool_Check(timeout.ptr())))
+    throw pyb::type_error("timeout must be a number of seconds or None, not " +
+                          std::string(pyb::str(timeout.get_type().attr("__name__"))));
+  double s = timeout.cast<double>();
+  if (!(s >= 0)) throw pyb::value_error("timeout must be >= 0 seconds, got " + std::string(pyb::str(timeout)));
+  if (s > 1e9) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+Duration duration_from(pyb::handle timeout) {
+  auto d = deadline_from(timeout);
+  return d == Clock::time_point::max() ? kInfinity : d - Clock::now();
+}
+
+pyb::object ref_call(const Ref& r, pyb::object request, pyb::object timeout) {
+  auto deadline = deadline_from(timeout);
+  Term t = to_term(request);
+  auto waiter = std::make_shared<CallWaiter>();
+  auto ref = r.node->call_async(r.pid, std::move(t), kInfinity, waiter->completion());
+  CallOutcome o = wait_for_outcome(*r.node, *waiter, ref, deadline);
+  if (!o.ok()) raise_call_failure(o, r.pid.to_string());
+  return to_python(o.value, r.node);
+}
+
+/// The asyncio path: `done(ok, value_or_exception)` is called once, from an
+/// engine thread with the GIL taken (or at once if the call fails at once).
+void ref_call_callback(const Ref& r, pyb::object request, pyb::object timeout, pyb::function done) {
+  Duration d = duration_from(timeout);
+  Term t = to_term(request);
+  auto cb = std::make_shared<GilObject>(std::move(done));
+  auto node = r.node;
+  auto target = r.pid.to_string();
+  node->call_async(r.pid, std::move(t), d, [cb, node, target](CallOutcome o) {
+    with_gil([&] {
+      try {
+        if (o.ok())
+          cb->get()(true, to_python(o.value, node));
+        else
+          cb->get()(false, call_failure(o, target));
+      } catch (pyb::error_already_set& e) {
+        e.discard_as_unraisable("noexpp call_async completion");
+      }
+    });
+  });
+}
+
+std::string ref_repr(const Ref& r) { return "Ref(" + r.pid.to_string() + ")"; }
+
+Ref spawn(const std::shared_ptr<Node>& node, pyb::object behavior, pyb::tuple args, std::string name,
+          std::optional<Ref> link) {
+  BehaviorFactory factory;
+  if (pyb::isinstance<pyb::str>(behavior)) {
+    auto entry = BehaviorRegistry::instance().find(behavior.cast<std::string>());
+    if (!entry)
+      raise_error(Error{Errc::behavior_not_found, "no behavior registered as '" + behavior.cast<std::string>() +
+                                                      "' on node " + node->id()});
+    factory = entry->factory;
+  } else {
+    factory = PyBehavior::factory_for(behavior);
+  }
+  Term t = to_term(args);
+  SpawnOptions opts{std::move(name), link ? link->pid : Pid{}};
+  auto result = without_gil([&] { return node->spawn(factory, t, opts); });
+  if (!result) raise_error(result.error());
+  return Ref{node, result.value()};
+}
+
+}  // namespace
+
+void register_node(pyb::module_& m) {
+  pyb::class_<Ref>(m, "Ref", "A reference to a process, local or remote.")
+      .def("call", &ref_call, pyb::arg("request"), pyb::arg("timeout") = 5.0,
+           "Calls the process and waits for its reply (GIL released while waiting).")
+      .def("_call_callback", &ref_call_callback)
+      .def("cast", [](const Ref& r, pyb::object req) { r.node->cast(r.pid, to_term(req)); }, pyb::arg("request"))
+      .def("send", [](const Ref& r, pyb::object msg) { r.node->send(r.pid, to_term(msg)); }, pyb::arg("message"))
+      .def("stop",
+           [](const Ref& r, pyb::object reason, pyb::object timeout) {
+             auto why = exit_reason_from_python(reason);
+             auto d = duration_from(timeout);
+             auto result = without_gil([&] { return r.node->stop_process(r.pid, why, d); });
+             if (!result) raise_error(result.error());
+           },
+           pyb::arg("reason") = "normal", pyb::arg("timeout") = 5.0)
+      .def("kill", [](const Ref& r) { return r.node->kill(r.pid); }, "Kills the process (untrappable).")
+      .def("exit", [](const Ref& r, pyb::object reason) { return r.node->exit(r.pid, exit_reason_from_python(reason)); },
+           pyb::arg("reason"), "Sends an exit signal, as erlang:exit/2.")
+      .def_property_readonly("alive", [](const Ref& r) { return r.node->alive(r.pid); })
+      .def_property_readonly("node_id", [](const Ref& r) { return node_name(r.pid.node); })
+      .def_property_readonly("serial", [](const Ref& r) { return r.pid.serial; })
+      .def("__eq__", [](const Ref& a, pyb::object b) { return pyb::isinstance<Ref>(b) && a.pid == b.cast<const Ref&>().pid; })
+      .def("__hash__", [](const Ref& r) { return PidHash{}(r.pid); })
+      .def("__repr__", &ref_repr)
+      .def(pyb::pickle([](const Ref&) -> pyb::tuple { throw pyb::type_error("a Ref cannot be pickled; send it in a message"); },
+                       [](pyb::tuple) -> Ref { throw pyb::type_error("a Ref cannot be unpickled"); }));
+
+  pyb::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def(pyb::init([](std::string name, std::string host, int port, int threads) {
+             return Node::create(NodeOptions{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads},
+                                 &delete_node);
+           }),
+           pyb::arg("name"), pyb::arg("host"), pyb::arg("port"), pyb::arg("threads"))
+      .def("start", &Node::start)
+      .def("stop", [](Node& n, double grace) {
+             without_gil([&] {
+               n.stop(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(grace)));
+               return 0;
+             });
+           }, pyb::arg("grace") = 5.0)
+      .def_property_readonly("id", &Node::id)
+      .def_property_readonly("running", &Node::running)
+      .def_property_readonly("threads", [](Node& n) { return n.executor().threads(); })
+      .def("spawn", &spawn, pyb::arg("behavior"), pyb::arg("args"), pyb::arg("name") = "",
+           pyb::arg("link") = std::nullopt)
+      .def("whereis", [](const std::shared_ptr<Node>& n, const std::string& name) -> std::optional<Ref> {
+        if (auto p = n->whereis(name)) return Ref{n, *p};
+        return std::nullopt;
+      })
+      .def("monitor",
+           [](Node& n, const Ref& target, pyb::function callback) {
+             auto cb = std::make_shared<GilObject>(std::move(callback));
+             auto node = target.node;
+             return n.monitor(target.pid, [cb, node](Pid pid, const ExitReason& reason) {
+               with_gil([&] {
+                 try {
+                   cb->get()(Ref{node, pid}, reason);
+                 } catch (pyb::error_already_set& e) {
+                   e.discard_as_unraisable("noexpp monitor callback");
+                 }
+               });
+             });
+           })
+      .def("demonitor", [](Node& n, const Ref& target, std::uint64_t ref) { n.demonitor(target.pid, ref); })
+      .def("process_count", &Node::process_count)
+      .def("processes", [](const std::shared_ptr<Node>& n) {
+        pyb::list out;
+        for (auto& p : n->processes()) out.append(pyb::make_tuple(Ref{n, p.pid}, p.name, p.behavior));
+        return out;
+      })
+      .def("open_calls", [](Node& n) { return n.pending().size(); });
+
+  m.def("register_python_behavior", [](const std::string& name, pyb::object cls) {
+    auto r = BehaviorRegistry::instance().add(BehaviorEntry{name, "python", PyBehavior::factory_for(cls), cls.ptr()});
+    if (!r) raise_error(r.error());
+    return r.value();
+  });
+  m.def("behaviors", [] {
+    pyb::list out;
+    for (auto& e : BehaviorRegistry::instance().list()) out.append(pyb::make_tuple(e.name, e.language));
+    return out;
+  });
+  m.def("has_behavior", [](const std::string& name) { return BehaviorRegistry::instance().find(name).has_value(); });
+  m.def("set_log_level", [](const std::string& level) {
+    if (!set_log_level(level))
+      throw pyb::value_error("unknown log level '" + level +
+                             "' (use trace, debug, info, warning, error, critical or off)");
+  });
+}
+
+}  // namespace noexpp::py

@@ -1,0 +1,39 @@
+"""noexpp: Erlang/OTP-style processes and supervision on a C++ engine.
+
+See https://github.com/ (docs/getting-started.md in the source tree).
+"""
+from __future__ import annotations
+
+from . import _core
+from .errors import (
+    AuthenticationError, BehaviorNotFoundError, CallingSelfError, CallTimeout, ChildNotFoundError,
+    DuplicateChildError, DuplicateNameError, InitError, InvalidSimpleOneForOneError,
+    MaxRestartsExceededError, MissingChildTemplateError, NoAvailableNodeError, NodeDown,
+    NodeStopped, NoexppError, NoProcess, ProcessCrashed, SupervisorNotRunning,
+)
+from .gen_server import (
+    Caller, Down, Exit, ExitReason, GenServer, NoReply, Timer, behavior, behaviors,
+    register_behavior,
+)
+from .node import Node, NodeInfo, ProcessInfo
+from .ref import Ref
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GenServer", "NoReply", "Down", "Exit", "Caller", "Timer", "ExitReason", "Ref",
+    "register_behavior", "behavior", "behaviors", "Node", "NodeInfo", "ProcessInfo",
+    "set_log_level",
+    "NoexppError", "CallTimeout", "NoProcess", "NodeDown", "ProcessCrashed", "CallingSelfError",
+    "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
+    "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
+    "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
+    "SupervisorNotRunning",
+]
+
+
+def set_log_level(level: str) -> None:
+    """Sets the engine's log level: trace, debug, info, warning, error, critical or off."""
+    if not isinstance(level, str):
+        raise TypeError(f"level must be a str, not {type(level).__name__}")
+    _core.set_log_level(level)

@@ -1,0 +1,92 @@
+"""The exceptions noexpp raises. All subclass :class:`NoexppError`."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "NoexppError", "CallTimeout", "NoProcess", "NodeDown", "ProcessCrashed", "CallingSelfError",
+    "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
+    "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
+    "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
+    "SupervisorNotRunning",
+]
+
+
+class NoexppError(Exception):
+    """Base class of every noexpp error."""
+
+
+class CallTimeout(NoexppError, TimeoutError):
+    """No reply arrived before the call's timeout."""
+
+
+class _WithReason(NoexppError):
+    """An error that carries the exit reason of the process involved."""
+
+    def __init__(self, message: str, reason: Any = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class NoProcess(_WithReason):
+    """The target process does not exist (or exited before replying)."""
+
+
+class ProcessCrashed(_WithReason):
+    """The target crashed while the call was open; ``reason`` says how."""
+
+
+class NodeDown(NoexppError):
+    """The target's node is unreachable (exit reason ``noconnection``)."""
+
+
+class CallingSelfError(NoexppError):
+    """A process called itself, which could only deadlock."""
+
+
+class NodeStopped(NoexppError):
+    """The node is not running."""
+
+
+class InitError(NoexppError):
+    """A behavior's ``init`` raised, so the process was not started."""
+
+
+class AuthenticationError(NoexppError):
+    """A peer node presented the wrong cookie or protocol version."""
+
+
+class DuplicateNameError(NoexppError):
+    """A name (process or behavior) is already registered."""
+
+
+class DuplicateChildError(NoexppError):
+    """A supervisor already has a child with this id."""
+
+
+class ChildNotFoundError(NoexppError):
+    """A supervisor has no child with this id."""
+
+
+class MaxRestartsExceededError(NoexppError):
+    """A supervisor exceeded its restart intensity and stopped."""
+
+
+class MissingChildTemplateError(NoexppError):
+    """simple_one_for_one needs a child template."""
+
+
+class InvalidSimpleOneForOneError(NoexppError):
+    """simple_one_for_one supervisors take no static children."""
+
+
+class BehaviorNotFoundError(NoexppError):
+    """No behavior is registered under that name."""
+
+
+class NoAvailableNodeError(NoexppError):
+    """No node satisfies the child's node selector."""
+
+
+class SupervisorNotRunning(NoexppError):
+    """The supervisor is not running."""
