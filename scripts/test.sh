@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set-up, then every test: the C++ engine tests (plain, ASan+UBSan, TSan)
+# under ctest, then the Python tests under pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
+jobs="${NOEXPP_JOBS:-$(nproc)}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+
+for preset in cpp-tests asan tsan; do
+  echo "== C++ tests: $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  ctest --preset "$preset" -j "$jobs"
+done
+
+echo "== Python tests"
+# Run from the tests folder so the installed package is what gets imported.
+python3 -m pytest -p no:cacheprovider tests_py
