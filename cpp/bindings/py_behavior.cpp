@@ -163,10 +163,14 @@ void PyBehavior::drive(std::shared_ptr<GilObject> coro, pyb::object value, bool 
     const std::string target_name = target.to_string();
     await_call(target, std::move(request), timeout, [this, coro, done, target_name](CallOutcome o) {
       // Runs in this process (a call_done envelope), with the batch GIL held.
-      if (o.ok())
-        drive(coro, to_python(o.value, node_ptr()), false, done);
-      else
-        drive(coro, call_failure(o, target_name), true, done);
+      try {
+        if (o.ok())
+          drive(coro, to_python(o.value, node_ptr()), false, done);
+        else
+          drive(coro, call_failure(o, target_name), true, done);
+      } catch (pyb::error_already_set& e) {
+        rethrow_python_error(e);
+      }
     });
     return;
   }

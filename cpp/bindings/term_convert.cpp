@@ -8,6 +8,14 @@ namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
 
+// A Caller travels as this tagged tuple, so a reply address can be handed to
+// another process (as Erlang's From can) and still be a Caller on arrival.
+constexpr const char* kCallerTag = "$noexpp.caller";
+
+bool is_caller(const Tuple& t) {
+  return t.items.size() == 3 && t.items[0].is(kCallerTag) && t.items[1].is_pid() && t.items[2].is_int();
+}
+
 std::string type_name(pyb::handle obj) { return pyb::str(pyb::type::handle_of(obj).attr("__name__")); }
 
 Term convert(pyb::handle obj, int depth) {
@@ -52,8 +60,12 @@ Term convert(pyb::handle obj, int depth) {
     return Term(std::move(m));
   }
   if (pyb::isinstance<Ref>(obj)) return Term(obj.cast<const Ref&>().pid);
+  if (pyb::isinstance<Caller>(obj)) {
+    const auto& c = obj.cast<const Caller&>();
+    return Term::tuple({kCallerTag, c.from.caller, static_cast<long long>(c.from.ref)});
+  }
   throw pyb::type_error("cannot send a value of type '" + type_name(obj) +
-                        "' in a message (allowed: None, bool, int, float, str, bytes, list, tuple, dict, Ref)");
+                        "' in a message (allowed: None, bool, int, float, str, bytes, list, tuple, dict, Ref, Caller)");
 }
 
 }  // namespace
@@ -77,6 +89,8 @@ pyb::object to_python(const Term& t, const std::shared_ptr<Node>& node) {
       return std::move(out);
     }
     pyb::object operator()(const Tuple& tu) {
+      if (is_caller(tu))
+        return pyb::cast(Caller{node, From{tu.items[1].as_pid(), static_cast<std::uint64_t>(tu.items[2].as_int())}});
       pyb::tuple out(tu.items.size());
       for (std::size_t i = 0; i < tu.items.size(); ++i) out[i] = to_python(tu.items[i], node);
       return std::move(out);

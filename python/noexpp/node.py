@@ -53,8 +53,10 @@ class Node:
 
     def __init__(self, name: str, listen: str = "127.0.0.1:0", cookie: str | None = None,
                  seeds: list[str] | None = None, threads: int = 2) -> None:
-        if not isinstance(name, str) or not name or "@" in name:
-            raise ValueError(f"name must be a non-empty str without '@', got {name!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        if not name or "@" in name or ":" in name:
+            raise ValueError(f"name must be non-empty, without '@' or ':', got {name!r}")
         host, port = _parse_listen(listen)
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise TypeError(f"threads must be an int, not {type(threads).__name__}")

@@ -2,14 +2,19 @@
 
 #include <chrono>
 
-#include <asio/defer.hpp>
 #include <asio/post.hpp>
 
 namespace noexpp {
 namespace {
 
 thread_local Executor* tl_executor = nullptr;
-thread_local bool tl_runnext_used = false;
+// The runnext slot (as Go's scheduler has): the first task a running task
+// posts runs next on this thread, with no queue round-trip and no wake-up.
+thread_local std::function<void()> tl_runnext;
+thread_local bool tl_in_task = false;
+// Consecutive runnext hand-offs before yielding to the shared queue, so a
+// ping-pong pair cannot starve other work.
+constexpr int kMaxRunnextChain = 64;
 
 }  // namespace
 
@@ -42,17 +47,38 @@ void Executor::stop() {
 }
 
 void Executor::post(std::function<void()> f) {
-  if (tl_executor == this && !tl_runnext_used) {
-    tl_runnext_used = true;
-    asio::defer(io_, std::move(f));  // stays on this thread, no wake-up
-  } else {
-    asio::post(io_, std::move(f));
+  if (tl_executor == this && tl_in_task && !tl_runnext) {
+    tl_runnext = std::move(f);
+    return;
+  }
+  asio::post(io_, [this, f = std::move(f)]() mutable { run_task(std::move(f)); });
+}
+
+void Executor::run_task(std::function<void()> f) {
+  tl_in_task = true;
+  f();
+  for (int chain = 0; tl_runnext; ++chain) {
+    auto next = std::move(tl_runnext);
+    tl_runnext = nullptr;
+    if (chain >= kMaxRunnextChain) {
+      tl_in_task = false;
+      post(std::move(next));
+      return;
+    }
+    next();
+  }
+  tl_in_task = false;
+}
+
+void Executor::flush_runnext() {
+  if (tl_executor == this && tl_runnext) {
+    auto next = std::move(tl_runnext);
+    tl_runnext = nullptr;
+    asio::post(io_, [this, next = std::move(next)]() mutable { run_task(std::move(next)); });
   }
 }
 
 bool Executor::on_engine_thread() const { return tl_executor == this; }
-
-void Executor::begin_batch() { tl_runnext_used = false; }
 
 void Executor::run_core() {
   tl_executor = this;
@@ -76,6 +102,8 @@ void Executor::run_spare(std::size_t index) {
 }
 
 void Executor::enter_blocking() {
+  // What this thread would have run next must not wait behind the block.
+  flush_runnext();
   std::lock_guard lk(spare_mu_);
   if (stopping_) return;
   ++blocked_;

@@ -93,7 +93,6 @@ void Process::schedule() {
 
 void Process::run() {
   CurrentScope scope(this);
-  Executor::begin_batch();
   bool in_batch = false;
   bool alive = true;
   bool more = true;

@@ -28,11 +28,10 @@ class Executor {
   asio::io_context& io() { return io_; }
   int threads() const { return threads_; }
 
-  /// Runs `f` on an engine thread. When called from an engine thread while it
-  /// runs a process, the work stays on this thread (like Go's runnext) for
-  /// the first such post of a batch, keeping call ping-pong free of wake-ups;
-  /// later posts of the batch go to the shared queue so other threads help.
-  /// Thread: any.
+  /// Runs `f` on an engine thread. From inside an engine task, the first
+  /// post goes to this thread's runnext slot and runs right after the task
+  /// (as in Go's scheduler), keeping call ping-pong free of wake-ups; further
+  /// posts go to the shared queue so other threads help. Thread: any.
   void post(std::function<void()> f);
 
   /// True when the calling thread is one of this executor's threads.
@@ -53,10 +52,10 @@ class Executor {
     Executor* ex_ = nullptr;
   };
 
-  /// Marks the start of a process batch on this thread (resets the runnext slot).
-  static void begin_batch();
-
  private:
+  void run_task(std::function<void()> f);
+  /// Moves this thread's runnext task to the shared queue (before blocking).
+  void flush_runnext();
   void run_core();
   void run_spare(std::size_t index);
   void enter_blocking();
