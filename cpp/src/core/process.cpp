@@ -110,8 +110,14 @@ void Process::run() {
     Envelope* e = local_priority_.pop();
     if (!e && awaits_.empty()) e = local_normal_.pop();
     if (!e) {
+      // End the batch before take() may clear the scheduled bit: from then on
+      // another thread may run this process, and nothing here may touch it.
+      if (in_batch) {
+        behavior_->end_batch();
+        in_batch = false;
+      }
       if (!mailbox_.take(local_priority_, local_normal_, awaits_.empty())) {
-        more = false;  // the scheduled bit is now clear: someone else reschedules
+        more = false;  // someone else reschedules when a message comes
         break;
       }
       continue;
