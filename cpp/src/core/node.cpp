@@ -36,7 +36,8 @@ Node::Node(NodeOptions options)
       id_(options_.name + "@" + options_.host + ":" + std::to_string(options_.port)),
       name_index_(intern_node_name(id_)),
       creation_(fresh_creation()),
-      executor_(std::max(1, options_.threads)) {}
+      executor_(std::max(1, options_.threads)),
+      pending_(executor_.io()) {}
 
 Node::~Node() {
   stop();
@@ -127,18 +128,23 @@ std::shared_ptr<Process> Node::find(Pid p) const {
 
 bool Node::alive(Pid p) const { return find(p) != nullptr; }
 
-void Node::remove_process(Pid p) {
+std::shared_ptr<Process> Node::remove_process(Pid p) {
   bool now_empty = false;
+  std::shared_ptr<Process> removed;
   {
     auto& s = shard(p.serial);
     std::lock_guard lk(s.mu);
-    s.procs.erase(p.serial);
+    if (auto it = s.procs.find(p.serial); it != s.procs.end()) {
+      removed = std::move(it->second);
+      s.procs.erase(it);
+    }
   }
   if (stopped_.load()) now_empty = process_count() == 0;
   if (now_empty) {
     std::lock_guard lk(empty_mu_);
     empty_cv_.notify_all();
   }
+  return removed;
 }
 
 std::size_t Node::process_count() const {
@@ -189,24 +195,22 @@ bool Node::cast(Pid to, Term request) {
 
 std::uint64_t Node::call_async(Pid to, Term request, Duration timeout, Completion done) {
   auto ref = pending_.reserve_ref();
-  call_with_ref(ref, to, std::move(request), timeout, std::move(done));
+  call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{nullptr, std::move(done)});
   return pending_.contains(ref) ? ref : 0;
 }
 
-void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, Completion done) {
-  if (!running()) return done(CallOutcome::failed(CallOutcome::Status::node_stopped));
+void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter) {
+  auto fail_now = [&](CallOutcome o) {
+    pending_.add(ref, std::move(waiter));  // one completion path for all outcomes
+    pending_.complete(ref, std::move(o));
+  };
+  if (!running()) return fail_now(CallOutcome::failed(CallOutcome::Status::node_stopped));
   auto* cur = Process::current();
-  if (cur && cur->pid() == to) return done(CallOutcome::failed(CallOutcome::Status::self_call));
+  if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(CallOutcome::Status::self_call));
   auto proc = find(to);
-  if (!proc) return done(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
-  pending_.add(ref, std::move(done));
-  if (timeout != kInfinity) {
-    auto timer = std::make_unique<asio::steady_timer>(executor_.io(), timeout);
-    timer->async_wait([this, ref](const std::error_code& ec) {
-      if (!ec) pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::timeout));
-    });
-    pending_.set_timer(ref, std::move(timer));
-  }
+  if (!proc) return fail_now(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+  auto deadline = timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
+  pending_.add(ref, std::move(waiter), deadline);
   auto caller = cur ? cur->pid() : node_pid();
   if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request))))
     pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));

@@ -1,40 +1,65 @@
 #include "noexpp/core/pending_calls.hpp"
 
+#include "noexpp/core/process.hpp"
+
 namespace noexpp {
+namespace {
 
-void PendingCalls::add(std::uint64_t ref, Completion done) {
-  auto& s = shard(ref);
-  std::lock_guard lk(s.mu);
-  s.entries.emplace(ref, Entry{std::move(done), nullptr});
+std::int64_t tick_of(Deadline d, std::chrono::milliseconds tick) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d.time_since_epoch()).count() / tick.count();
 }
 
-void PendingCalls::set_timer(std::uint64_t ref, std::unique_ptr<asio::steady_timer> timer) {
-  auto& s = shard(ref);
-  std::lock_guard lk(s.mu);
-  if (auto it = s.entries.find(ref); it != s.entries.end()) it->second.timer = std::move(timer);
+}  // namespace
+
+PendingCalls::PendingCalls(asio::io_context& io) : io_(io), sweeper_(io) {
+  swept_tick_ = tick_of(std::chrono::steady_clock::now(), kTick);
 }
 
-std::optional<Completion> PendingCalls::take(std::uint64_t ref) {
-  std::unique_ptr<asio::steady_timer> timer;
-  Completion done;
+PendingCalls::~PendingCalls() = default;
+
+void PendingCalls::add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline) {
   {
     auto& s = shard(ref);
     std::lock_guard lk(s.mu);
-    auto it = s.entries.find(ref);
-    if (it == s.entries.end()) return std::nullopt;
-    done = std::move(it->second.done);
-    timer = std::move(it->second.timer);
-    s.entries.erase(it);
+    s.entries.emplace(ref, Entry{std::move(waiter), deadline});
   }
-  if (timer) timer->cancel();  // its handler then finds no entry and does nothing
-  return done;
+  if (deadline != kNoDeadline) track_deadline(ref, deadline);
+}
+
+std::optional<CallWaiterRef> PendingCalls::take(std::uint64_t ref) {
+  auto& s = shard(ref);
+  std::lock_guard lk(s.mu);
+  auto it = s.entries.find(ref);
+  if (it == s.entries.end()) return std::nullopt;
+  auto waiter = std::move(it->second.waiter);
+  s.entries.erase(it);
+  return waiter;
+}
+
+void PendingCalls::finish(CallWaiterRef& waiter, std::uint64_t ref, CallOutcome outcome) {
+  if (waiter.process) {
+    auto* e = new Envelope(Envelope::Kind::call_done, {}, ref, std::move(outcome.value));
+    e->status = outcome.status;
+    if (!outcome.ok()) e->reason = std::make_unique<ExitReason>(std::move(outcome.reason));
+    waiter.process->deliver(e);
+  } else {
+    waiter.done(std::move(outcome));
+  }
 }
 
 bool PendingCalls::complete(std::uint64_t ref, CallOutcome outcome) {
-  auto done = take(ref);
-  if (!done) return false;
-  (*done)(std::move(outcome));
+  auto waiter = take(ref);
+  if (!waiter) return false;
+  finish(*waiter, ref, std::move(outcome));
   return true;
+}
+
+bool PendingCalls::cancel(std::uint64_t ref) { return take(ref).has_value(); }
+
+bool PendingCalls::contains(std::uint64_t ref) const {
+  auto& s = shard(ref);
+  std::lock_guard lk(s.mu);
+  return s.entries.count(ref) > 0;
 }
 
 void PendingCalls::fail_all(CallOutcome::Status status) {
@@ -46,12 +71,8 @@ void PendingCalls::fail_all(CallOutcome::Status status) {
     }
     for (auto ref : refs) complete(ref, CallOutcome::failed(status));
   }
-}
-
-bool PendingCalls::contains(std::uint64_t ref) const {
-  auto& s = shard(ref);
-  std::lock_guard lk(s.mu);
-  return s.entries.count(ref) > 0;
+  std::lock_guard lk(sweep_mu_);
+  sweeper_.cancel();
 }
 
 std::size_t PendingCalls::size() const {
@@ -61,6 +82,69 @@ std::size_t PendingCalls::size() const {
     n += s.entries.size();
   }
   return n;
+}
+
+void PendingCalls::track_deadline(std::uint64_t ref, Deadline deadline) {
+  std::lock_guard lk(sweep_mu_);
+  // A deadline in an already swept tick goes into the next one to be swept.
+  auto tick = std::max(tick_of(deadline, kTick), swept_tick_ + 1);
+  buckets_[static_cast<std::size_t>(tick) % kBuckets].push_back(ref);
+  ++tracked_;
+  if (!armed_) {
+    armed_ = true;
+    sweeper_.expires_at(Deadline(std::chrono::milliseconds((swept_tick_ + 1) * kTick.count())));
+    sweeper_.async_wait([this](const std::error_code& ec) {
+      if (!ec) sweep();
+    });
+  }
+}
+
+void PendingCalls::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto now_tick = tick_of(now, kTick);
+  std::vector<std::uint64_t> due;
+  {
+    std::lock_guard lk(sweep_mu_);
+    // Sweep every tick that has passed (at most one full turn of the ring).
+    for (auto t = swept_tick_ + 1; t <= now_tick && t <= swept_tick_ + std::int64_t(kBuckets); ++t) {
+      auto& bucket = buckets_[static_cast<std::size_t>(t) % kBuckets];
+      tracked_ -= bucket.size();
+      due.insert(due.end(), bucket.begin(), bucket.end());
+      bucket.clear();
+    }
+    swept_tick_ = now_tick;
+  }
+  std::vector<std::pair<std::uint64_t, Deadline>> later;  // wrapped around the ring
+  for (auto ref : due) {
+    std::optional<CallWaiterRef> expired;
+    {
+      auto& s = shard(ref);
+      std::lock_guard lk(s.mu);
+      auto it = s.entries.find(ref);
+      if (it == s.entries.end()) continue;  // completed already
+      if (it->second.deadline > now) {
+        later.emplace_back(ref, it->second.deadline);
+        continue;
+      }
+      expired = std::move(it->second.waiter);
+      s.entries.erase(it);
+    }
+    finish(*expired, ref, CallOutcome::failed(CallOutcome::Status::timeout));
+  }
+  std::lock_guard lk(sweep_mu_);
+  armed_ = false;
+  for (auto& [ref, deadline] : later) {
+    auto tick = std::max(tick_of(deadline, kTick), swept_tick_ + 1);
+    buckets_[static_cast<std::size_t>(tick) % kBuckets].push_back(ref);
+    ++tracked_;
+  }
+  if (tracked_ > 0) {
+    armed_ = true;
+    sweeper_.expires_at(Deadline(std::chrono::milliseconds((swept_tick_ + 1) * kTick.count())));
+    sweeper_.async_wait([this](const std::error_code& ec) {
+      if (!ec) sweep();
+    });
+  }
 }
 
 Completion CallWaiter::completion() {
@@ -73,7 +157,7 @@ Completion CallWaiter::completion() {
   };
 }
 
-bool CallWaiter::wait_until(std::chrono::steady_clock::time_point deadline) {
+bool CallWaiter::wait_until(Deadline deadline) {
   std::unique_lock lk(mu_);
   return cv_.wait_until(lk, deadline, [&] { return outcome_.has_value(); });
 }

@@ -16,6 +16,10 @@ thread_local Process* tl_current = nullptr;
 // by the process right after the callback that ran the segment.
 thread_local std::exception_ptr tl_task_exception;
 
+// Processes that exited during the current run on this thread: the process
+// table dropped them, and they are freed when their run has returned.
+thread_local std::vector<std::shared_ptr<Process>> tl_graveyard;
+
 // Handlers per run before the process yields its thread to others.
 constexpr int kBatch = 64;
 
@@ -72,7 +76,10 @@ std::optional<ExitReason> Process::run_init(const Term& args) {
     exit(*failure, false);  // as OTP: terminate is not called when init fails
   }
   behavior_->end_batch();
-  if (failure) return failure;
+  if (failure) {
+    tl_graveyard.clear();  // the spawner still holds this process
+    return failure;
+  }
   // Until now the mailbox counted as scheduled; hand the process to the engine.
   if (continue_ || mailbox_.take(local_priority_, local_normal_, true)) schedule();
   return std::nullopt;
@@ -88,7 +95,10 @@ bool Process::deliver(Envelope* e) {
 }
 
 void Process::schedule() {
-  node_.executor().post([self = shared_from_this()] { self->run(); });
+  // A raw pointer is safe: a process is only destroyed after it exited, and
+  // it exits inside its own run, when no other run is queued (the mailbox's
+  // scheduled bit stays set once closed).
+  node_.executor().post([this] { run(); });
 }
 
 void Process::run() {
@@ -129,6 +139,11 @@ void Process::run() {
   }
   if (in_batch) behavior_->end_batch();
   if (alive && more) schedule();
+  if (!alive) {
+    // Frees this process (if nothing else holds it) as the last act of run().
+    auto dead = std::move(tl_graveyard);
+    tl_graveyard.clear();
+  }
 }
 
 template <class F>
@@ -182,11 +197,12 @@ bool Process::dispatch(Envelope& e) {
       exit(*e.reason, true);
       return false;
     case Envelope::Kind::call_done: {
-      auto it = awaits_.find(e.ref);
+      auto it = std::find_if(awaits_.begin(), awaits_.end(), [&](auto& a) { return a.first == e.ref; });
       if (it == awaits_.end()) return true;
       auto done = std::move(it->second);
       awaits_.erase(it);
-      return guarded([&] { done(std::move(*e.outcome)); });
+      CallOutcome outcome{e.status, std::move(e.term), e.reason ? std::move(*e.reason) : ExitReason{}};
+      return guarded([&] { done(std::move(outcome)); });
     }
   }
   return true;
@@ -226,7 +242,7 @@ void Process::exit(ExitReason reason, bool call_terminate) {
   normal.append(std::move(local_normal_));
   // The name goes first, so a supervisor restarting this child can reuse it.
   if (!name_.empty()) node_.registry().remove(name_, pid_);
-  node_.remove_process(pid_);
+  if (auto self = node_.remove_process(pid_)) tl_graveyard.push_back(std::move(self));
   for (auto id : timers_) node_.cancel_timer(TimerRef{id});
   timers_.clear();
   for (auto& [ref, done] : awaits_) node_.cancel_call(ref);
@@ -279,14 +295,9 @@ void Process::remove_link(Pid other) {
 
 void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done) {
   const auto ref = node_.pending().reserve_ref();
-  awaits_.emplace(ref, std::move(done));
-  // The completion runs wherever the call completes; it hands the outcome to
-  // this process as a priority envelope, so `done` runs here, like a handler.
-  node_.call_with_ref(ref, to, std::move(request), timeout, [node = &node_, self = pid_, ref](CallOutcome o) {
-    auto* e = new Envelope{Envelope::Kind::call_done, {}, ref};
-    e->outcome = std::make_unique<CallOutcome>(std::move(o));
-    node->deliver(self, e);
-  });
+  awaits_.emplace_back(ref, std::move(done));
+  // The outcome comes back as a call_done envelope, so `done` runs here, like a handler.
+  node_.call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{shared_from_this(), {}});
 }
 
 void Process::track_timer(std::uint64_t id) { timers_.push_back(id); }

@@ -37,7 +37,7 @@ struct Envelope {
     down,         ///< monitor fired: from = monitored pid, ref = monitor ref, reason
     exit_signal,  ///< link or exit(): from = sender, reason
     stop,         ///< orderly stop request (gen_server:stop): reason
-    call_done,    ///< a call this process awaits completed: ref, outcome
+    call_done,    ///< a call this process awaits completed: ref, status, term (reply) or reason
   };
 
   explicit Envelope(Kind k, Pid sender = {}, std::uint64_t r = 0, Term t = {})
@@ -47,8 +47,8 @@ struct Envelope {
   Pid from;
   std::uint64_t ref = 0;
   Term term;
-  std::unique_ptr<ExitReason> reason;    // down, exit_signal, stop
-  std::unique_ptr<CallOutcome> outcome;  // call_done
+  std::unique_ptr<ExitReason> reason;  // down, exit_signal, stop; call_done when it failed
+  CallOutcome::Status status = CallOutcome::Status::ok;  // call_done
   Envelope* next = nullptr;              // intrusive mailbox link
 
   /// Exit signals and completions of awaited calls bypass ordinary messages.

@@ -80,10 +80,10 @@ class Node : public std::enable_shared_from_this<Node> {
   /// inline when the call fails at once). Returns the call's reference, or 0
   /// when it already completed. `timeout` may be kInfinity.
   std::uint64_t call_async(Pid to, Term request, Duration timeout, Completion done);
-  /// call_async with a reference taken from pending().reserve_ref().
-  void call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, Completion done);
+  /// Starts call `ref` (from pending().reserve_ref()); the outcome goes to `waiter`.
+  void call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter);
   /// Abandons an open call (the caller gave up); false if it already completed.
-  bool cancel_call(std::uint64_t ref) { return pending_.take(ref).has_value(); }
+  bool cancel_call(std::uint64_t ref) { return pending_.cancel(ref); }
   /// Completes a call (from handle_call's NoReply, from any thread).
   void reply(const From& to, Term value);
 
@@ -119,7 +119,8 @@ class Node : public std::enable_shared_from_this<Node> {
  private:
   friend class Process;
   explicit Node(NodeOptions options);
-  void remove_process(Pid p);
+  /// Drops `p` from the table and hands back the table's reference.
+  std::shared_ptr<Process> remove_process(Pid p);
   bool deliver(Pid to, Envelope* e);
 
   NodeOptions options_;
@@ -148,6 +149,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::condition_variable empty_cv_;
   std::mutex timers_mu_;
   std::unordered_map<std::uint64_t, std::unique_ptr<asio::steady_timer>> timers_;
+  // Declared after executor_: destroyed first, while the io_context lives.
 };
 
 /// Sets the level of the engine's logger: trace, debug, info, warning, error,

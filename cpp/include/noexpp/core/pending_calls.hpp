@@ -1,8 +1,8 @@
 #pragma once
 /// Open calls of one node, keyed by reference: who waits for each reply.
 #include <array>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -10,30 +10,50 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
+#include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "noexpp/core/envelope.hpp"
+#include "noexpp/core/fwd.hpp"
 
 namespace noexpp {
 
 using Completion = std::function<void(CallOutcome)>;
+using Deadline = std::chrono::steady_clock::time_point;
+inline constexpr Deadline kNoDeadline = Deadline::max();
+
+/// Who waits for a call: a process (the outcome arrives in its mailbox as a
+/// call_done envelope, so it continues like a handler) or a completion
+/// function (threads outside the engine, asyncio futures).
+struct CallWaiterRef {
+  std::shared_ptr<Process> process;
+  Completion done;
+};
 
 /// Whoever removes an entry owns its completion, so a reply, a timeout and a
 /// target's death race safely: exactly one of them completes the call, and a
 /// late reply finds nothing and is dropped.
+///
+/// Deadlines are not one timer per call (a timer per call costs a syscall and
+/// a heap operation on the reactor's lock): each call's ref goes into a ring
+/// of 10 ms buckets, and one sweeper timer, armed only while calls with
+/// deadlines are open, fails the expired ones. A timeout fires up to one
+/// tick late; completed calls are skipped lazily when their bucket is swept.
 class PendingCalls {
  public:
+  explicit PendingCalls(asio::io_context& io);
+  ~PendingCalls();
+
   /// A fresh call reference. Thread: any.
   std::uint64_t reserve_ref() { return next_ref_.fetch_add(1, std::memory_order_relaxed); }
-  /// Registers the completion of call `ref`. Thread: any.
-  void add(std::uint64_t ref, Completion done);
-  /// Attaches a timer that fires the timeout (owned by the entry).
-  void set_timer(std::uint64_t ref, std::unique_ptr<asio::steady_timer> timer);
-  /// Removes the entry and returns its completion, if it is still open.
-  std::optional<Completion> take(std::uint64_t ref);
+  /// Registers call `ref`, failing it with timeout at `deadline`. Thread: any.
+  void add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline = kNoDeadline);
   /// Completes `ref` with `outcome` if still open; false if already done.
   bool complete(std::uint64_t ref, CallOutcome outcome);
+  /// Removes `ref` without completing it (its caller gave up). False if done.
+  bool cancel(std::uint64_t ref);
   bool contains(std::uint64_t ref) const;
   /// Fails every open call with `status` (node stop).
   void fail_all(CallOutcome::Status status);
@@ -41,19 +61,34 @@ class PendingCalls {
 
  private:
   struct Entry {
-    Completion done;
-    std::unique_ptr<asio::steady_timer> timer;
+    CallWaiterRef waiter;
+    Deadline deadline;
   };
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::uint64_t, Entry> entries;
   };
   static constexpr std::size_t kShards = 16;
+  static constexpr auto kTick = std::chrono::milliseconds(10);
+  static constexpr std::size_t kBuckets = 512;  // ~5 s of ticks; later deadlines wrap around
+
   Shard& shard(std::uint64_t ref) { return shards_[ref % kShards]; }
   const Shard& shard(std::uint64_t ref) const { return shards_[ref % kShards]; }
+  std::optional<CallWaiterRef> take(std::uint64_t ref);
+  static void finish(CallWaiterRef& waiter, std::uint64_t ref, CallOutcome outcome);
+  void track_deadline(std::uint64_t ref, Deadline deadline);
+  void sweep();
 
   std::atomic<std::uint64_t> next_ref_{1};
   std::array<Shard, kShards> shards_;
+
+  asio::io_context& io_;
+  std::mutex sweep_mu_;  // guards everything below
+  asio::steady_timer sweeper_;
+  bool armed_ = false;
+  std::size_t tracked_ = 0;
+  std::int64_t swept_tick_ = 0;  // every bucket up to this tick has been swept
+  std::array<std::vector<std::uint64_t>, kBuckets> buckets_;
 };
 
 /// A thread waiting for one call's outcome (Node::call, and the bindings,
@@ -63,7 +98,7 @@ class CallWaiter : public std::enable_shared_from_this<CallWaiter> {
   /// The completion to register for the call (keeps this waiter alive).
   Completion completion();
   /// Waits until the outcome is there or `deadline` passes; true if there.
-  bool wait_until(std::chrono::steady_clock::time_point deadline);
+  bool wait_until(Deadline deadline);
   /// Takes the outcome; call only after wait_until returned true.
   CallOutcome take();
 

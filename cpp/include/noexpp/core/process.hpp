@@ -86,7 +86,9 @@ class Process : public std::enable_shared_from_this<Process> {
   EnvelopeQueue local_normal_;
   std::optional<Term> continue_;
   std::optional<ExitReason> stop_request_;
-  std::unordered_map<std::uint64_t, std::function<void(CallOutcome)>> awaits_;
+  // Calls this process awaits (usually one): a vector keeps its capacity, so
+  // the await path allocates nothing here.
+  std::vector<std::pair<std::uint64_t, std::function<void(CallOutcome)>>> awaits_;
   std::vector<std::uint64_t> open_calls_;  // call refs received and not yet known answered
   std::vector<std::uint64_t> timers_;
   bool trap_exit_ = false;
