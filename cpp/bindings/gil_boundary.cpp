@@ -47,11 +47,13 @@ CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref,
       Executor::BlockingScope blocking(node.executor());
       return waiter.wait_until(slice);
     });
-    if (done) return waiter.take();
+    // Checked before returning an outcome too: a Ctrl-C may have hit a
+    // handler this thread ran inline, and it belongs to this caller.
     if (main_thread && PyErr_CheckSignals() != 0) {
       node.cancel_call(ref);
       throw pyb::error_already_set();
     }
+    if (done) return waiter.take();
     if (steady_clock::now() >= deadline) {
       if (!ref || !node.cancel_call(ref)) {
         // It completed as we gave up: the outcome is there or imminent.

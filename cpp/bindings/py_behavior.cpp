@@ -33,6 +33,13 @@ std::shared_ptr<Node> PyBehavior::node_ptr() const { return node().shared_from_t
 void PyBehavior::rethrow_python_error(pyb::error_already_set& e) {
   std::string type = pyb::str(e.type().attr("__name__"));
   std::string message = pyb::str(e.value());
+  if (e.matches(PyExc_KeyboardInterrupt)) {
+    // Ctrl-C landed in a handler that a blocked caller was running on the
+    // main thread ("caller runs"): the process crashes as any interrupted
+    // code would, and the interrupt is handed back to the caller. (Last:
+    // PyObject_Str checks signals and would raise it again right here.)
+    PyErr_SetInterrupt();
+  }
   throw HandlerError(std::move(type), message);
 }
 

@@ -39,7 +39,8 @@ pyb::object ref_call(const Ref& r, pyb::object request, pyb::object timeout) {
   auto deadline = deadline_from(timeout);
   Term t = to_term(request);
   auto waiter = std::make_shared<CallWaiter>();
-  auto ref = r.node->call_async(r.pid, std::move(t), kInfinity, waiter->completion());
+  // Without the GIL: if the target is idle, this thread runs it right here.
+  auto ref = without_gil([&] { return r.node->call_async_here(r.pid, std::move(t), waiter->completion()); });
   CallOutcome o = wait_for_outcome(*r.node, *waiter, ref, deadline);
   if (!o.ok()) raise_call_failure(o, r.pid.to_string());
   return to_python(o.value, r.node);

@@ -1,4 +1,8 @@
+#include "tls.hpp"
 #include "noexpp/core/executor.hpp"
+
+#include <pthread.h>
+#include <signal.h>
 
 #include <chrono>
 
@@ -7,11 +11,11 @@
 namespace noexpp {
 namespace {
 
-thread_local Executor* tl_executor = nullptr;
+NOEXPP_TLS Executor* tl_executor = nullptr;
 // The runnext slot (as Go's scheduler has): the first task a running task
 // posts runs next on this thread, with no queue round-trip and no wake-up.
-thread_local std::function<void()> tl_runnext;
-thread_local bool tl_in_task = false;
+NOEXPP_TLS std::function<void()> tl_runnext;
+NOEXPP_TLS bool tl_in_task = false;
 // Consecutive runnext hand-offs before yielding to the shared queue, so a
 // ping-pong pair cannot starve other work.
 constexpr int kMaxRunnextChain = 64;
@@ -80,13 +84,24 @@ void Executor::flush_runnext() {
 
 bool Executor::on_engine_thread() const { return tl_executor == this; }
 
+// Engine threads take no asynchronous signals: SIGINT and friends go to the
+// application's threads (Python handles them on its main thread).
+void block_async_signals() {
+  sigset_t set;
+  sigfillset(&set);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 void Executor::run_core() {
+  block_async_signals();
   tl_executor = this;
   io_.run();
   tl_executor = nullptr;
 }
 
 void Executor::run_spare(std::size_t index) {
+  block_async_signals();
   tl_executor = this;
   for (;;) {
     {

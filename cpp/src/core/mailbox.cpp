@@ -1,75 +1,80 @@
 #include "noexpp/core/mailbox.hpp"
 
+#include <thread>
+
 namespace noexpp {
 
-EnvelopeQueue& EnvelopeQueue::operator=(EnvelopeQueue&& o) noexcept {
-  if (this != &o) {
-    clear();
-    head_ = o.head_;
-    tail_ = o.tail_;
-    o.head_ = o.tail_ = nullptr;
+void MpscLane::push(MailboxLink* n) {
+  n->next.store(nullptr, std::memory_order_relaxed);
+  // seq_cst: pairs with Mailbox::go_idle's store-then-check (a Dekker pattern).
+  MailboxLink* prev = tail_.exchange(n, std::memory_order_seq_cst);
+  prev->next.store(n, std::memory_order_release);
+}
+
+MailboxLink* MpscLane::pop() {
+  MailboxLink* head = head_;
+  MailboxLink* next = head->next.load(std::memory_order_acquire);
+  if (head == &stub_) {
+    if (!next) return nullptr;
+    head_ = next;
+    head = next;
+    next = next->next.load(std::memory_order_acquire);
   }
-  return *this;
-}
-
-void EnvelopeQueue::push(Envelope* e) {
-  e->next = nullptr;
-  if (tail_) tail_->next = e;
-  else head_ = e;
-  tail_ = e;
-}
-
-void EnvelopeQueue::append(EnvelopeQueue&& other) {
-  if (other.empty()) return;
-  if (tail_) tail_->next = other.head_;
-  else head_ = other.head_;
-  tail_ = other.tail_;
-  other.head_ = other.tail_ = nullptr;
-}
-
-Envelope* EnvelopeQueue::pop() {
-  Envelope* e = head_;
-  if (e) {
-    head_ = e->next;
-    if (!head_) tail_ = nullptr;
-    e->next = nullptr;
+  if (next) {
+    head_ = next;
+    return head;
   }
-  return e;
+  if (tail_.load(std::memory_order_acquire) != head) return nullptr;  // a push is mid-way
+  push(&stub_);
+  next = head->next.load(std::memory_order_acquire);
+  if (next) {
+    head_ = next;
+    return head;
+  }
+  return nullptr;
 }
 
-void EnvelopeQueue::clear() {
-  while (Envelope* e = pop()) delete e;
+Mailbox::~Mailbox() {
+  // No producer can be left: they all hold the process while pushing.
+  while (auto* n = priority_.pop()) delete static_cast<Envelope*>(n);
+  while (auto* n = normal_.pop()) delete static_cast<Envelope*>(n);
 }
 
 Mailbox::Push Mailbox::push(Envelope* e) {
-  std::unique_lock lk(mu_);
-  if (closed_) {
-    lk.unlock();
+  if (state_.load(std::memory_order_acquire) & kClosed) {
     delete e;
     return Push::closed;
   }
   (e->is_priority() ? priority_ : normal_).push(e);
-  if (scheduled_) return Push::queued;
-  scheduled_ = true;
-  return Push::queued_and_schedule;
+  auto s = state_.load(std::memory_order_seq_cst);
+  if (s & kClosed) return Push::closed;
+  if (s == kIdle && state_.compare_exchange_strong(s, kScheduled, std::memory_order_seq_cst))
+    return Push::queued_and_schedule;
+  return Push::queued;
 }
 
-bool Mailbox::take(EnvelopeQueue& priority, EnvelopeQueue& normal, bool take_normal) {
-  std::lock_guard lk(mu_);
-  priority.append(std::move(priority_));
-  if (take_normal) normal.append(std::move(normal_));
-  if (priority.empty() && (!take_normal || normal.empty())) {
-    scheduled_ = false;
-    return false;
+Envelope* Mailbox::pop(bool take_normal) {
+  if (auto* n = priority_.pop()) return static_cast<Envelope*>(n);
+  if (take_normal)
+    if (auto* n = normal_.pop()) return static_cast<Envelope*>(n);
+  return nullptr;
+}
+
+bool Mailbox::go_idle(bool take_normal) {
+  state_.store(kIdle, std::memory_order_seq_cst);
+  if (priority_.is_pending() || (take_normal && normal_.is_pending())) {
+    std::uint8_t expected = kIdle;
+    return state_.compare_exchange_strong(expected, kScheduled, std::memory_order_seq_cst);
   }
-  return true;
+  return false;
 }
 
-bool Mailbox::try_mark_scheduled() {
-  std::lock_guard lk(mu_);
-  if (scheduled_ || closed_) return false;
-  scheduled_ = true;
-  return true;
+Envelope* Mailbox::drain_one() {
+  for (;;) {
+    if (auto* e = pop(true)) return e;
+    if (!priority_.is_pending() && !normal_.is_pending()) return nullptr;
+    std::this_thread::yield();  // a producer is between its exchange and its link
+  }
 }
 
 }  // namespace noexpp

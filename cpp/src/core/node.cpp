@@ -172,12 +172,28 @@ std::vector<ProcessInfo> Node::processes() const {
 // ---- messages ------------------------------------------------------------
 
 bool Node::deliver(Pid to, Envelope* e) {
-  auto p = find(to);
-  if (!p) {
-    delete e;
-    return false;
+  // Pushed under the table shard's lock: the process cannot leave the table
+  // meanwhile, so no reference count is taken per message. The mailbox lock
+  // nests inside; scheduling happens after both are released.
+  bool schedule = false;
+  if (is_local(to)) {
+    auto& s = shard(to.serial);
+    std::lock_guard lk(s.mu);
+    auto it = s.procs.find(to.serial);
+    if (it != s.procs.end()) {
+      switch (it->second->mailbox_.push(e)) {
+        case Mailbox::Push::queued: return true;
+        case Mailbox::Push::closed: return false;
+        case Mailbox::Push::queued_and_schedule:
+          schedule = true;
+          e = nullptr;
+          it->second->schedule();  // only posts a run; takes no lock of ours
+          break;
+      }
+    }
   }
-  return p->deliver(e);
+  if (e) delete e;
+  return schedule;
 }
 
 static Pid current_pid_or(Pid fallback) {
@@ -199,7 +215,15 @@ std::uint64_t Node::call_async(Pid to, Term request, Duration timeout, Completio
   return pending_.contains(ref) ? ref : 0;
 }
 
-void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter) {
+std::uint64_t Node::call_async_here(Pid to, Term request, Completion done) {
+  auto ref = pending_.reserve_ref();
+  call_with_ref(ref, to, std::move(request), kInfinity, CallWaiterRef{nullptr, std::move(done)},
+                !executor_.on_engine_thread());
+  return pending_.contains(ref) ? ref : 0;
+}
+
+void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter,
+                         bool run_here) {
   auto fail_now = [&](CallOutcome o) {
     pending_.add(ref, std::move(waiter));  // one completion path for all outcomes
     pending_.complete(ref, std::move(o));
@@ -212,13 +236,13 @@ void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeo
   auto deadline = timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
   pending_.add(ref, std::move(waiter), deadline);
   auto caller = cur ? cur->pid() : node_pid();
-  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request))))
+  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request)), run_here))
     pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
 }
 
 CallOutcome Node::call(Pid to, Term request, Duration timeout) {
   auto waiter = std::make_shared<CallWaiter>();
-  auto ref = call_async(to, std::move(request), kInfinity, waiter->completion());
+  auto ref = call_async_here(to, std::move(request), waiter->completion());
   auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
                                        : std::chrono::steady_clock::now() + timeout;
   Executor::BlockingScope blocking(executor_);
@@ -318,7 +342,12 @@ void Node::unlink(Pid a, Pid b) {
 TimerRef Node::send_after(Pid to, Duration delay, Term message) {
   auto id = next_ref_.fetch_add(1, std::memory_order_relaxed);
   auto timer = std::make_unique<asio::steady_timer>(executor_.io(), delay);
-  timer->async_wait([this, id, to, message = std::move(message)](const std::error_code& ec) mutable {
+  auto* t = timer.get();
+  // Registered before the wait starts: a zero delay may fire at once, and
+  // the handler tells "cancelled" from "fired" by the registration.
+  std::lock_guard lk(timers_mu_);
+  timers_.emplace(id, std::move(timer));
+  t->async_wait([this, id, to, message = std::move(message)](const std::error_code& ec) mutable {
     if (ec) return;
     {
       std::lock_guard lk(timers_mu_);
@@ -326,8 +355,6 @@ TimerRef Node::send_after(Pid to, Duration delay, Term message) {
     }
     deliver(to, make_envelope(Envelope::Kind::info, to, id, std::move(message)));
   });
-  std::lock_guard lk(timers_mu_);
-  timers_.emplace(id, std::move(timer));
   return TimerRef{id};
 }
 

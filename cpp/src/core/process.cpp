@@ -1,3 +1,4 @@
+#include "tls.hpp"
 #include "noexpp/core/process.hpp"
 
 #include <cxxabi.h>
@@ -11,14 +12,14 @@
 namespace noexpp {
 namespace {
 
-thread_local Process* tl_current = nullptr;
+NOEXPP_TLS Process* tl_current = nullptr;
 // Set by Task's promise when an exception escapes a coroutine segment; read
 // by the process right after the callback that ran the segment.
-thread_local std::exception_ptr tl_task_exception;
+NOEXPP_TLS std::exception_ptr tl_task_exception;
 
 // Processes that exited during the current run on this thread: the process
 // table dropped them, and they are freed when their run has returned.
-thread_local std::vector<std::shared_ptr<Process>> tl_graveyard;
+NOEXPP_TLS std::vector<std::shared_ptr<Process>> tl_graveyard;
 
 // Handlers per run before the process yields its thread to others.
 constexpr int kBatch = 64;
@@ -81,14 +82,21 @@ std::optional<ExitReason> Process::run_init(const Term& args) {
     return failure;
   }
   // Until now the mailbox counted as scheduled; hand the process to the engine.
-  if (continue_ || mailbox_.take(local_priority_, local_normal_, true)) schedule();
+  if (continue_ || mailbox_.go_idle(true)) schedule();
   return std::nullopt;
 }
 
-bool Process::deliver(Envelope* e) {
+bool Process::deliver(Envelope* e, bool run_here) {
   switch (mailbox_.push(e)) {
     case Mailbox::Push::queued: return true;
-    case Mailbox::Push::queued_and_schedule: schedule(); return true;
+    case Mailbox::Push::queued_and_schedule:
+      if (run_here) {
+        auto keep = shared_from_this();  // run() may see this process exit
+        run();
+      } else {
+        schedule();
+      }
+      return true;
     case Mailbox::Push::closed: return false;
   }
   return false;
@@ -117,17 +125,16 @@ void Process::run() {
     alive = guarded([] {});  // runs the pending handle_continue
   }
   for (int budget = kBatch; alive && budget > 0;) {
-    Envelope* e = local_priority_.pop();
-    if (!e && awaits_.empty()) e = local_normal_.pop();
+    Envelope* e = mailbox_.pop(awaits_.empty());
     if (!e) {
-      // End the batch before take() may clear the scheduled bit: from then on
-      // another thread may run this process, and nothing here may touch it.
+      // End the batch before go_idle: from then on another thread may run
+      // this process, and nothing here may touch it.
       if (in_batch) {
         behavior_->end_batch();
         in_batch = false;
       }
-      if (!mailbox_.take(local_priority_, local_normal_, awaits_.empty())) {
-        more = false;  // someone else reschedules when a message comes
+      if (!mailbox_.go_idle(awaits_.empty())) {
+        more = false;  // the next push schedules a new run
         break;
       }
       continue;
@@ -233,13 +240,10 @@ void Process::exit(ExitReason reason, bool call_terminate) {
   }
   std::vector<Monitor> monitors;
   std::vector<Pid> links;
-  EnvelopeQueue priority, normal;
-  mailbox_.close(priority, normal, [&] {
+  mailbox_.close([&] {
     monitors.swap(monitors_);
     links.swap(links_);
   });
-  priority.append(std::move(local_priority_));
-  normal.append(std::move(local_normal_));
   // The name goes first, so a supervisor restarting this child can reuse it.
   if (!name_.empty()) node_.registry().remove(name_, pid_);
   if (auto self = node_.remove_process(pid_)) tl_graveyard.push_back(std::move(self));
@@ -252,12 +256,11 @@ void Process::exit(ExitReason reason, bool call_terminate) {
   const auto status = reason.is_abnormal() ? CallOutcome::Status::crashed : CallOutcome::Status::noproc;
   for (auto ref : open_calls_) node_.pending().complete(ref, CallOutcome::failed(status, reason));
   open_calls_.clear();
-  while (Envelope* e = normal.pop()) {
+  while (Envelope* e = mailbox_.drain_one()) {
     std::unique_ptr<Envelope> holder(e);
     if (e->kind == Envelope::Kind::call)
       node_.pending().complete(e->ref, CallOutcome::failed(status, reason));
   }
-  priority.clear();
 
   for (auto& m : monitors) {
     if (m.callback) {

@@ -1,5 +1,6 @@
 #pragma once
 /// One message or signal in a mailbox.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -29,7 +30,12 @@ struct From {
   friend bool operator==(const From&, const From&) = default;
 };
 
-struct Envelope {
+/// The intrusive link of mailbox lanes (see MpscLane).
+struct MailboxLink {
+  std::atomic<MailboxLink*> next{nullptr};
+};
+
+struct Envelope : MailboxLink {
   enum class Kind : std::uint8_t {
     call,         ///< term = request, ref/from = reply address
     cast,         ///< term = request
@@ -49,7 +55,6 @@ struct Envelope {
   Term term;
   std::unique_ptr<ExitReason> reason;  // down, exit_signal, stop; call_done when it failed
   CallOutcome::Status status = CallOutcome::Status::ok;  // call_done
-  Envelope* next = nullptr;              // intrusive mailbox link
 
   /// Exit signals and completions of awaited calls bypass ordinary messages.
   bool is_priority() const { return kind == Kind::exit_signal || kind == Kind::call_done; }

@@ -1,86 +1,97 @@
 #pragma once
-/// A process's mailbox: two intrusive FIFO lanes under one mutex.
-#include <cstddef>
+/// A process's mailbox: two lock-free multi-producer, single-consumer lanes
+/// and the process's scheduling state.
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 
 #include "noexpp/core/envelope.hpp"
 
 namespace noexpp {
 
-/// An intrusive singly linked FIFO of envelopes; owns what it holds.
-class EnvelopeQueue {
+/// An intrusive MPSC queue (Dmitry Vyukov's design): a push is one atomic
+/// exchange, a pop by the single consumer takes no lock. Ordering is FIFO
+/// per producer, which gives Erlang's per-sender-pair ordering.
+class MpscLane {
  public:
-  EnvelopeQueue() = default;
-  EnvelopeQueue(const EnvelopeQueue&) = delete;
-  EnvelopeQueue& operator=(const EnvelopeQueue&) = delete;
-  EnvelopeQueue(EnvelopeQueue&& o) noexcept : head_(o.head_), tail_(o.tail_) { o.head_ = o.tail_ = nullptr; }
-  EnvelopeQueue& operator=(EnvelopeQueue&& o) noexcept;
-  ~EnvelopeQueue() { clear(); }
+  MpscLane() : tail_(&stub_), head_(&stub_) {}
+  MpscLane(const MpscLane&) = delete;
+  MpscLane& operator=(const MpscLane&) = delete;
 
-  bool empty() const { return head_ == nullptr; }
-  void push(Envelope* e);
-  void append(EnvelopeQueue&& other);
-  Envelope* pop();
-  void clear();
+  /// Thread: any.
+  void push(MailboxLink* n);
+  /// The oldest item, or null when empty or when the next item is still
+  /// being linked by a producer (is_pending() then says so). Thread: consumer.
+  MailboxLink* pop();
+  /// True if anything was pushed that pop() has not returned. Thread: consumer.
+  bool is_pending() const { return head_ != &stub_ || tail_.load(std::memory_order_seq_cst) != &stub_; }
 
  private:
-  Envelope* head_ = nullptr;
-  Envelope* tail_ = nullptr;
+  std::atomic<MailboxLink*> tail_;
+  MailboxLink* head_;  // consumer only
+  MailboxLink stub_;
 };
 
-/// Ordinary messages (normal lane) and exit signals / awaited replies
-/// (priority lane). The mailbox also carries the process's "scheduled" bit, so
-/// that deciding to schedule and enqueuing happen under one lock and no wakeup
-/// is lost. Idle cost: one mutex and four pointers.
+/// Ordinary messages (normal lane), and exit signals and replies to awaited
+/// calls (priority lane, which bypasses a long queue of messages). The state
+/// word says whether a run of the process is scheduled (or running) and
+/// whether the process has exited. Idle cost: two lanes and a small mutex.
 class Mailbox {
  public:
   enum class Push : unsigned char { queued, queued_and_schedule, closed };
 
-  /// Enqueues `e` (taking ownership) unless the mailbox is closed, in which
-  /// case `e` is deleted. Thread: any.
+  Mailbox() = default;
+  ~Mailbox();  // frees what is left
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  /// Enqueues `e`; the mailbox owns it from then on, also when the result is
+  /// `closed` (the process has exited; the envelope will not be handled).
+  /// `queued_and_schedule`: the caller must schedule a run. Thread: any.
   Push push(Envelope* e);
 
-  /// Moves everything waiting into the owner's local queues. When nothing is
-  /// waiting in the lanes the owner may run (normal only if `take_normal`),
-  /// clears the scheduled bit and returns false. Thread: owner strand.
-  bool take(EnvelopeQueue& priority, EnvelopeQueue& normal, bool take_normal);
+  /// The next envelope for the owner: the priority lane first, the normal
+  /// lane only if `take_normal`. Null when none is ready. Thread: owner.
+  Envelope* pop(bool take_normal);
 
-  /// Marks the process as scheduled if it was not; true when the caller must
-  /// schedule it. Thread: any.
-  bool try_mark_scheduled();
+  /// The owner found nothing to do and lets go of the process. Returns true
+  /// if work arrived meanwhile and the owner still owns it (keep running);
+  /// false once another push may schedule a new run. Thread: owner.
+  bool go_idle(bool take_normal);
 
-  /// Refuses all later pushes, hands back what was queued and runs
-  /// `under_lock` (which takes the monitors and links) atomically with the
-  /// closing. Thread: owner.
+  /// Marks the exit (the process stays "scheduled" for ever, so no run is
+  /// posted again) and runs `under_lock` atomically with it. Thread: owner.
   template <class F>
-  void close(EnvelopeQueue& priority, EnvelopeQueue& normal, F&& under_lock) {
-    std::lock_guard lk(mu_);
-    closed_ = true;
-    priority.append(std::move(priority_));
-    normal.append(std::move(normal_));
+  void close(F&& under_lock) {
+    std::lock_guard lk(links_mu_);
+    state_.fetch_or(kClosed, std::memory_order_seq_cst);
     under_lock();
   }
+  /// After close: every envelope pushed before the close became visible,
+  /// waiting out producers caught between their two steps. Thread: owner.
+  Envelope* drain_one();
 
-  /// Runs `f` under the mailbox lock if the mailbox is open; returns false if
-  /// closed. Used to attach monitors and links atomically with death.
+  /// Runs `f` under the links lock if the process has not exited; false if it
+  /// has. Monitors and links are attached this way, atomically with death.
   template <class F>
   bool if_open(F&& f) {
-    std::lock_guard lk(mu_);
-    if (closed_) return false;
+    std::lock_guard lk(links_mu_);
+    if (closed()) return false;
     f();
     return true;
   }
-  bool closed() const {
-    std::lock_guard lk(mu_);
-    return closed_;
-  }
+  bool closed() const { return state_.load(std::memory_order_acquire) & kClosed; }
 
  private:
-  mutable std::mutex mu_;
-  EnvelopeQueue priority_;
-  EnvelopeQueue normal_;
-  bool scheduled_ = true;  // a new process belongs to its spawner until init returns
-  bool closed_ = false;
+  static constexpr std::uint8_t kIdle = 0;
+  static constexpr std::uint8_t kScheduled = 1;  // a run is queued or running
+  static constexpr std::uint8_t kClosed = 2;
+
+  // A new process belongs to its spawner until init returns: scheduled.
+  std::atomic<std::uint8_t> state_{kScheduled};
+  MpscLane priority_;
+  MpscLane normal_;
+  std::mutex links_mu_;
 };
 
 }  // namespace noexpp

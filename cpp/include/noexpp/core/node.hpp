@@ -80,8 +80,13 @@ class Node : public std::enable_shared_from_this<Node> {
   /// inline when the call fails at once). Returns the call's reference, or 0
   /// when it already completed. `timeout` may be kInfinity.
   std::uint64_t call_async(Pid to, Term request, Duration timeout, Completion done);
+  /// As call_async, for a caller that will block waiting for the outcome: if
+  /// the target is idle, this thread runs its batch at once ("caller runs"),
+  /// saving two thread wake-ups. Only off engine threads. Thread: any.
+  std::uint64_t call_async_here(Pid to, Term request, Completion done);
   /// Starts call `ref` (from pending().reserve_ref()); the outcome goes to `waiter`.
-  void call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter);
+  void call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter,
+                     bool run_here = false);
   /// Abandons an open call (the caller gave up); false if it already completed.
   bool cancel_call(std::uint64_t ref) { return pending_.cancel(ref); }
   /// Completes a call (from handle_call's NoReply, from any thread).

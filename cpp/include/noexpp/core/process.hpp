@@ -37,9 +37,10 @@ class Process : public std::enable_shared_from_this<Process> {
   /// proc_lib does). On failure the process is torn down and the reason returned.
   std::optional<ExitReason> run_init(const Term& args);
 
-  /// Enqueues an envelope; schedules a run if needed. False if the process
-  /// is gone (the envelope is then destroyed). Thread: any.
-  bool deliver(Envelope* e);
+  /// Enqueues an envelope; schedules a run if needed, or with `run_here`
+  /// runs it on this thread (the caller is about to block anyway). False if
+  /// the process has exited (the envelope will not be handled). Thread: any.
+  bool deliver(Envelope* e, bool run_here = false);
 
   /// Adds a monitor; false if the process has already exited. Thread: any.
   bool add_monitor(Monitor m);
@@ -82,8 +83,6 @@ class Process : public std::enable_shared_from_this<Process> {
   std::string name_;
   Mailbox mailbox_;
   // Owned by the run (never touched concurrently: the mailbox serialises runs).
-  EnvelopeQueue local_priority_;
-  EnvelopeQueue local_normal_;
   std::optional<Term> continue_;
   std::optional<ExitReason> stop_request_;
   // Calls this process awaits (usually one): a vector keeps its capacity, so
@@ -93,7 +92,7 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<std::uint64_t> timers_;
   bool trap_exit_ = false;
   bool exited_ = false;
-  // Guarded by the mailbox lock (Mailbox::if_open).
+  // Guarded by the mailbox's links lock (Mailbox::if_open / close).
   std::vector<Monitor> monitors_;
   std::vector<Pid> links_;
 };
