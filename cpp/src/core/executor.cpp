@@ -50,8 +50,8 @@ void Executor::stop() {
     if (t.joinable()) t.join();
 }
 
-void Executor::post(std::function<void()> f) {
-  if (tl_executor == this && tl_in_task && !tl_runnext) {
+void Executor::post(std::function<void()> f, bool run_next) {
+  if (run_next && tl_executor == this && tl_in_task && !tl_runnext) {
     tl_runnext = std::move(f);
     return;
   }
@@ -83,6 +83,8 @@ void Executor::flush_runnext() {
 }
 
 bool Executor::on_engine_thread() const { return tl_executor == this; }
+
+bool Executor::has_runnext() { return static_cast<bool>(tl_runnext); }
 
 // Engine threads take no asynchronous signals: SIGINT and friends go to the
 // application's threads (Python handles them on its main thread).

@@ -60,6 +60,16 @@ Envelope* Mailbox::pop(bool take_normal) {
   return nullptr;
 }
 
+bool Mailbox::await_briefly(bool take_normal) const {
+  for (int i = 0; i < 256; ++i) {
+    if (priority_.is_pending() || (take_normal && normal_.is_pending())) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  return false;
+}
+
 bool Mailbox::go_idle(bool take_normal) {
   state_.store(kIdle, std::memory_order_seq_cst);
   if (priority_.is_pending() || (take_normal && normal_.is_pending())) {

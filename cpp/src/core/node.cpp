@@ -17,8 +17,8 @@ std::uint32_t fresh_creation() {
   return c;
 }
 
-Envelope* make_envelope(Envelope::Kind kind, Pid from, std::uint64_t ref, Term term) {
-  return new Envelope{kind, from, ref, std::move(term)};
+Envelope* make_envelope(Envelope::Kind kind, Pid from, std::uint64_t ref, Term&& term = {}) {
+  return new Envelope(kind, from, ref, std::move(term));
 }
 
 }  // namespace
@@ -68,7 +68,7 @@ void Node::stop(Duration grace) {
     }
     std::sort(procs.begin(), procs.end(), [](auto& a, auto& b) { return a->pid().serial > b->pid().serial; });
     for (auto& p : procs) {
-      auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0, {});
+      auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0);
       e->reason = std::make_unique<ExitReason>(ExitReason::shutdown());
       p->deliver(e);
     }
@@ -176,6 +176,7 @@ bool Node::deliver(Pid to, Envelope* e) {
   // meanwhile, so no reference count is taken per message. The mailbox lock
   // nests inside; scheduling happens after both are released.
   bool schedule = false;
+  const bool run_next = e->wakes_for_reply();
   if (is_local(to)) {
     auto& s = shard(to.serial);
     std::lock_guard lk(s.mu);
@@ -187,7 +188,7 @@ bool Node::deliver(Pid to, Envelope* e) {
         case Mailbox::Push::queued_and_schedule:
           schedule = true;
           e = nullptr;
-          it->second->schedule();  // only posts a run; takes no lock of ours
+          it->second->schedule(run_next);  // only posts a run; takes no lock of ours
           break;
       }
     }
@@ -261,7 +262,7 @@ void Node::reply(const From& to, Term value) {
 // ---- exits, links, monitors ----------------------------------------------
 
 bool Node::exit(Pid target, ExitReason reason, Pid from) {
-  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0, {});
+  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0);
   e->reason = std::make_unique<ExitReason>(std::move(reason));
   return deliver(target, e);
 }
@@ -279,7 +280,7 @@ Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout)
   auto waiter = std::make_shared<CallWaiter>();
   auto done = waiter->completion();
   auto ref = monitor(target, [done](Pid, const ExitReason& r) { done(CallOutcome::failed(CallOutcome::Status::noproc, r)); });
-  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0, {});
+  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0);
   e->reason = std::make_unique<ExitReason>(std::move(reason));
   proc->deliver(e);
   proc.reset();
@@ -304,7 +305,7 @@ std::uint64_t Node::monitor_by(Pid watcher, Pid target) {
   auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
   auto proc = find(target);
   if (!proc || !proc->add_monitor(Monitor{ref, watcher, {}})) {
-    auto* d = make_envelope(Envelope::Kind::down, target, ref, {});
+    auto* d = make_envelope(Envelope::Kind::down, target, ref);
     d->reason = std::make_unique<ExitReason>(ExitReason::noproc());
     deliver(watcher, d);
   }
@@ -320,13 +321,13 @@ void Node::link(Pid a, Pid b) {
   if (!pa || a == b) return;
   auto pb = find(b);
   if (!pb || !pb->add_link(a)) {
-    auto* x = make_envelope(Envelope::Kind::exit_signal, b, 1, {});
+    auto* x = make_envelope(Envelope::Kind::exit_signal, b, 1);
     x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
     pa->deliver(x);
     return;
   }
   if (!pa->add_link(b)) {
-    auto* x = make_envelope(Envelope::Kind::exit_signal, a, 1, {});
+    auto* x = make_envelope(Envelope::Kind::exit_signal, a, 1);
     x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
     pb->deliver(x);
   }

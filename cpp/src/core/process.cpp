@@ -87,6 +87,7 @@ std::optional<ExitReason> Process::run_init(const Term& args) {
 }
 
 bool Process::deliver(Envelope* e, bool run_here) {
+  const bool run_next = e->wakes_for_reply();
   switch (mailbox_.push(e)) {
     case Mailbox::Push::queued: return true;
     case Mailbox::Push::queued_and_schedule:
@@ -94,7 +95,7 @@ bool Process::deliver(Envelope* e, bool run_here) {
         auto keep = shared_from_this();  // run() may see this process exit
         run();
       } else {
-        schedule();
+        schedule(run_next);
       }
       return true;
     case Mailbox::Push::closed: return false;
@@ -102,11 +103,11 @@ bool Process::deliver(Envelope* e, bool run_here) {
   return false;
 }
 
-void Process::schedule() {
+void Process::schedule(bool run_next) {
   // A raw pointer is safe: a process is only destroyed after it exited, and
   // it exits inside its own run, when no other run is queued (the mailbox's
   // scheduled bit stays set once closed).
-  node_.executor().post([this] { run(); });
+  node_.executor().post([this] { run(); }, run_next);
 }
 
 void Process::run() {
@@ -126,6 +127,7 @@ void Process::run() {
   }
   for (int budget = kBatch; alive && budget > 0;) {
     Envelope* e = mailbox_.pop(awaits_.empty());
+    if (!e && !Executor::has_runnext() && mailbox_.await_briefly(awaits_.empty())) continue;
     if (!e) {
       // End the batch before go_idle: from then on another thread may run
       // this process, and nothing here may touch it.

@@ -46,8 +46,8 @@ struct Envelope : MailboxLink {
     call_done,    ///< a call this process awaits completed: ref, status, term (reply) or reason
   };
 
-  explicit Envelope(Kind k, Pid sender = {}, std::uint64_t r = 0, Term t = {})
-      : kind(k), from(sender), ref(r), term(std::move(t)) {}
+  explicit Envelope(Kind k, Pid sender = {}, std::uint64_t r = 0) : kind(k), from(sender), ref(r) {}
+  Envelope(Kind k, Pid sender, std::uint64_t r, Term&& t) : kind(k), from(sender), ref(r), term(std::move(t)) {}
 
   Kind kind;
   Pid from;
@@ -56,6 +56,9 @@ struct Envelope : MailboxLink {
   std::unique_ptr<ExitReason> reason;  // down, exit_signal, stop; call_done when it failed
   CallOutcome::Status status = CallOutcome::Status::ok;  // call_done
 
+  /// A call or a reply: its sender is about to wait, so the receiver may run
+  /// next on the sender's thread (Executor::post's run_next).
+  bool wakes_for_reply() const { return kind == Kind::call || kind == Kind::call_done; }
   /// Exit signals and completions of awaited calls bypass ordinary messages.
   bool is_priority() const { return kind == Kind::exit_signal || kind == Kind::call_done; }
 };

@@ -28,11 +28,17 @@ class Executor {
   asio::io_context& io() { return io_; }
   int threads() const { return threads_; }
 
-  /// Runs `f` on an engine thread. From inside an engine task, the first
-  /// post goes to this thread's runnext slot and runs right after the task
-  /// (as in Go's scheduler), keeping call ping-pong free of wake-ups; further
-  /// posts go to the shared queue so other threads help. Thread: any.
-  void post(std::function<void()> f);
+  /// Runs `f` on an engine thread. With `run_next`, from inside an engine
+  /// task, `f` goes to this thread's runnext slot and runs right after the
+  /// current task (as in Go's scheduler), free of queueing and wake-ups: right
+  /// for a process woken by a call or a reply, since the sender is about to
+  /// wait. Otherwise (and when the slot is taken) `f` goes to the shared queue
+  /// so an idle thread runs it in parallel. Thread: any.
+  void post(std::function<void()> f, bool run_next = false);
+
+  /// True when this thread has a task waiting in its runnext slot (then a
+  /// process should not spin for messages: the sender it waits for may be it).
+  static bool has_runnext();
 
   /// True when the calling thread is one of this executor's threads.
   bool on_engine_thread() const;

@@ -54,6 +54,11 @@ class Mailbox {
   /// lane only if `take_normal`. Null when none is ready. Thread: owner.
   Envelope* pop(bool take_normal);
 
+  /// Spins briefly (about a microsecond) for a message to arrive, as Erlang's
+  /// schedulers busy-wait before sleeping: a stream of messages then never
+  /// pays for a reschedule and a thread wake-up per message. Thread: owner.
+  bool await_briefly(bool take_normal) const;
+
   /// The owner found nothing to do and lets go of the process. Returns true
   /// if work arrived meanwhile and the owner still owns it (keep running);
   /// false once another push may schedule a new run. Thread: owner.

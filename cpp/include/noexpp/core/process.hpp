@@ -63,7 +63,8 @@ class Process : public std::enable_shared_from_this<Process> {
 
  private:
   friend class Node;
-  void schedule();
+  /// Posts a run; `run_next` for a process woken by a call or a reply.
+  void schedule(bool run_next = false);
   void run();
   /// Handles one envelope; returns false once the process has exited.
   bool dispatch(Envelope& e);
