@@ -114,6 +114,10 @@ void Process::run() {
   CurrentScope scope(this);
   bool in_batch = false;
   bool alive = true;
+  // Spin for more messages only on an engine thread (a caller running this
+  // process inline would only delay itself) and only while no runnext task
+  // waits (that may be the very partner that would send the next message).
+  const bool on_engine = node_.executor().on_engine_thread();
   bool more = true;
   auto begin = [&] {
     if (!in_batch) {
@@ -127,7 +131,7 @@ void Process::run() {
   }
   for (int budget = kBatch; alive && budget > 0;) {
     Envelope* e = mailbox_.pop(awaits_.empty());
-    if (!e && !Executor::has_runnext() && mailbox_.await_briefly(awaits_.empty())) continue;
+    if (!e && on_engine && !Executor::has_runnext() && mailbox_.await_briefly(awaits_.empty())) continue;
     if (!e) {
       // End the batch before go_idle: from then on another thread may run
       // this process, and nothing here may touch it.
