@@ -18,9 +18,13 @@ bool is_caller(const Tuple& t) {
 
 std::string type_name(pyb::handle obj) { return pyb::str(pyb::type::handle_of(obj).attr("__name__")); }
 
+void check_depth(int depth) {
+  if (depth >= kMaxTermDepth)
+    throw pyb::value_error("message nests containers deeper than " + std::to_string(kMaxTermDepth) + " levels");
+}
+
+// `depth`: containers around `obj` (the same rule as codec::decode).
 Term convert(pyb::handle obj, int depth) {
-  if (depth > kMaxTermDepth)
-    throw pyb::value_error("message nests deeper than " + std::to_string(kMaxTermDepth) + " levels");
   if (obj.is_none()) return Term();
   if (PyBool_Check(obj.ptr())) return Term(obj.ptr() == Py_True);
   if (PyLong_CheckExact(obj.ptr()) || (PyLong_Check(obj.ptr()) && !PyBool_Check(obj.ptr()))) {
@@ -47,6 +51,7 @@ Term convert(pyb::handle obj, int depth) {
     return Term(Binary{{p, p + PyByteArray_GET_SIZE(obj.ptr())}});
   }
   if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr())) {
+    check_depth(depth);
     std::vector<Term> items;
     auto seq = pyb::reinterpret_borrow<pyb::sequence>(obj);
     items.reserve(seq.size());
@@ -54,6 +59,7 @@ Term convert(pyb::handle obj, int depth) {
     return PyTuple_Check(obj.ptr()) ? Term::tuple(std::move(items)) : Term::list(std::move(items));
   }
   if (PyDict_Check(obj.ptr())) {
+    check_depth(depth);
     Map m;
     for (auto [k, v] : pyb::reinterpret_borrow<pyb::dict>(obj))
       m.items.emplace_back(convert(k, depth + 1), convert(v, depth + 1));

@@ -1,5 +1,6 @@
 #include "noexpp/core/codec.hpp"
 
+#include <cstring>
 #include <limits>
 
 #include <msgpack.hpp>
@@ -31,7 +32,16 @@ void pack(Packer& pk, const Term& t) {
     void operator()(std::monostate) { pk.pack_nil(); }
     void operator()(bool b) { b ? pk.pack_true() : pk.pack_false(); }
     void operator()(std::int64_t i) { pk.pack_int64(i); }
-    void operator()(double d) { pk.pack_double(d); }
+    void operator()(double d) {
+      // Always float64: msgpack-c's pack_double writes integral values (0.0,
+      // -0.0, 2.0) as integers, and a float must arrive as a float.
+      char buf[9];
+      buf[0] = static_cast<char>(0xcb);
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      pk.pack_bin_body(buf, sizeof buf);  // the *_body calls append bytes verbatim
+    }
     void operator()(const std::string& s) {
       pk.pack_str(static_cast<std::uint32_t>(s.size()));
       pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
@@ -76,9 +86,14 @@ Error bad(std::string detail) { return Error{Errc::bad_term, std::move(detail)};
 
 Result<Term> unpack_one(const char* data, std::size_t size, int depth);
 
+Error too_deep() { return bad("nesting deeper than " + std::to_string(kMaxTermDepth) + " levels"); }
+
+// `depth` is the number of containers around `o`; a container may sit at most
+// kMaxTermDepth - 1 containers deep (kMaxTermDepth levels in all).
 Result<Term> convert(const msgpack::object& o, int depth) {
-  if (depth > kMaxTermDepth)
-    return bad("nesting deeper than " + std::to_string(kMaxTermDepth) + " levels");
+  const bool container = o.type == msgpack::type::ARRAY || o.type == msgpack::type::MAP ||
+                         (o.type == msgpack::type::EXT && o.via.ext.type() == kExtTuple);
+  if (container && depth >= kMaxTermDepth) return too_deep();
   switch (o.type) {
     case msgpack::type::NIL: return Term();
     case msgpack::type::BOOLEAN: return Term(o.via.boolean);
@@ -122,7 +137,9 @@ Result<Term> convert(const msgpack::object& o, int depth) {
     }
     case msgpack::type::EXT: {
       auto type = o.via.ext.type();
-      auto inner = unpack_one(o.via.ext.data(), o.via.ext.size, depth + 1);
+      // A tuple's payload array is the tuple itself (same level); a pid's is
+      // a fixed leaf structure.
+      auto inner = unpack_one(o.via.ext.data(), o.via.ext.size, type == kExtTuple ? depth : 0);
       if (!inner) return inner.error();
       if (type == kExtTuple) {
         if (!inner.value().is_list()) return bad("tuple payload is not an array");
@@ -155,7 +172,7 @@ Result<Term> unpack_one(const char* data, std::size_t size, int depth) {
     if (offset != size) return bad(std::to_string(size - offset) + " trailing bytes after the value");
     return convert(handle.get(), depth);
   } catch (const msgpack::depth_size_overflow&) {
-    return bad("nesting deeper than " + std::to_string(kMaxTermDepth) + " levels");
+    return too_deep();
   } catch (const msgpack::insufficient_bytes&) {
     return bad("truncated msgpack data");
   } catch (const std::exception& e) {

@@ -53,13 +53,6 @@ Mailbox::Push Mailbox::push(Envelope* e) {
   return Push::queued;
 }
 
-Envelope* Mailbox::pop(bool take_normal) {
-  if (auto* n = priority_.pop()) return static_cast<Envelope*>(n);
-  if (take_normal)
-    if (auto* n = normal_.pop()) return static_cast<Envelope*>(n);
-  return nullptr;
-}
-
 bool Mailbox::await_briefly(bool take_normal) const {
   for (int i = 0; i < 256; ++i) {
     if (priority_.is_pending() || (take_normal && normal_.is_pending())) return true;
@@ -81,7 +74,8 @@ bool Mailbox::go_idle(bool take_normal) {
 
 Envelope* Mailbox::drain_one() {
   for (;;) {
-    if (auto* e = pop(true)) return e;
+    if (auto* e = pop_priority()) return e;
+    if (auto* e = pop_normal()) return e;
     if (!priority_.is_pending() && !normal_.is_pending()) return nullptr;
     std::this_thread::yield();  // a producer is between its exchange and its link
   }

@@ -130,7 +130,9 @@ void Process::run() {
     alive = guarded([] {});  // runs the pending handle_continue
   }
   for (int budget = kBatch; alive && budget > 0;) {
-    Envelope* e = mailbox_.pop(awaits_.empty());
+    // Replies first; ordinary messages only when no call is awaited.
+    Envelope* e = mailbox_.pop_priority();
+    if (!e && awaits_.empty()) e = mailbox_.pop_normal();
     if (!e && on_engine && !Executor::has_runnext() && mailbox_.await_briefly(awaits_.empty())) continue;
     if (!e) {
       // End the batch before go_idle: from then on another thread may run
@@ -206,6 +208,8 @@ bool Process::dispatch(Envelope& e) {
       return guarded([&] { behavior_->handle_info(Info{Info::Kind::down, {}, e.from, e.ref, *e.reason}); });
     case Envelope::Kind::exit_signal:
       return handle_exit_signal(e);
+    case Envelope::Kind::exit_message:
+      return guarded([&] { behavior_->handle_info(Info{Info::Kind::exit, {}, e.from, 0, *e.reason}); });
     case Envelope::Kind::stop:
       exit(*e.reason, true);
       return false;
@@ -222,7 +226,7 @@ bool Process::dispatch(Envelope& e) {
 }
 
 bool Process::handle_exit_signal(Envelope& e) {
-  const ExitReason& reason = *e.reason;
+  const ExitReason reason = *e.reason;
   const bool from_link = e.ref != 0;
   const bool untrappable = e.term.is_bool() && e.term.as_bool();
   if (from_link) remove_link(e.from);
@@ -230,8 +234,13 @@ bool Process::handle_exit_signal(Envelope& e) {
     exit(ExitReason::killed(), false);
     return false;
   }
-  if (trap_exit_)
-    return guarded([&] { behavior_->handle_info(Info{Info::Kind::exit, {}, e.from, 0, reason}); });
+  if (trap_exit_) {
+    // To the tail of the normal lane: behind whatever the sender sent first.
+    auto* m = new Envelope(Envelope::Kind::exit_message, e.from, e.ref);
+    m->reason = std::move(e.reason);
+    mailbox_.push(m);  // our own mailbox: scheduled already, it cannot be closed
+    return true;
+  }
   if (reason.kind == ExitReason::Kind::normal) return true;  // ignored unless trapping
   exit(reason, false);  // not trapping: die with the same reason, no terminate
   return false;

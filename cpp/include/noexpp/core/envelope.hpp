@@ -42,6 +42,7 @@ struct Envelope : MailboxLink {
     info,         ///< term = plain message (send, timers)
     down,         ///< monitor fired: from = monitored pid, ref = monitor ref, reason
     exit_signal,  ///< link or exit(): from = sender, reason
+    exit_message, ///< an exit signal a trapping process receives as a message (EXIT)
     stop,         ///< orderly stop request (gen_server:stop): reason
     call_done,    ///< a call this process awaits completed: ref, status, term (reply) or reason
   };
@@ -59,7 +60,11 @@ struct Envelope : MailboxLink {
   /// A call or a reply: its sender is about to wait, so the receiver may run
   /// next on the sender's thread (Executor::post's run_next).
   bool wakes_for_reply() const { return kind == Kind::call || kind == Kind::call_done; }
-  /// Exit signals and completions of awaited calls bypass ordinary messages.
+  /// Exit signals and completions of awaited calls bypass ordinary messages:
+  /// as in Erlang, an exit signal kills a non-trapping process even behind a
+  /// long message queue (or while it awaits a call). A trapping process turns
+  /// it into an exit_message at the tail of its queue, so the EXIT comes
+  /// after every message the dead process sent before dying.
   bool is_priority() const { return kind == Kind::exit_signal || kind == Kind::call_done; }
 };
 

@@ -50,9 +50,9 @@ class Mailbox {
   /// `queued_and_schedule`: the caller must schedule a run. Thread: any.
   Push push(Envelope* e);
 
-  /// The next envelope for the owner: the priority lane first, the normal
-  /// lane only if `take_normal`. Null when none is ready. Thread: owner.
-  Envelope* pop(bool take_normal);
+  /// The next envelope of a lane; null when none is ready. Thread: owner.
+  Envelope* pop_priority() { return static_cast<Envelope*>(priority_.pop()); }
+  Envelope* pop_normal() { return static_cast<Envelope*>(normal_.pop()); }
 
   /// Spins briefly (about a microsecond) for a message to arrive, as Erlang's
   /// schedulers busy-wait before sleeping: a stream of messages then never

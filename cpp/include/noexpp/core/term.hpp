@@ -34,8 +34,10 @@ struct Map {
   friend bool operator==(const Map&, const Map&);
 };
 
-/// Maximum nesting of containers, checked when a Term is built from Python
-/// and when one is decoded, so a hostile or runaway value cannot blow the stack.
+/// Maximum nesting of containers (lists, tuples, maps), checked when a Term is
+/// built from Python and when one is decoded, so a hostile or runaway value
+/// cannot blow the stack. A value may hold this many containers one inside
+/// another; leaves may sit inside the innermost.
 inline constexpr int kMaxTermDepth = 200;
 
 class Term {
