@@ -7,7 +7,7 @@ bash scripts/setup.sh
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
 jobs="${NOEXPP_JOBS:-$(nproc)}"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 

@@ -34,8 +34,9 @@ void GenServer::link(Pid other) { node().link(self(), other); }
 void GenServer::unlink(Pid other) { node().unlink(self(), other); }
 void GenServer::trap_exit(bool on) { process_->set_trap_exit(on); }
 
-void GenServer::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done) {
-  process_->await_call(to, std::move(request), timeout, std::move(done));
+void GenServer::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
+                           std::coroutine_handle<> frame) {
+  process_->await_call(to, std::move(request), timeout, std::move(done), frame);
 }
 
 }  // namespace noexpp

@@ -64,8 +64,11 @@ bool Mailbox::await_briefly(bool take_normal) const {
 }
 
 bool Mailbox::go_idle(bool take_normal) {
+  // Consumer-only state is read before idle is published: from then on a
+  // producer may schedule a new run that owns the lanes.
+  if (priority_.has_unconsumed() || (take_normal && normal_.has_unconsumed())) return true;
   state_.store(kIdle, std::memory_order_seq_cst);
-  if (priority_.is_pending() || (take_normal && normal_.is_pending())) {
+  if (priority_.was_pushed_to() || (take_normal && normal_.was_pushed_to())) {
     std::uint8_t expected = kIdle;
     return state_.compare_exchange_strong(expected, kScheduled, std::memory_order_seq_cst);
   }

@@ -214,9 +214,9 @@ bool Process::dispatch(Envelope& e) {
       exit(*e.reason, true);
       return false;
     case Envelope::Kind::call_done: {
-      auto it = std::find_if(awaits_.begin(), awaits_.end(), [&](auto& a) { return a.first == e.ref; });
+      auto it = std::find_if(awaits_.begin(), awaits_.end(), [&](auto& a) { return a.ref == e.ref; });
       if (it == awaits_.end()) return true;
-      auto done = std::move(it->second);
+      auto done = std::move(it->done);
       awaits_.erase(it);
       CallOutcome outcome{e.status, std::move(e.term), e.reason ? std::move(*e.reason) : ExitReason{}};
       return guarded([&] { done(std::move(outcome)); });
@@ -264,8 +264,13 @@ void Process::exit(ExitReason reason, bool call_terminate) {
   if (auto self = node_.remove_process(pid_)) tl_graveyard.push_back(std::move(self));
   for (auto id : timers_) node_.cancel_timer(TimerRef{id});
   timers_.clear();
-  for (auto& [ref, done] : awaits_) node_.cancel_call(ref);
+  // A coroutine suspended in co_await will never resume: free its frame.
+  auto awaits = std::move(awaits_);
   awaits_.clear();
+  for (auto& a : awaits) {
+    node_.cancel_call(a.ref);
+    if (a.frame) a.frame.destroy();
+  }
 
   // Calls it held (in flight, deferred or still queued) fail with its reason.
   const auto status = reason.is_abnormal() ? CallOutcome::Status::crashed : CallOutcome::Status::noproc;
@@ -311,9 +316,10 @@ void Process::remove_link(Pid other) {
   mailbox_.if_open([&] { std::erase(links_, other); });
 }
 
-void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done) {
+void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
+                         std::coroutine_handle<> frame) {
   const auto ref = node_.pending().reserve_ref();
-  awaits_.emplace_back(ref, std::move(done));
+  awaits_.push_back(Await{ref, std::move(done), frame});
   // The outcome comes back as a call_done envelope, so `done` runs here, like a handler.
   node_.call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{shared_from_this(), {}});
 }

@@ -100,12 +100,14 @@ class GenServer {
   void unlink(Pid other);
   void trap_exit(bool on);
   /// Calls `to` without blocking this thread: the process handles no ordinary
-  /// message until `done` has run (in this process, like a handler).
+  /// message until `done` has run (in this process, like a handler). If the
+  /// process exits first, `done` is dropped and `frame` (the coroutine that
+  /// awaits, if any) is destroyed.
   void await_call(Pid to, Term request, Duration timeout,
-                  std::function<void(CallOutcome)> done);
+                  std::function<void(CallOutcome)> done, std::coroutine_handle<> frame = {});
 
   /// Awaitable form of await_call for C++20 coroutines (see Task).
-  struct CallAwaiter {
+  struct [[nodiscard("co_await it: without co_await no call is made")]] CallAwaiter {
     GenServer* self;
     Pid to;
     Term request;
@@ -113,14 +115,17 @@ class GenServer {
     CallOutcome outcome;
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
-      self->await_call(to, std::move(request), timeout, [this, h](CallOutcome o) {
-        outcome = std::move(o);
-        h.resume();
-      });
+      self->await_call(
+          to, std::move(request), timeout,
+          [this, h](CallOutcome o) {
+            outcome = std::move(o);
+            h.resume();
+          },
+          h);
     }
     CallOutcome await_resume() { return std::move(outcome); }
   };
-  CallAwaiter call(Pid to, Term request, Duration timeout = kDefaultCallTimeout) {
+  [[nodiscard]] CallAwaiter call(Pid to, Term request, Duration timeout = kDefaultCallTimeout) {
     return CallAwaiter{this, to, std::move(request), timeout, {}};
   }
 

@@ -35,8 +35,9 @@ struct ExitReason {
   }
   static ExitReason other(Term t) { return {Kind::other, {}, {}, std::move(t)}; }
 
-  /// normal, shutdown and {shutdown, _} are not abnormal (OTP's rule for
-  /// transient children and for link propagation).
+  /// normal, shutdown and {shutdown, _} are not abnormal: OTP's rule for
+  /// restarting transient children and for crash logging. (Over links only
+  /// `normal` is ignored: shutdown still stops a non-trapping linked process.)
   bool is_abnormal() const {
     return kind != Kind::normal && kind != Kind::shutdown && kind != Kind::shutdown_term;
   }

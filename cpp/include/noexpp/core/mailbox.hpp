@@ -24,7 +24,12 @@ class MpscLane {
   /// being linked by a producer (is_pending() then says so). Thread: consumer.
   MailboxLink* pop();
   /// True if anything was pushed that pop() has not returned. Thread: consumer.
-  bool is_pending() const { return head_ != &stub_ || tail_.load(std::memory_order_seq_cst) != &stub_; }
+  bool is_pending() const { return has_unconsumed() || was_pushed_to(); }
+  /// The consumer's half of is_pending: items seen but not yet returned.
+  bool has_unconsumed() const { return head_ != &stub_; }
+  /// The producers' half: something was pushed since the lane was last
+  /// drained. Only reads the atomic tail, so any thread may ask.
+  bool was_pushed_to() const { return tail_.load(std::memory_order_seq_cst) != &stub_; }
 
  private:
   std::atomic<MailboxLink*> tail_;

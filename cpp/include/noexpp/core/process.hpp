@@ -57,7 +57,8 @@ class Process : public std::enable_shared_from_this<Process> {
   void request_stop(ExitReason r) { stop_request_ = std::move(r); }
   void request_continue(Term t) { continue_ = std::move(t); }
   void set_trap_exit(bool on) { trap_exit_ = on; }
-  void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done);
+  void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
+                  std::coroutine_handle<> frame);
   void track_timer(std::uint64_t id);
   void untrack_timer(std::uint64_t id);
 
@@ -88,7 +89,12 @@ class Process : public std::enable_shared_from_this<Process> {
   std::optional<ExitReason> stop_request_;
   // Calls this process awaits (usually one): a vector keeps its capacity, so
   // the await path allocates nothing here.
-  std::vector<std::pair<std::uint64_t, std::function<void(CallOutcome)>>> awaits_;
+  struct Await {
+    std::uint64_t ref;
+    std::function<void(CallOutcome)> done;
+    std::coroutine_handle<> frame;  // destroyed if the process exits first
+  };
+  std::vector<Await> awaits_;
   std::vector<std::uint64_t> open_calls_;  // call refs received and not yet known answered
   std::vector<std::uint64_t> timers_;
   bool trap_exit_ = false;

@@ -1,0 +1,302 @@
+#pragma once
+/// Helpers shared by the core test suites.
+///
+/// The rule these helpers exist for: a test never sleeps to synchronise. It
+/// waits for an event with a deadline (kWait) and then asserts. Everything a
+/// handler (engine thread) and the test body (test thread) both touch goes
+/// through these mutex-protected types, so the tests are race-free under TSan.
+/// State captured by handlers is held by shared_ptr: processes may outlive the
+/// test body until the fixture stops the node in TearDown.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <noexpp/noexpp.hpp>
+
+namespace noexpp::test {
+
+using namespace std::chrono_literals;
+
+/// The deadline of every "wait for it to happen" in the tests. Generous, as
+/// sanitizer builds on a loaded 2-core machine are slow; a correct engine
+/// never gets near it.
+inline constexpr std::chrono::seconds kWait{10};
+
+/// A thread-safe, append-only log of events.
+template <class T>
+class Recorder {
+ public:
+  /// Thread: any.
+  void push(T v) {
+    {
+      std::lock_guard lk(mu_);
+      items_.push_back(std::move(v));
+    }
+    cv_.notify_all();
+  }
+
+  /// Waits until at least `n` events were recorded; false on timeout. Thread: any.
+  bool wait_until_count(std::size_t n, std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return items_.size() >= n; });
+  }
+
+  /// Waits until `pred(items)` holds; false on timeout. Thread: any.
+  template <class Pred>
+  bool wait_until(Pred pred, std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return pred(std::as_const(items_)); });
+  }
+
+  std::vector<T> snapshot() const {
+    std::lock_guard lk(mu_);
+    return items_;
+  }
+  std::size_t size() const {
+    std::lock_guard lk(mu_);
+    return items_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> items_;
+};
+
+/// A one-shot value: set once (later sets are ignored), waited for with a deadline.
+template <class T>
+class Slot {
+ public:
+  /// True if this call set the value. Thread: any.
+  bool set(T v) {
+    {
+      std::lock_guard lk(mu_);
+      if (value_) return false;
+      value_ = std::move(v);
+    }
+    cv_.notify_all();
+    return true;
+  }
+  /// The value, or nullopt after `timeout`. Thread: any.
+  std::optional<T> wait(std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [&] { return value_.has_value(); });
+    return value_;
+  }
+  std::optional<T> peek() const {
+    std::lock_guard lk(mu_);
+    return value_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
+};
+
+/// A one-shot event (a gate a handler can wait on, or a signal to the test).
+class Event {
+ public:
+  void set() { slot_.set(true); }
+  bool wait(std::chrono::milliseconds timeout = kWait) { return slot_.wait(timeout).has_value(); }
+  bool is_set() const { return slot_.peek().has_value(); }
+
+ private:
+  Slot<bool> slot_;
+};
+
+/// A reusable barrier for `parties` threads whose wait has a deadline (std::
+/// barrier and std::latch have none). Once any wait times out the barrier is
+/// broken and every later wait fails at once, so a test that expects
+/// parallelism fails in kWait, not in kWait per handler.
+class TimedBarrier {
+ public:
+  explicit TimedBarrier(std::size_t parties) : parties_(parties) {}
+
+  /// True when all parties of this generation arrived in time. Thread: any.
+  bool arrive_and_wait(std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lk(mu_);
+    if (broken_) return false;
+    const auto gen = generation_;
+    if (++arrived_ == parties_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return true;
+    }
+    if (!cv_.wait_for(lk, timeout, [&] { return generation_ != gen || broken_; })) {
+      broken_ = true;
+      cv_.notify_all();
+      return false;
+    }
+    return generation_ != gen;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::size_t parties_;
+  std::size_t arrived_ = 0;
+  std::size_t generation_ = 0;
+  bool broken_ = false;
+};
+
+/// A GenServer whose callbacks are std::functions, so that a test states the
+/// behavior it needs next to its assertions. An unset callback does what
+/// GenServer does, except handle_call, which echoes the request.
+struct Handlers {
+  std::function<void(GenServer&, const Term&)> init;
+  std::function<CallReply(GenServer&, const Term&, const From&)> call;
+  std::function<void(GenServer&, const Term&)> cast;
+  std::function<void(GenServer&, const Info&)> info;
+  std::function<void(GenServer&, const Term&)> cont;
+  std::function<void(GenServer&, const ExitReason&)> terminate;
+};
+
+class FnServer : public GenServer {
+ public:
+  explicit FnServer(Handlers h) : h_(std::move(h)) {}
+  void init(const Term& args) override {
+    if (h_.init) h_.init(*this, args);
+  }
+  CallReply handle_call(const Term& request, const From& from) override {
+    if (h_.call) return h_.call(*this, request, from);
+    return CallReply::reply(request);
+  }
+  void handle_cast(const Term& request) override {
+    if (h_.cast) h_.cast(*this, request);
+  }
+  void handle_info(const Info& info) override {
+    if (h_.info) h_.info(*this, info);
+  }
+  void handle_continue(const Term& arg) override {
+    if (h_.cont) h_.cont(*this, arg);
+  }
+  void terminate(const ExitReason& reason) override {
+    if (h_.terminate) h_.terminate(*this, reason);
+  }
+  std::string behavior_name() const override { return "fn_server"; }
+
+ private:
+  Handlers h_;
+};
+
+inline BehaviorFactory fn_server(Handlers h) {
+  return [h = std::move(h)] { return std::make_unique<FnServer>(h); };
+}
+
+/// Watches one process from outside (Node::monitor) and hands back its exit
+/// reason. Create it before the exit you want to see, else the reason is noproc.
+class ExitWatch {
+ public:
+  ExitWatch(Node& node, Pid pid) : state_(std::make_shared<State>()) {
+    ref_ = node.monitor(pid, [s = state_](Pid, const ExitReason& r) {
+      s->calls.fetch_add(1);
+      s->reason.set(r);
+    });
+  }
+  /// The exit reason, or nullopt if the process is still alive after `timeout`.
+  std::optional<ExitReason> wait(std::chrono::milliseconds timeout = kWait) {
+    return state_->reason.wait(timeout);
+  }
+  bool fired() const { return state_->reason.peek().has_value(); }
+  int calls() const { return state_->calls.load(); }
+  std::uint64_t ref() const { return ref_; }
+
+ private:
+  struct State {
+    Slot<ExitReason> reason;
+    std::atomic<int> calls{0};
+  };
+  std::shared_ptr<State> state_;
+  std::uint64_t ref_ = 0;
+};
+
+/// Every test gets a started node (2 engine threads unless it asks otherwise);
+/// every node a test creates is stopped in TearDown.
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { node_ = make_node(2); }
+  void TearDown() override {
+    for (auto& n : nodes_) n->stop();
+    nodes_.clear();
+    node_.reset();
+  }
+
+  std::shared_ptr<Node> make_node(int threads, std::string name = "core_test") {
+    NodeOptions o;
+    o.name = std::move(name);
+    o.threads = threads;
+    auto n = Node::create(o);
+    n->start();
+    nodes_.push_back(n);
+    return n;
+  }
+
+  /// Spawns on `node_` and fails the test (not just the assertion) on error.
+  Pid spawn(const BehaviorFactory& f, const Term& args = {}, const SpawnOptions& o = {}) {
+    return spawn_on(*node_, f, args, o);
+  }
+  static Pid spawn_on(Node& node, const BehaviorFactory& f, const Term& args = {},
+                      const SpawnOptions& o = {}) {
+    auto r = node.spawn(f, args, o);
+    EXPECT_TRUE(r.ok()) << "spawn failed: " << (r.ok() ? std::string() : r.error().to_string());
+    return r.ok() ? r.value() : Pid{};
+  }
+
+  /// Kills `pid` and waits until it is gone.
+  void kill_and_wait(Pid pid) {
+    ExitWatch w(*node_, pid);
+    node_->exit(pid, ExitReason::killed());
+    ASSERT_TRUE(w.wait().has_value()) << pid.to_string() << " did not die";
+  }
+
+  std::shared_ptr<Node> node_;
+  std::vector<std::shared_ptr<Node>> nodes_;
+};
+
+/// A name for a call status, for handlers that report outcomes as Terms and
+/// for failure messages. Test-local on purpose: only CallOutcome.
+/// status_names_from_the_engine depends on the engine's to_string.
+inline const char* status_name(CallOutcome::Status s) {
+  switch (s) {
+    case CallOutcome::Status::ok: return "ok";
+    case CallOutcome::Status::timeout: return "timeout";
+    case CallOutcome::Status::noproc: return "noproc";
+    case CallOutcome::Status::crashed: return "crashed";
+    case CallOutcome::Status::noconnection: return "noconnection";
+    case CallOutcome::Status::self_call: return "self_call";
+    case CallOutcome::Status::node_stopped: return "node_stopped";
+  }
+  return "?";
+}
+
+}  // namespace noexpp::test
+
+/// Makes gtest print engine values readably in failure messages.
+namespace noexpp {
+inline void PrintTo(const Term& t, std::ostream* os) { *os << t.to_string(); }
+inline void PrintTo(const ExitReason& r, std::ostream* os) { *os << r.to_string(); }
+inline void PrintTo(const Pid& p, std::ostream* os) { *os << p.to_string(); }
+inline void PrintTo(CallOutcome::Status s, std::ostream* os) { *os << test::status_name(s); }
+inline void PrintTo(ExitReason::Kind k, std::ostream* os) { *os << to_string(k); }
+inline void PrintTo(Info::Kind k, std::ostream* os) {
+  *os << (k == Info::Kind::message ? "message" : k == Info::Kind::down ? "down" : "exit");
+}
+inline void PrintTo(const CallOutcome& o, std::ostream* os) {
+  *os << test::status_name(o.status);
+  if (o.ok()) *os << " " << o.value.to_string();
+  else *os << " (" << o.reason.to_string() << ")";
+}
+}  // namespace noexpp
