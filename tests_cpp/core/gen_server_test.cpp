@@ -188,10 +188,10 @@ TEST_F(GenServerTest, spawn_and_call_from_inside_a_handler) {
     auto r = self.node().spawn(test::fn_server(child), req, o);
     if (!r.ok()) return Term::tuple({"spawn failed", r.error().to_string()});
     auto o2 = self.node().call(r.value(), "hello", kWait);
-    return Term::tuple({test::status_name(o2.status), o2.value});
+    return Term::tuple({to_string(o2.status), o2.value});
   };
   Pid p = spawn(fn_server(parent));
-  EXPECT_EQ(call_ok(p, "child args"), Term::tuple({test::status_name(CallOutcome::Status::ok), "hello"}));
+  EXPECT_EQ(call_ok(p, "child args"), Term::tuple({to_string(CallOutcome::Status::ok), "hello"}));
   EXPECT_EQ(node_->process_count(), 2u);
 }
 
@@ -595,10 +595,10 @@ TEST_F(GenServerTest, self_call_from_a_handler_fails_immediately) {
     if (!req.is("call_myself")) return req;
     // Waiting would end as `timeout` after kWait (and time out the outer
     // call first); self_call means the engine refused at once.
-    return Term(test::status_name(self.node().call(self.self(), "inner", kWait).status));
+    return Term(to_string(self.node().call(self.self(), "inner", kWait).status));
   };
   Pid p = spawn(fn_server(h));
-  EXPECT_EQ(call_ok(p, "call_myself"), Term(test::status_name(CallOutcome::Status::self_call)));
+  EXPECT_EQ(call_ok(p, "call_myself"), Term(to_string(CallOutcome::Status::self_call)));
   EXPECT_TRUE(node_->alive(p));
 }
 

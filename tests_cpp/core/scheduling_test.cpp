@@ -140,7 +140,7 @@ Handlers chain_link(Pid next) {
   Handlers h;
   h.call = [next](GenServer& self, const Term& req, const From&) -> CallReply {
     auto o = self.node().call(next, req, kWait);
-    if (!o.ok()) return Term::tuple({"failed", test::status_name(o.status)});
+    if (!o.ok()) return Term::tuple({"failed", to_string(o.status)});
     return Term::tuple({"via", o.value});
   };
   return h;
@@ -238,7 +238,7 @@ Task call_many(GenServer& self, Pid peer, int n, std::shared_ptr<CoState> st) {
     CallOutcome o = co_await self.call(peer, i, kWait);
     if (!o.ok()) {
       st->in_coroutine = false;
-      st->log->push(Term::tuple({"failed", i, test::status_name(o.status)}));
+      st->log->push(Term::tuple({"failed", i, to_string(o.status)}));
       co_return;
     }
     sum += o.value.as_int();
@@ -329,7 +329,7 @@ TEST_F(SchedulingTest, coroutine_sees_call_failures_as_outcomes) {
   Pid w = spawn(fn_server(worker));
   node_->cast(w, "run");
   ASSERT_TRUE(st->log->wait_until_count(1));
-  EXPECT_EQ(st->log->snapshot()[0], Term::tuple({"failed", 0, test::status_name(CallOutcome::Status::noproc)}));
+  EXPECT_EQ(st->log->snapshot()[0], Term::tuple({"failed", 0, to_string(CallOutcome::Status::noproc)}));
   EXPECT_TRUE(node_->alive(w));
 }
 

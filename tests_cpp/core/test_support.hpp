@@ -266,22 +266,6 @@ class NodeTest : public ::testing::Test {
   std::vector<std::shared_ptr<Node>> nodes_;
 };
 
-/// A name for a call status, for handlers that report outcomes as Terms and
-/// for failure messages. Test-local on purpose: only CallOutcome.
-/// status_names_from_the_engine depends on the engine's to_string.
-inline const char* status_name(CallOutcome::Status s) {
-  switch (s) {
-    case CallOutcome::Status::ok: return "ok";
-    case CallOutcome::Status::timeout: return "timeout";
-    case CallOutcome::Status::noproc: return "noproc";
-    case CallOutcome::Status::crashed: return "crashed";
-    case CallOutcome::Status::noconnection: return "noconnection";
-    case CallOutcome::Status::self_call: return "self_call";
-    case CallOutcome::Status::node_stopped: return "node_stopped";
-  }
-  return "?";
-}
-
 }  // namespace noexpp::test
 
 /// Makes gtest print engine values readably in failure messages.
@@ -289,13 +273,13 @@ namespace noexpp {
 inline void PrintTo(const Term& t, std::ostream* os) { *os << t.to_string(); }
 inline void PrintTo(const ExitReason& r, std::ostream* os) { *os << r.to_string(); }
 inline void PrintTo(const Pid& p, std::ostream* os) { *os << p.to_string(); }
-inline void PrintTo(CallOutcome::Status s, std::ostream* os) { *os << test::status_name(s); }
+inline void PrintTo(CallOutcome::Status s, std::ostream* os) { *os << to_string(s); }
 inline void PrintTo(ExitReason::Kind k, std::ostream* os) { *os << to_string(k); }
 inline void PrintTo(Info::Kind k, std::ostream* os) {
   *os << (k == Info::Kind::message ? "message" : k == Info::Kind::down ? "down" : "exit");
 }
 inline void PrintTo(const CallOutcome& o, std::ostream* os) {
-  *os << test::status_name(o.status);
+  *os << to_string(o.status);
   if (o.ok()) *os << " " << o.value.to_string();
   else *os << " (" << o.reason.to_string() << ")";
 }
