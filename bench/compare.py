@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""Set noexpp's benchmarks beside the Erlang/OTP anchor and write docs/benchmarks.md.
+
+    python bench/compare.py [--quick] [--passes N] [--no-erlang] [--output PATH]
+
+In one run, on this machine, it
+
+1. installs Debian's ``erlang-base`` when ``erl`` is missing (apt-get),
+2. runs the anchor's ``run.sh`` (``<repo>/../shared/anchors/erlang``),
+3. runs ``bench/run.py`` (the ``_cpp`` and ``_py`` metrics),
+
+N times each, alternating, and writes the medians as a table. When Erlang
+cannot be installed or run, the committed anchor figures
+(``results/run*.txt``) are used instead and the page says so. Progress goes
+to stderr; the page goes to ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ANCHOR = (REPO.parent / "shared" / "anchors" / "erlang").resolve()
+RUN_PY = REPO / "bench" / "run.py"
+DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
+BUILD_DIR = REPO / "build" / "bench"
+
+Values = dict[str, list[float]]  # metric -> one value per pass
+BUSY_WARNING = (
+    0.2  # CPU share taken by other work, before or during a pass, that makes the page warn
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the main table: an Erlang metric and our twins."""
+
+    label: str
+    erlang: str
+    cpp: str
+    py: str
+    unit: str
+    higher_is_better: bool
+    nearest: bool = False  # no exact Erlang twin: the Erlang figure is the nearest one
+
+
+@dataclass
+class RunInfo:
+    """What the page says about the run itself."""
+
+    erlang_source: str = ""
+    erlang_version: str = ""
+    ours_ok: bool = True
+    busy: list[float] = field(default_factory=list)  # CPU share busy before each pass
+    other: list[float] = field(default_factory=list)  # CPU share of other work during each pass
+    erlang_ran: bool = False  # Erlang ran in this session (not the committed figures)
+    revision: str = "unknown"
+    engine_changed: bool = False  # the sources or the installed package changed mid-run
+
+
+ROWS = (
+    Row(
+        "local_call_rate",
+        "local_call_rate",
+        "local_call_rate_cpp",
+        "local_call_rate_py",
+        "calls/s",
+        True,
+    ),
+    Row("local_call_p50", "local_call_p50", "local_call_p50_cpp", "local_call_p50_py", "us", False),
+    Row("local_call_p99", "local_call_p99", "local_call_p99_cpp", "local_call_p99_py", "us", False),
+    Row(
+        "local_cast_rate",
+        "local_cast_rate",
+        "local_cast_rate_cpp",
+        "local_cast_rate_py",
+        "msgs/s",
+        True,
+    ),
+    Row("spawn_10k", "sofo_start_10k", "spawn_10k_cpp", "spawn_10k_py", "ms", False, nearest=True),
+    Row(
+        "spawn_mem_per_process",
+        "sofo_mem_per_child",
+        "spawn_mem_per_process_cpp",
+        "spawn_mem_per_process_py",
+        "bytes",
+        False,
+        nearest=True,
+    ),
+)
+
+# Our metrics without an Erlang twin, with what they say.
+EXTRAS = {
+    "local_call_rate_cpp_notimeout": "the C++ call loop with infinite call timeouts (no per-call timer armed)",
+    "local_call_rate_cpp_blocking": "calls with the blocking `Node::call` from a plain thread (not a process)",
+    "local_call_p50_cpp_blocking": "the same, median latency",
+    "local_call_p99_cpp_blocking": "the same, 99th percentile",
+    "spawn_100k_cpp": "100,000 plain spawns in a row",
+    "spawn_rss_per_process_cpp": "RSS growth per process over 100,000 spawns (page-granular, includes allocator slack)",
+}
+
+
+def log(message: str) -> None:
+    print(f"compare.py: {message}", file=sys.stderr, flush=True)
+
+
+def parse_lines(text: str, into: Values) -> None:
+    """Adds every ``metric value unit`` line of ``text`` to ``into``."""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        try:
+            value = float(parts[1])
+        except ValueError:
+            continue
+        into.setdefault(parts[0], []).append(value)
+
+
+def units_of(text: str, into: dict[str, str]) -> None:
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            into.setdefault(parts[0], parts[2])
+
+
+# --------------------------------------------------------------------------
+# Erlang
+
+
+def ensure_erlang() -> str | None:
+    """Makes `erl` and `erlc` available; returns why not, or None when they are."""
+    if shutil.which("erl") and shutil.which("erlc"):
+        return None
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            return "erl is missing and apt-get needs root"
+        prefix = ["sudo", "-n"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = prefix + ["apt-get", "install", "-y", "-q", "erlang-base"]
+    for attempt in ([install], [prefix + ["apt-get", "update", "-q"], install]):
+        ok = True
+        for cmd in attempt:
+            log(" ".join(cmd))
+            if (
+                subprocess.run(
+                    cmd, stdout=sys.stderr, stderr=sys.stderr, env=env, check=False
+                ).returncode
+                != 0
+            ):
+                ok = False
+                break
+        if ok and shutil.which("erl") and shutil.which("erlc"):
+            return None
+    return "apt-get install erlang-base failed"
+
+
+def erlang_version() -> str:
+    expr = 'io:format("OTP ~s, ERTS ~s", [erlang:system_info(otp_release), erlang:system_info(version)]), halt().'
+    try:
+        return (
+            subprocess.run(
+                ["erl", "-noshell", "-eval", expr],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            ).stdout.strip()
+            or "unknown"
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def run_erlang_pass(into: Values, units: dict[str, str]) -> bool:
+    """One pass of the anchor's run.sh; compiled modules go to a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="noexpp-erl-") as ebin:
+        log(f"running {ANCHOR / 'run.sh'}")
+        proc = subprocess.run(
+            ["bash", str(ANCHOR / "run.sh")],
+            cwd=ANCHOR,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, EBIN=ebin),
+            timeout=1800,
+            check=False,
+        )
+    sys.stderr.write(proc.stderr)
+    parse_lines(proc.stdout, into)
+    units_of(proc.stdout, units)
+    if proc.returncode != 0:
+        log(f"run.sh exited with status {proc.returncode}")
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def committed_erlang(into: Values, units: dict[str, str]) -> list[Path]:
+    files = sorted((ANCHOR / "results").glob("run*.txt"))
+    for f in files:
+        text = f.read_text()
+        parse_lines(text, into)
+        units_of(text, units)
+    return files
+
+
+# --------------------------------------------------------------------------
+# noexpp
+
+
+def run_ours_pass(quick: bool, into: Values, units: dict[str, str]) -> bool:
+    cmd = [sys.executable, str(RUN_PY)] + (["--quick"] if quick else [])
+    log(" ".join(cmd))
+    proc = subprocess.run(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=1800, check=False
+    )
+    parse_lines(proc.stdout, into)
+    units_of(proc.stdout, units)
+    if proc.returncode != 0:
+        log(f"run.py exited with status {proc.returncode}")
+    return proc.returncode == 0
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """Share of CPU time (0..1) spent busy over `seconds`, from /proc/stat.
+
+    Sampled before each pass: another build or test running meanwhile moves
+    every figure, and the page says so rather than hiding it.
+    """
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return None if total <= 0 else 1 - (idle1 - idle0) / total
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds spent busy (all CPUs, everything on the machine) since boot."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds used by this script's finished children (run.sh, erl, run.py, ...)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class OtherLoad:
+    """The share of the machine's CPU that went to other work since creation:
+    all busy CPU time minus what this script's own children used."""
+
+    def __init__(self) -> None:
+        self.busy0, self.own0, self.t0 = busy_cpu_seconds(), own_cpu_seconds(), time.monotonic()
+
+    def share(self) -> float | None:
+        busy1, own1, wall = busy_cpu_seconds(), own_cpu_seconds(), time.monotonic() - self.t0
+        if self.busy0 is None or busy1 is None or wall <= 0:
+            return None
+        other = (busy1 - self.busy0) - (own1 - self.own0)
+        return max(0.0, other) / (wall * (os.cpu_count() or 1))
+
+
+def revision() -> str:
+    """The commit measured, marked when the engine or package sources differ from it."""
+    head = first_line(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    dirty = first_line(["git", "-C", str(REPO), "status", "--porcelain", "--", "cpp", "python"])
+    return head + (" with uncommitted changes in cpp/ or python/" if dirty != "unknown" else "")
+
+
+def engine_fingerprint() -> str:
+    """Changes whenever the engine sources or the installed package change."""
+    h = hashlib.sha256()
+    for cmd in (
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+        ["git", "-C", str(REPO), "diff", "HEAD", "--", "cpp", "python"],
+    ):
+        try:
+            h.update(subprocess.run(cmd, capture_output=True, timeout=60, check=False).stdout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    code = "import noexpp._core as c, os; print(c.__file__, os.stat(c.__file__).st_mtime_ns)"
+    h.update(first_line([sys.executable, "-c", code]).encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# The page
+
+
+def first_line(cmd: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(
+            list(cmd), capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+        return out.splitlines()[0].strip() if out else "unknown"
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return "unknown"
+
+
+def compiler() -> str:
+    cache = BUILD_DIR / "CMakeCache.txt"
+    cxx = "c++"
+    if cache.exists():
+        m = re.search(r"^CMAKE_CXX_COMPILER:\w+=(.+)$", cache.read_text(), re.MULTILINE)
+        if m:
+            cxx = m.group(1).strip()
+    return first_line([cxx, "--version"])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def noexpp_version() -> str:
+    code = "import noexpp; print(getattr(noexpp, '__version__', 'unknown'))"
+    return first_line([sys.executable, "-c", code])
+
+
+def median(values: Values, metric: str) -> float | None:
+    v = values.get(metric)
+    return statistics.median(v) if v else None
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio_cell(ours: float | None, erlang: float | None, higher_is_better: bool) -> str:
+    if ours is None or erlang is None or erlang == 0 or ours == 0:
+        return "n/a"
+    r = ours / erlang
+    ahead = r > 1 if higher_is_better else r < 1
+    factor = r if r >= 1 else 1 / r
+    if 0.95 <= r <= 1.05:
+        verdict = "on par"
+    elif ahead:
+        verdict = f"{factor:.1f}x better"
+    else:
+        verdict = f"{factor:.1f}x worse"
+    return f"{r:.2f} ({verdict})"
+
+
+def spread(values: Values, metric: str) -> str:
+    v = values.get(metric) or []
+    return "" if len(v) < 2 else f"{min(v):.4g} .. {max(v):.4g}"
+
+
+def render(
+    args: argparse.Namespace,
+    erl: Values,
+    ours: Values,
+    units: dict[str, str],
+    info: RunInfo,
+) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines: list[str] = []
+    add = lines.append
+    add("# Benchmarks: noexpp against Erlang/OTP")
+    add("")
+    add(
+        f"Generated by `python bench/compare.py{' --quick' if args.quick else ''}"
+        f"{f' --passes {args.passes}' if args.passes != 1 else ''}"
+        f"{' --no-erlang' if args.no_erlang else ''}` on {now}; do not edit by hand."
+    )
+    add("Every figure is a median over the passes of this run; no benchmark asserts a timing.")
+    if args.quick:
+        add("")
+        add(
+            "**Quick run** (`--quick`): 10x fewer calls and casts than the full run, so the "
+            "noexpp figures are rougher than Erlang's."
+        )
+    if not info.ours_ok:
+        add("")
+        add(
+            "**Some noexpp benchmarks failed in this run**; their cells read n/a (see the run's stderr)."
+        )
+    if info.engine_changed:
+        add("")
+        add(
+            "**The engine or the installed package changed during this run**, so the passes "
+            "measured different code; rerun once the sources are settled."
+        )
+    worst = max(info.busy + info.other, default=0.0)
+    if worst > BUSY_WARNING:
+        add("")
+        add(
+            f"**The machine was not idle**: up to {worst:.0%} of the CPU went to other work "
+            "before or during a pass, so these figures (Erlang's and ours alike) are disturbed. "
+            "Rerun on a quiet machine."
+        )
+    add("")
+    add("## Machine")
+    add("")
+    add(f"- CPU: {cpu_model()}, `nproc` = {os.cpu_count()}")
+    add(f"- OS: {os_name()}, kernel {platform.release()}")
+    add(f"- Date: {now}")
+    add(f"- Compiler: {compiler()} (CMake Release build of `noexpp_bench`)")
+    add(f"- Python: {platform.python_version()}, noexpp {noexpp_version()}, commit {info.revision}")
+    add(f"- Erlang: {info.erlang_source}; {info.erlang_version}")
+    add(
+        f"- Passes: {args.passes}; engine threads per node: 2; Erlang VM with its defaults (2 schedulers)"
+    )
+    if info.busy or info.other:
+        add(
+            "- CPU share taken by other work, per pass: just before it (1 s sample) "
+            f"{', '.join(f'{b:.0%}' for b in info.busy) or 'n/a'}; during it (all busy CPU time "
+            f"minus this run's own) {', '.join(f'{b:.0%}' for b in info.other) or 'n/a'}"
+        )
+    add("")
+    add("## Results")
+    add("")
+    add(
+        "Ratio = noexpp / Erlang. For rates higher is better, so a ratio above 1 means noexpp is ahead; "
+        "for latencies, times and bytes lower is better, so a ratio below 1 means noexpp is ahead. "
+        "The words in brackets say which way it went."
+    )
+    add("")
+    add(
+        "| metric | Erlang/OTP | noexpp C++ (`_cpp`) | noexpp Python (`_py`) | unit | better | "
+        "C++ / Erlang | Python / Erlang |"
+    )
+    add("|---|---:|---:|---:|---|---|---|---|")
+    for row in ROWS:
+        e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
+        label = f"`{row.label}`"
+        erl_cell = fmt(e)
+        if row.nearest:
+            label += f" (nearest Erlang figure: `{row.erlang}`)"
+            erl_cell += "*"
+        add(
+            f"| {label} | {erl_cell} | {fmt(c)} | {fmt(p)} | {row.unit} | "
+            f"{'higher' if row.higher_is_better else 'lower'} | "
+            f"{ratio_cell(c, e, row.higher_is_better)} | {ratio_cell(p, e, row.higher_is_better)} |"
+        )
+    add("")
+    add(
+        "\\* No exact Erlang twin: noexpp has no supervisors yet (a later issue), so plain spawns are set "
+        "beside the nearest Erlang figure, d_sofo's simple_one_for_one supervisor. `sofo_start_10k` is "
+        "10,000 `supervisor:start_child/2` calls (each also passes through the supervisor process), and "
+        "`sofo_mem_per_child` is the growth of `erlang:memory(processes)` per child, including the "
+        "supervisor's bookkeeping. Once noexpp has supervisors, `sofo_*_cpp` / `sofo_*_py` metrics "
+        "take these rows over."
+    )
+    add("")
+    add("### How the figures are taken")
+    add("")
+    add(
+        "- `local_call_*`: one caller and one server on the same node, as `a_call.erl`. In C++ the caller "
+        "is itself a process (a GenServer running a `noexpp::Task` coroutine that loops "
+        '`co_await call(server, "ping")`); 1,000,000 untimed calls (or 5 s) for the rate after '
+        "10,000 warm-up calls, then 1,000,000 calls with a `steady_clock` reading around each "
+        "`co_await` for the percentiles (nearest rank, as `bench_util:pct/2`). In Python the caller is "
+        'the main thread using `ref.call("ping")` (blocking, GIL released while waiting) on a Python '
+        "GenServer: 100,000 calls (or 5 s) each for the rate and for the percentiles."
+    )
+    add(
+        "- `local_cast_rate`: as `b_cast.erl`, casts then one `count` call answered after all of them, "
+        "timed from the first cast to the reply: 2,000,000 casts from a C++ caller process; 200,000 "
+        "`ref.cast` from Python."
+    )
+    add(
+        "- `spawn_10k`: 10,000 `Node::spawn` (C++) / `node.spawn` (Python) of an idle `bench_srv` twin in "
+        "a row; each returns after the process's `init` ran, as `start_child` does."
+    )
+    add(
+        "- `spawn_mem_per_process`: C++: growth of `mallinfo2()` `uordblks + hblkhd` (bytes handed out "
+        "by malloc, all arenas) over 100,000 spawns, divided by 100,000. Python: growth of the resident "
+        "set over the 10,000 spawns (in a fresh interpreter), divided by 10,000; it includes the Python "
+        "object, its `Ref` and the engine's process."
+    )
+    if info.erlang_ran:
+        committed: Values = {}
+        committed_erlang(committed, {})
+        add("")
+        add("### This machine today against the committed anchor")
+        add("")
+        add(
+            "Erlang measured in this run next to the committed anchor figures "
+            "(`shared/anchors/erlang/results/`, median of 3 passes). A ratio far from 1 means the "
+            "machine (or its host) is faster or slower today than when the anchor was taken; "
+            "the comparison above stays fair because both sides ran in the same session."
+        )
+        add("")
+        add("| metric | this run | committed anchor | unit | this run / anchor |")
+        add("|---|---:|---:|---|---:|")
+        for m in [r.erlang for r in ROWS] + ["tcp_loopback_rtt_p50"]:
+            now_v, then_v = median(erl, m), median(committed, m)
+            r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
+            add(f"| `{m}` | {fmt(now_v)} | {fmt(then_v)} | {units.get(m, '')} | {r} |")
+    extras = [m for m in EXTRAS if m in ours]
+    if extras:
+        add("")
+        add("## Extra noexpp figures (no Erlang twin)")
+        add("")
+        add("| metric | value | unit | what |")
+        add("|---|---:|---|---|")
+        for m in extras:
+            add(f"| `{m}` | {fmt(median(ours, m))} | {units.get(m, '')} | {EXTRAS[m]} |")
+    used = {r.erlang for r in ROWS}
+    rest = [m for m in erl if m not in used]
+    if rest:
+        add("")
+        add("## Erlang figures without a noexpp counterpart yet")
+        add("")
+        add(
+            "Measured in the same run, for the issues to come (restarts, supervisors, distribution, "
+            "failure detection). See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+        )
+        add("")
+        add("| metric | Erlang/OTP | unit |")
+        add("|---|---:|---|")
+        for m in rest:
+            add(f"| `{m}` | {fmt(median(erl, m))} | {units.get(m, '')} |")
+    if args.passes > 1:
+        add("")
+        add("## Spread across passes (min .. max)")
+        add("")
+        add("| metric | Erlang/OTP | noexpp C++ | noexpp Python | unit |")
+        add("|---|---|---|---|---|")
+        for row in ROWS:
+            add(
+                f"| `{row.label}` | {spread(erl, row.erlang)} | {spread(ours, row.cpp)} | "
+                f"{spread(ours, row.py)} | {row.unit} |"
+            )
+    add("")
+    add("## How to reproduce")
+    add("")
+    add(
+        "From the repository root, with the `noexpp` package installed (`pip install .`) and the C++ "
+        "toolchain (CMake, Ninja, g++ and the Debian packages listed in DESIGN.md §9):"
+    )
+    add("")
+    add("```sh")
+    add("python bench/run.py              # every metric, ~1 min; prints `metric value unit` lines")
+    add("python bench/run.py --quick      # 10x fewer calls and casts, well under a minute")
+    add(
+        "python bench/run.py local_call   # only metrics starting with local_call (any prefix works)"
+    )
+    add("python bench/run.py --json out.json")
+    add(
+        "python bench/compare.py          # Erlang anchor + run.py, then rewrites docs/benchmarks.md"
+    )
+    add("python bench/compare.py --passes 3   # medians of 3 alternating passes")
+    add("```")
+    add("")
+    add(
+        "`run.py` builds `noexpp_bench` first (`cmake -S . -B build/bench -G Ninja -DNOEXPP_BUILD_BENCH=ON "
+        "-DCMAKE_BUILD_TYPE=Release`, ccache when present; `cmake --build build/bench --target "
+        "noexpp_bench -j 2`). `compare.py` installs Debian's `erlang-base` when `erl` is missing and "
+        "runs `../shared/anchors/erlang/run.sh` (one full anchor pass, about a minute, including the "
+        "distribution tests); with `--no-erlang`, or when Erlang cannot be installed, it uses the "
+        "committed anchor figures in `../shared/anchors/erlang/results/run*.txt` instead."
+    )
+    add("")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="pass --quick to run.py")
+    parser.add_argument(
+        "--passes", type=int, default=1, help="alternating passes of each side (default 1)"
+    )
+    parser.add_argument(
+        "--no-erlang",
+        action="store_true",
+        help="do not run Erlang; use the committed anchor figures",
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="page to write")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each pass, wait up to SECONDS for the CPU to be mostly idle",
+    )
+    args = parser.parse_args(argv)
+    if args.passes < 1:
+        parser.error("--passes must be at least 1")
+    if not (ANCHOR / "run.sh").exists():
+        log(f"the Erlang anchor is not at {ANCHOR}")
+        return 2
+
+    erl: Values = {}
+    ours: Values = {}
+    units: dict[str, str] = {}
+    why_not = "skipped with --no-erlang" if args.no_erlang else ensure_erlang()
+    run_erl = why_not is None
+    info = RunInfo(revision=revision())
+    info.erlang_version = (
+        erlang_version() if run_erl else "OTP 25.2.3, ERTS 13.1.5 (from RESULTS.md)"
+    )
+    fingerprint = engine_fingerprint()
+    for i in range(args.passes):
+        load = cpu_busy()
+        waited_until = time.monotonic() + args.wait_idle
+        while load is not None and load > BUSY_WARNING and time.monotonic() < waited_until:
+            log(f"CPU {load:.0%} busy with other work; waiting for it to quieten")
+            time.sleep(4)
+            load = cpu_busy()
+        if load is not None:
+            info.busy.append(load)
+        log(
+            f"pass {i + 1} of {args.passes}"
+            + ("" if load is None else f" (CPU busy before it: {load:.0%})")
+        )
+        during = OtherLoad()
+        if run_erl:
+            try:
+                if not run_erlang_pass(erl, units):
+                    log("the Erlang pass failed")
+            except subprocess.TimeoutExpired:
+                log("the Erlang pass timed out")
+        info.ours_ok = run_ours_pass(args.quick, ours, units) and info.ours_ok
+        other = during.share()
+        if other is not None:
+            info.other.append(other)
+            log(f"other work took {other:.0%} of the CPU during pass {i + 1}")
+    info.engine_changed = engine_fingerprint() != fingerprint
+    if info.engine_changed:
+        log("the engine sources or the installed package changed during the run")
+
+    if run_erl and not erl:
+        why_not = "run.sh produced no figures"
+    if why_not is not None:
+        files = committed_erlang(erl, units)
+        names = ", ".join(f.name for f in files)
+        info.erlang_source = (
+            f"**not run in this session ({why_not})**: committed anchor figures from "
+            f"`shared/anchors/erlang/results/` ({names}), measured earlier on the same kind of machine"
+        )
+        log(f"Erlang not run ({why_not}); using {names}")
+    else:
+        info.erlang_ran = True
+        info.erlang_source = (
+            f"run in this session from `shared/anchors/erlang/run.sh` ({args.passes} "
+            f"pass{'es' if args.passes > 1 else ''})"
+        )
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(args, erl, ours, units, info))
+    log(f"wrote {args.output}")
+    for row in ROWS:
+        print(
+            f"{row.label}: erlang={fmt(median(erl, row.erlang))} cpp={fmt(median(ours, row.cpp))} "
+            f"py={fmt(median(ours, row.py))} {row.unit}",
+            file=sys.stderr,
+        )
+    return 0 if info.ours_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

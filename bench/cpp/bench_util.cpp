@@ -1,0 +1,64 @@
+#include "bench_util.hpp"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace noexpp_bench {
+
+bool Config::wants(std::string_view metric) const {
+  if (prefixes.empty()) return true;
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+    // A trailing '$' asks for the exact name ("local_call_rate_cpp$" leaves out *_blocking).
+    if (!p.empty() && p.back() == '$') return metric == std::string_view(p).substr(0, p.size() - 1);
+    return metric.substr(0, p.size()) == p;
+  });
+}
+
+bool Config::wants_any(std::initializer_list<std::string_view> metrics) const {
+  return std::any_of(metrics.begin(), metrics.end(), [&](std::string_view m) { return wants(m); });
+}
+
+std::int64_t percentile(std::vector<std::int64_t>& samples, double p) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const auto n = static_cast<std::int64_t>(samples.size());
+  // Erlang: lists:nth(max(1, min(N, round(P / 100 * N + 0.5))), Sorted), 1-based;
+  // round/1 rounds halves away from zero, as std::llround does.
+  const std::int64_t rank = std::max<std::int64_t>(1, std::min<std::int64_t>(n, std::llround(p / 100.0 * static_cast<double>(n) + 0.5)));
+  return samples[static_cast<std::size_t>(rank - 1)];
+}
+
+void out(const Config& cfg, std::string_view metric, double value, std::string_view unit) {
+  if (!cfg.wants(metric)) return;
+  std::printf("%.*s %.3f %.*s\n", int(metric.size()), metric.data(), value, int(unit.size()), unit.data());
+  std::fflush(stdout);
+}
+
+void out_int(const Config& cfg, std::string_view metric, std::int64_t value, std::string_view unit) {
+  if (!cfg.wants(metric)) return;
+  std::printf("%.*s %lld %.*s\n", int(metric.size()), metric.data(), static_cast<long long>(value),
+              int(unit.size()), unit.data());
+  std::fflush(stdout);
+}
+
+void note(const std::string& text) { std::cerr << "noexpp_bench: " << text << std::endl; }
+
+std::size_t heap_used_bytes() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace noexpp_bench

@@ -1,0 +1,54 @@
+#pragma once
+/// Shared helpers of the benchmark driver: clock, percentiles, memory probes
+/// and the `metric value unit` output. They mirror bench_util.erl of the
+/// Erlang anchor (shared/anchors/erlang) so the numbers compare one to one.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace noexpp_bench {
+
+/// Command-line settings shared by every benchmark.
+struct Config {
+  bool quick = false;                 ///< 10x fewer iterations where the count is not in the name
+  int threads = 2;                    ///< engine threads per node
+  std::vector<std::string> prefixes;  ///< metric-name prefixes to run (empty = all); "name$" = exactly name
+
+  /// True when `metric` is selected by the prefixes (or no prefix was given).
+  bool wants(std::string_view metric) const;
+  /// True when any of `metrics` is selected.
+  bool wants_any(std::initializer_list<std::string_view> metrics) const;
+  /// `full` iterations, or a tenth of them with --quick.
+  std::int64_t iterations(std::int64_t full) const { return quick ? full / 10 : full; }
+};
+
+/// Monotonic clock in nanoseconds, as erlang:monotonic_time(nanosecond).
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The P-th percentile by nearest rank, the same rule as bench_util:pct/2.
+/// Sorts `samples` in place. Returns 0 for an empty vector.
+std::int64_t percentile(std::vector<std::int64_t>& samples, double p);
+
+/// Prints one `metric value unit` line on stdout (if the metric is selected)
+/// and flushes, so a crash later still leaves the earlier lines.
+void out(const Config& cfg, std::string_view metric, double value, std::string_view unit);
+void out_int(const Config& cfg, std::string_view metric, std::int64_t value, std::string_view unit);
+
+/// A diagnostic line on stderr (never on stdout, which is for metrics only).
+void note(const std::string& text);
+
+/// Bytes currently allocated through malloc (all arenas, plus mmapped
+/// chunks): mallinfo2().uordblks + hblkhd.
+std::size_t heap_used_bytes();
+/// Resident set size of this OS process in bytes (/proc/self/statm).
+std::size_t rss_bytes();
+
+}  // namespace noexpp_bench

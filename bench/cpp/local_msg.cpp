@@ -1,0 +1,278 @@
+/// Local call and cast benchmarks (a_call.erl and b_cast.erl of the anchor).
+/// The caller is a process, as in Erlang: a C++ GenServer whose handle_call
+/// starts a noexpp::Task coroutine that loops `co_await call(server, ...)` and
+/// answers the driver once the loop is done. The driver (main thread) only
+/// starts each loop and collects its result with one blocking Node::call.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <noexpp/core/node.hpp>
+
+#include "bench_server.hpp"
+#include "benchmarks.hpp"
+
+namespace noexpp_bench {
+namespace {
+
+using noexpp::CallOutcome;
+using noexpp::CallReply;
+using noexpp::From;
+using noexpp::Pid;
+using noexpp::Task;
+using noexpp::Term;
+
+constexpr std::int64_t kCalls = 1'000'000;           // a_call.erl ?N
+constexpr std::int64_t kMaxNs = 5'000'000'000;       // a_call.erl ?MAX_NS
+constexpr std::int64_t kWarmupCalls = 10'000;        // a_call.erl warm-up
+constexpr std::int64_t kCasts = 2'000'000;           // b_cast.erl ?N
+// The driver waits for a whole loop (up to 5 s plus sorting); the drain call
+// of the cast test waits behind every queued cast.
+constexpr auto kLoopTimeout = std::chrono::seconds(300);
+
+Term error_term(const CallOutcome& o) {
+  std::string what = noexpp::to_string(o.status);
+  if (o.ok()) what = "unexpected reply " + o.value.to_string();
+  else if (o.status == CallOutcome::Status::crashed) what += ": " + o.reason.to_string();
+  return Term::tuple({Term("error"), Term(what)});
+}
+
+/// The calling process. Requests (tuples), each answered when its loop ends:
+///   ("rate", server, n, max_ns, timeout) -> ("ok", calls_done, elapsed_ns)
+///        (timeout: "infinity" for calls without a timer, anything else = 5 s)
+///   ("lat",  server, n, max_ns) -> ("ok", calls_done, p50_ns, p99_ns)
+///   ("cast", server, n)         -> ("ok", count_seen_by_server, elapsed_ns)
+class Caller : public noexpp::GenServer {
+ public:
+  CallReply handle_call(const Term& request, const From& from) override {
+    const auto& items = request.as_tuple().items;
+    const Pid server = items.at(1).as_pid();
+    const std::int64_t n = items.at(2).as_int();
+    if (items.at(0).is("rate")) {
+      const bool infinity = items.at(4).is("infinity");
+      rate_loop(from, server, n, items.at(3).as_int(), infinity ? noexpp::kInfinity : noexpp::kDefaultCallTimeout);
+    } else if (items.at(0).is("lat")) {
+      latency_loop(from, server, n, items.at(3).as_int());
+    } else if (items.at(0).is("cast")) {
+      cast_burst(from, server, n);
+    } else {
+      return Term::tuple({Term("error"), Term("unknown request " + request.to_string())});
+    }
+    return CallReply::noreply();
+  }
+  std::string behavior_name() const override { return "bench_caller"; }
+
+ private:
+  /// bench_util:call_rate/3: untimed calls until n or max_ns, whichever first.
+  /// Each call has gen_server's default 5 s timeout unless `timeout` says otherwise.
+  Task rate_loop(From from, Pid server, std::int64_t n, std::int64_t max_ns, noexpp::Duration timeout) {
+    const std::int64_t t0 = now_ns();
+    const std::int64_t end = t0 + max_ns;
+    std::int64_t done = 0;
+    while (done < n) {
+      CallOutcome o = co_await call(server, Term("ping"), timeout);
+      if (!o.ok() || !o.value.is("pong")) {
+        reply(from, error_term(o));
+        co_return;
+      }
+      ++done;
+      if (done % 10'000 == 0 && now_ns() > end) break;
+    }
+    reply(from, Term::tuple({Term("ok"), Term(done), Term(now_ns() - t0)}));
+  }
+
+  /// bench_util:call_lat/3: a steady_clock timestamp around every call.
+  Task latency_loop(From from, Pid server, std::int64_t n, std::int64_t max_ns) {
+    std::vector<std::int64_t> samples;
+    samples.reserve(static_cast<std::size_t>(n));
+    const std::int64_t end = now_ns() + max_ns;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t t0 = now_ns();
+      CallOutcome o = co_await call(server, Term("ping"));
+      const std::int64_t t1 = now_ns();
+      if (!o.ok() || !o.value.is("pong")) {
+        reply(from, error_term(o));
+        co_return;
+      }
+      samples.push_back(t1 - t0);
+      if (t1 > end) break;
+    }
+    const auto count = static_cast<std::int64_t>(samples.size());
+    const std::int64_t p50 = percentile(samples, 50);
+    const std::int64_t p99 = percentile(samples, 99);
+    reply(from, Term::tuple({Term("ok"), Term(count), Term(p50), Term(p99)}));
+  }
+
+  /// bench_util:cast_rate/2: n casts, then one call answered only after the
+  /// server has handled all of them.
+  Task cast_burst(From from, Pid server, std::int64_t n) {
+    const std::int64_t t0 = now_ns();
+    for (std::int64_t i = 0; i < n; ++i) cast(server, Term("inc"));
+    CallOutcome o = co_await call(server, Term("count"), kLoopTimeout);
+    const std::int64_t elapsed = now_ns() - t0;
+    if (!o.ok() || !o.value.is_int()) {
+      reply(from, error_term(o));
+      co_return;
+    }
+    reply(from, Term::tuple({Term("ok"), o.value, Term(elapsed)}));
+  }
+};
+
+/// Runs one loop of the caller process; the ("ok", ...) items, or empty after
+/// printing why it failed.
+std::vector<Term> run_loop(noexpp::Node& node, Pid caller, Term request) {
+  CallOutcome o = node.call(caller, std::move(request), kLoopTimeout);
+  if (!o.ok()) {
+    note("caller loop failed: " + error_term(o).to_string());
+    return {};
+  }
+  if (!o.value.is_tuple() || o.value.as_tuple().items.empty() || !o.value.as_tuple().items[0].is("ok")) {
+    note("caller loop failed: " + o.value.to_string());
+    return {};
+  }
+  return o.value.as_tuple().items;
+}
+
+struct Started {
+  std::shared_ptr<noexpp::Node> node;
+  Pid server;
+  Pid caller;
+};
+
+std::optional<Started> start_node(const Config& cfg) {
+  Started s;
+  s.node = noexpp::Node::create(noexpp::NodeOptions{.name = "bench", .threads = cfg.threads});
+  s.node->start();
+  auto server = s.node->spawn(factory_of<BenchServer>(), Term());
+  auto caller = s.node->spawn(factory_of<Caller>(), Term());
+  if (!server || !caller) {
+    note("spawn failed: " + (server ? caller.error() : server.error()).to_string());
+    s.node->stop();
+    return std::nullopt;
+  }
+  s.server = server.value();
+  s.caller = caller.value();
+  return s;
+}
+
+double us(std::int64_t ns) { return static_cast<double>(ns) / 1e3; }
+double per_second(std::int64_t count, std::int64_t ns) { return static_cast<double>(count) / (static_cast<double>(ns) / 1e9); }
+
+/// The blocking variant: Node::call from the driver thread, which is not a
+/// process, so every reply wakes a thread blocked outside the engine.
+bool blocking_calls(const Config& cfg, noexpp::Node& node, Pid server, std::int64_t n) {
+  auto ping = [&]() -> bool {
+    CallOutcome o = node.call(server, Term("ping"));
+    if (!o.ok() || !o.value.is("pong")) {
+      note("blocking call failed: " + error_term(o).to_string());
+      return false;
+    }
+    return true;
+  };
+  for (std::int64_t i = 0; i < kWarmupCalls / (cfg.quick ? 10 : 1); ++i)
+    if (!ping()) return false;
+
+  if (cfg.wants("local_call_rate_cpp_blocking")) {
+    const std::int64_t t0 = now_ns();
+    const std::int64_t end = t0 + kMaxNs;
+    std::int64_t done = 0;
+    while (done < n) {
+      if (!ping()) return false;
+      ++done;
+      if (done % 10'000 == 0 && now_ns() > end) break;
+    }
+    out(cfg, "local_call_rate_cpp_blocking", per_second(done, now_ns() - t0), "calls/s");
+  }
+  if (cfg.wants_any({"local_call_p50_cpp_blocking", "local_call_p99_cpp_blocking"})) {
+    std::vector<std::int64_t> samples;
+    samples.reserve(static_cast<std::size_t>(n));
+    const std::int64_t end = now_ns() + kMaxNs;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t t0 = now_ns();
+      if (!ping()) return false;
+      const std::int64_t t1 = now_ns();
+      samples.push_back(t1 - t0);
+      if (t1 > end) break;
+    }
+    out(cfg, "local_call_p50_cpp_blocking", us(percentile(samples, 50)), "us");
+    out(cfg, "local_call_p99_cpp_blocking", us(percentile(samples, 99)), "us");
+  }
+  return true;
+}
+
+}  // namespace
+
+bool run_local_call(const Config& cfg) {
+  const bool process_caller = cfg.wants_any(
+      {"local_call_rate_cpp", "local_call_rate_cpp_notimeout", "local_call_p50_cpp", "local_call_p99_cpp"});
+  const bool blocking = cfg.wants_any({"local_call_rate_cpp_blocking", "local_call_p50_cpp_blocking",
+                                       "local_call_p99_cpp_blocking"});
+  if (!process_caller && !blocking) return true;
+  const std::int64_t n = cfg.iterations(kCalls);
+  bool ok = true;
+
+  if (process_caller) {
+    auto s = start_node(cfg);
+    if (!s) return false;
+    auto loop = [&](const char* kind, std::int64_t count, Term timeout = Term()) {
+      return run_loop(*s->node, s->caller,
+                      Term::tuple({Term(kind), Term(s->server), Term(count), Term(kMaxNs), std::move(timeout)}));
+    };
+    ok = !loop("rate", kWarmupCalls).empty();
+    if (ok && cfg.wants("local_call_rate_cpp")) {
+      auto r = loop("rate", n);
+      ok = !r.empty();
+      if (ok) {
+        out(cfg, "local_call_rate_cpp", per_second(r[1].as_int(), r[2].as_int()), "calls/s");
+        note("local_call_rate_cpp: " + std::to_string(r[1].as_int()) + " calls");
+      }
+    }
+    if (ok && cfg.wants("local_call_rate_cpp_notimeout")) {
+      // Extra: the same loop with infinite call timeouts, i.e. without the
+      // per-call timer, to show what arming and cancelling that timer costs.
+      auto r = loop("rate", n, Term("infinity"));
+      ok = !r.empty();
+      if (ok) out(cfg, "local_call_rate_cpp_notimeout", per_second(r[1].as_int(), r[2].as_int()), "calls/s");
+    }
+    if (ok && cfg.wants_any({"local_call_p50_cpp", "local_call_p99_cpp"})) {
+      auto r = loop("lat", n);
+      ok = !r.empty();
+      if (ok) {
+        out(cfg, "local_call_p50_cpp", us(r[2].as_int()), "us");
+        out(cfg, "local_call_p99_cpp", us(r[3].as_int()), "us");
+        note("local_call_p50/p99_cpp: " + std::to_string(r[1].as_int()) + " timed calls");
+      }
+    }
+    s->node->stop();
+  }
+
+  if (ok && blocking) {
+    auto s = start_node(cfg);
+    if (!s) return false;
+    ok = blocking_calls(cfg, *s->node, s->server, n);
+    s->node->stop();
+  }
+  return ok;
+}
+
+bool run_local_cast(const Config& cfg) {
+  if (!cfg.wants("local_cast_rate_cpp")) return true;
+  const std::int64_t n = cfg.iterations(kCasts);
+  auto s = start_node(cfg);
+  if (!s) return false;
+  auto r = run_loop(*s->node, s->caller, Term::tuple({Term("cast"), Term(s->server), Term(n)}));
+  bool ok = !r.empty();
+  if (ok && r[1].as_int() != n) {
+    note("cast count mismatch: server saw " + std::to_string(r[1].as_int()) + " of " + std::to_string(n));
+    ok = false;
+  }
+  if (ok) out(cfg, "local_cast_rate_cpp", per_second(n, r[2].as_int()), "msgs/s");
+  s->node->stop();
+  return ok;
+}
+
+}  // namespace noexpp_bench

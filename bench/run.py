@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""Run noexpp's benchmarks and print one ``metric value unit`` line per metric.
+
+    python bench/run.py [--quick] [--json PATH] [metric-prefix ...]
+
+Two groups run, one after the other:
+
+* the C++ driver ``noexpp_bench`` (metrics ending in ``_cpp``), which this
+  script builds first in ``build/bench`` (Release, Ninja, ccache when present);
+* the Python-behavior benchmarks (metrics ending in ``_py``), run in this
+  interpreter against the installed ``noexpp`` package.
+
+The metrics mirror the Erlang/OTP anchor in ``../shared/anchors/erlang``
+(``a_call.erl``, ``b_cast.erl``, ``d_sofo.erl``); ``bench/compare.py`` sets
+them side by side. Only metric lines go to stdout; build output and notes go
+to stderr. Nothing here asserts a timing: the numbers are reported, not judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BUILD_DIR = REPO / "build" / "bench"
+
+CPP_METRICS = (
+    "local_call_rate_cpp",
+    "local_call_p50_cpp",
+    "local_call_p99_cpp",
+    "local_call_rate_cpp_notimeout",
+    "local_call_rate_cpp_blocking",
+    "local_call_p50_cpp_blocking",
+    "local_call_p99_cpp_blocking",
+    "local_cast_rate_cpp",
+    "spawn_10k_cpp",
+    "spawn_100k_cpp",
+    "spawn_mem_per_process_cpp",
+    "spawn_rss_per_process_cpp",
+)
+PY_METRICS = (
+    "spawn_10k_py",
+    "spawn_mem_per_process_py",
+    "local_call_rate_py",
+    "local_call_p50_py",
+    "local_call_p99_py",
+    "local_cast_rate_py",
+)
+
+# Sizes of the Python runs (--quick divides them by 10). Python handlers cost
+# tens of microseconds, so these are a tenth of the Erlang/C++ counts; every
+# loop also stops after MAX_NS, as bench_util.erl does.
+PY_CALLS = 100_000
+PY_CASTS = 200_000
+PY_SPAWNS = 10_000
+MAX_NS = 5_000_000_000
+WARMUP_CALLS = 1_000
+
+
+def log(message: str) -> None:
+    """A diagnostic line on stderr (stdout carries metric lines only)."""
+    print(f"run.py: {message}", file=sys.stderr, flush=True)
+
+
+def selected(metric: str, prefixes: Sequence[str]) -> bool:
+    """True when ``metric`` starts with one of ``prefixes`` (or none was given).
+
+    A prefix ending in ``$`` matches only the exact name: ``local_call_rate_cpp$``
+    leaves out ``local_call_rate_cpp_blocking``.
+    """
+    return not prefixes or any(
+        metric == p[:-1] if p.endswith("$") else metric.startswith(p) for p in prefixes
+    )
+
+
+class Results:
+    """Collects metrics and prints each as soon as it is known."""
+
+    def __init__(self, prefixes: Sequence[str]) -> None:
+        self.prefixes = prefixes
+        self.metrics: list[dict[str, Any]] = []
+
+    def emit(self, metric: str, value: float, unit: str) -> None:
+        if not selected(metric, self.prefixes):
+            return
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{metric} {text} {unit}", flush=True)
+        self.metrics.append({"metric": metric, "value": value, "unit": unit})
+
+    def emit_line(self, line: str) -> None:
+        """Passes on a ``metric value unit`` line from the C++ driver."""
+        parts = line.split()
+        if len(parts) != 3:
+            log(f"ignoring malformed line from noexpp_bench: {line!r}")
+            return
+        metric, text, unit = parts
+        value: float | int = float(text) if any(c in text for c in ".eE") else int(text)
+        print(f"{metric} {text} {unit}", flush=True)
+        self.metrics.append({"metric": metric, "value": value, "unit": unit})
+
+
+# --------------------------------------------------------------------------
+# C++ driver
+
+
+def build_cpp(build_dir: Path) -> Path:
+    """Configures (once) and builds noexpp_bench; returns the executable's path."""
+    if not (build_dir / "CMakeCache.txt").exists():
+        cmd = [
+            "cmake",
+            "-S",
+            str(REPO),
+            "-B",
+            str(build_dir),
+            "-DNOEXPP_BUILD_BENCH=ON",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ]
+        if shutil.which("ninja"):
+            cmd += ["-G", "Ninja"]
+        if shutil.which("ccache"):
+            cmd.append("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache")
+        log(" ".join(cmd))
+        subprocess.run(cmd, check=True, stdout=sys.stderr, stderr=sys.stderr)
+    # -j2: the reference machine has 2 cores; more jobs only thrash.
+    cmd = ["cmake", "--build", str(build_dir), "--target", "noexpp_bench", "-j", "2"]
+    log(" ".join(cmd))
+    subprocess.run(cmd, check=True, stdout=sys.stderr, stderr=sys.stderr)
+    binary = build_dir / "bench" / "cpp" / "noexpp_bench"
+    if not binary.exists():
+        raise FileNotFoundError(f"{binary} missing after the build")
+    return binary
+
+
+def run_cpp(
+    binary: Path, quick: bool, prefixes: Sequence[str], threads: int, results: Results
+) -> bool:
+    """Runs noexpp_bench and passes its metric lines on; False if it failed."""
+    cmd = [str(binary), "--threads", str(threads)] + (["--quick"] if quick else []) + list(prefixes)
+    log(" ".join(cmd))
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip():
+                results.emit_line(line.strip())
+        rc = proc.wait()
+    if rc != 0:
+        log(f"noexpp_bench exited with status {rc}")
+    return rc == 0
+
+
+# --------------------------------------------------------------------------
+# Python behaviors
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (/proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        resident = int(f.read().split()[1])
+    return resident * os.sysconf("SC_PAGE_SIZE")
+
+
+def percentile(samples: list[int], p: float) -> int:
+    """Nearest-rank percentile, the rule of bench_util:pct/2 (sorts in place)."""
+    samples.sort()
+    n = len(samples)
+    x = p / 100 * n + 0.5
+    rank = int(x + 0.5)  # Erlang's round/1: halves away from zero (x > 0)
+    return samples[max(1, min(n, rank)) - 1]
+
+
+def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, results: Results) -> bool:
+    """Spawn, call and cast benchmarks of a Python GenServer; False on failure."""
+    want = [m for m in PY_METRICS if selected(m, prefixes)]
+    if not want:
+        return True
+    try:
+        import noexpp
+    except ImportError as e:
+        log(f"cannot import noexpp ({e}); install the package (pip install .) for the _py metrics")
+        return False
+
+    class BenchServer(noexpp.GenServer):  # type: ignore[misc, name-defined]
+        """bench_srv.erl in Python: call ping -> pong, count; cast -> +1."""
+
+        def init(self) -> None:
+            self.count = 0
+
+        def handle_call(self, request: Any, caller: Any) -> Any:
+            if request == "ping":
+                return "pong"
+            if request == "count":
+                return self.count
+            raise ValueError(f"unknown request {request!r}")
+
+        def handle_cast(self, request: Any) -> None:
+            self.count += 1
+
+    scale = 10 if quick else 1
+
+    def fresh_node() -> Any:
+        node = noexpp.Node("bench", threads=threads)
+        node.start()
+        return node
+
+    def stop(node: Any, what: str) -> None:
+        t0 = time.perf_counter_ns()
+        node.stop()
+        log(f"stopping the node after {what} took {(time.perf_counter_ns() - t0) / 1e6:.1f} ms")
+
+    def spawn() -> None:
+        # Runs first, in a fresh interpreter, so the RSS growth is not hidden by
+        # memory that earlier benchmarks freed but did not return to the OS.
+        n = PY_SPAWNS
+        node = fresh_node()
+        try:
+            gc.collect()
+            rss0 = rss_bytes()
+            t0 = time.perf_counter_ns()
+            refs = [node.spawn(BenchServer) for _ in range(n)]
+            t1 = time.perf_counter_ns()
+            gc.collect()
+            rss1 = rss_bytes()
+            results.emit("spawn_10k_py", (t1 - t0) / 1e6, "ms")
+            results.emit("spawn_mem_per_process_py", (rss1 - rss0) // n, "bytes")
+            del refs
+        finally:
+            stop(node, f"{n} spawns")
+
+    def call() -> None:
+        n = PY_CALLS // scale
+        node = fresh_node()
+        try:
+            ref = node.spawn(BenchServer)
+            for _ in range(WARMUP_CALLS):
+                ref.call("ping")
+            if selected("local_call_rate_py", prefixes):
+                t0 = time.perf_counter_ns()
+                end = t0 + MAX_NS
+                done = 0
+                while done < n:
+                    if ref.call("ping") != "pong":
+                        raise RuntimeError("bad reply")
+                    done += 1
+                    if done % 10_000 == 0 and time.perf_counter_ns() > end:
+                        break
+                results.emit(
+                    "local_call_rate_py", done / ((time.perf_counter_ns() - t0) / 1e9), "calls/s"
+                )
+            if selected("local_call_p50_py", prefixes) or selected("local_call_p99_py", prefixes):
+                samples: list[int] = []
+                clock = time.perf_counter_ns
+                end = clock() + MAX_NS
+                for _ in range(n):
+                    t0 = clock()
+                    reply = ref.call("ping")
+                    t1 = clock()
+                    if reply != "pong":
+                        raise RuntimeError("bad reply")
+                    samples.append(t1 - t0)
+                    if t1 > end:
+                        break
+                log(f"local_call_p50/p99_py: {len(samples)} timed calls")
+                results.emit("local_call_p50_py", percentile(samples, 50) / 1e3, "us")
+                results.emit("local_call_p99_py", percentile(samples, 99) / 1e3, "us")
+        finally:
+            stop(node, "the call benchmark")
+
+    def cast() -> None:
+        n = PY_CASTS // scale
+        node = fresh_node()
+        try:
+            ref = node.spawn(BenchServer)
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                ref.cast("inc")
+            count = ref.call("count", timeout=300.0)
+            elapsed = time.perf_counter_ns() - t0
+            if count != n:
+                raise RuntimeError(f"server saw {count} of {n} casts")
+            results.emit("local_cast_rate_py", n / (elapsed / 1e9), "msgs/s")
+        finally:
+            stop(node, "the cast benchmark")
+
+    groups: list[tuple[tuple[str, ...], Callable[[], None]]] = [
+        (("spawn_10k_py", "spawn_mem_per_process_py"), spawn),
+        (("local_call_rate_py", "local_call_p50_py", "local_call_p99_py"), call),
+        (("local_cast_rate_py",), cast),
+    ]
+    ok = True
+    for names, group in groups:
+        if not any(selected(m, prefixes) for m in names):
+            continue
+        try:
+            group()
+        except Exception as e:  # noqa: BLE001 - a failed group must not hide the others
+            log(f"{group.__name__} benchmark failed: {type(e).__name__}: {e}")
+            ok = False
+    return ok
+
+
+# --------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "prefixes",
+        nargs="*",
+        metavar="metric-prefix",
+        help="run only metrics whose names start with one of these ('name$' = exactly name)",
+    )
+    parser.add_argument("--quick", action="store_true", help="10x fewer calls and casts")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="engine threads per node (default 2)"
+    )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=DEFAULT_BUILD_DIR,
+        help=f"CMake build folder for noexpp_bench (default {DEFAULT_BUILD_DIR.relative_to(REPO)})",
+    )
+    parser.add_argument(
+        "--no-build", action="store_true", help="use the existing noexpp_bench as is"
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--cpp-only", action="store_true", help="skip the Python-behavior benchmarks"
+    )
+    group.add_argument("--py-only", action="store_true", help="skip the C++ driver")
+    args = parser.parse_args(argv)
+
+    results = Results(args.prefixes)
+    ok = True
+    started = time.time()
+
+    if not args.py_only and any(selected(m, args.prefixes) for m in CPP_METRICS):
+        try:
+            binary = args.build_dir / "bench" / "cpp" / "noexpp_bench"
+            if not args.no_build:
+                binary = build_cpp(args.build_dir)
+            ok = run_cpp(binary, args.quick, args.prefixes, args.threads, results) and ok
+        except (subprocess.CalledProcessError, FileNotFoundError) as e:
+            log(f"C++ benchmarks skipped: {e}")
+            ok = False
+
+    if not args.cpp_only:
+        ok = python_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
+
+    if args.json:
+        payload = {
+            "quick": args.quick,
+            "threads": args.threads,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(time.time() - started, 1),
+            "ok": ok,
+            "metrics": results.metrics,
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    log(f"done in {time.time() - started:.1f} s" + ("" if ok else " (some benchmarks failed)"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
