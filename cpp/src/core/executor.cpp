@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include <asio/defer.hpp>
 #include <asio/post.hpp>
 
 namespace noexpp {
@@ -65,8 +66,11 @@ void Executor::run_task(std::function<void()> f) {
     auto next = std::move(tl_runnext);
     tl_runnext = nullptr;
     if (chain >= kMaxRunnextChain) {
+      // Yield to the shared queue for fairness, but with defer: the task
+      // queues behind what waits there and stays on this thread, instead of
+      // waking another one and moving the ping-pong pair across CPUs.
       tl_in_task = false;
-      post(std::move(next));
+      asio::defer(io_, [this, next = std::move(next)]() mutable { run_task(std::move(next)); });
       return;
     }
     next();
