@@ -8,3 +8,6 @@
 #include "noexpp/core/node.hpp"
 #include "noexpp/core/pid.hpp"
 #include "noexpp/core/term.hpp"
+#include "noexpp/core/events.hpp"
+#include "noexpp/sup/child_spec.hpp"
+#include "noexpp/sup/supervisor.hpp"

@@ -20,6 +20,13 @@ class Category : public std::error_category {
       case Errc::init_failed: return "init failed";
       case Errc::bad_term: return "value cannot be encoded or decoded";
       case Errc::invalid_argument: return "invalid argument";
+      case Errc::duplicate_child: return "child id already present";
+      case Errc::child_not_found: return "no such child";
+      case Errc::child_running: return "child is running";
+      case Errc::max_restarts_exceeded: return "restart intensity exceeded";
+      case Errc::missing_child_template: return "simple_one_for_one needs a child template";
+      case Errc::invalid_simple_one_for_one: return "not allowed with simple_one_for_one";
+      case Errc::supervisor_not_running: return "supervisor is not running";
     }
     return "unknown error";
   }

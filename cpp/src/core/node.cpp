@@ -105,6 +105,7 @@ Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const 
   if (!behavior) return Error{Errc::invalid_argument, "behavior factory returned nothing"};
   const Pid pid{name_index_, creation_, next_serial_.fetch_add(1, std::memory_order_relaxed)};
   auto proc = std::make_shared<Process>(*this, pid, std::move(behavior), opts.name);
+  if (opts.on_crash) proc->set_crash_hook(opts.on_crash);
   if (!opts.name.empty() && !registry_.add(opts.name, pid))
     return Error{Errc::duplicate_name, "name '" + opts.name + "' is already registered"};
   {
@@ -267,9 +268,16 @@ bool Node::exit(Pid target, ExitReason reason, Pid from) {
   return deliver(target, e);
 }
 
+bool Node::shutdown(Pid target, ExitReason reason, Pid from) {
+  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
+                          Term(static_cast<std::int64_t>(ExitSignalMode::orderly)));
+  e->reason = std::make_unique<ExitReason>(std::move(reason));
+  return deliver(target, e);
+}
+
 bool Node::kill(Pid target, Pid from) {
   auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
-                          Term(true));
+                          Term(static_cast<std::int64_t>(ExitSignalMode::kill)));
   e->reason = std::make_unique<ExitReason>(ExitReason::killed());
   return deliver(target, e);
 }

@@ -163,12 +163,20 @@ void Process::run() {
 
 template <class F>
 bool Process::guarded(F&& f) {
+  resumed_ = false;
   auto crash = capture_crash(f);
   // handle_continue runs right after the callback, before any other message.
   while (!crash && continue_ && !stop_request_) {
     Term arg = std::move(*continue_);
     continue_.reset();
     crash = capture_crash([&] { behavior_->handle_continue(arg); });
+  }
+  if (crash && !stop_request_ && on_crash_ && on_crash_(*crash)) {
+    log().warn("process {} ({}) resumed after: {}", pid_.to_string(), behavior_name(), crash->to_string());
+    resumed_ = true;
+    last_crash_ = std::move(*crash);
+    continue_.reset();
+    return true;
   }
   if (crash) {
     log().error("process {} ({}{}{}) crashed: {}", pid_.to_string(), behavior_name(),
@@ -188,7 +196,7 @@ bool Process::dispatch(Envelope& e) {
     case Envelope::Kind::call: {
       From from{e.from, e.ref};
       open_calls_.push_back(e.ref);
-      return guarded([&] {
+      const bool alive = guarded([&] {
         CallReply r = behavior_->handle_call(e.term, from);
         if (r.has_value()) {
           open_calls_.pop_back();
@@ -198,6 +206,9 @@ bool Process::dispatch(Envelope& e) {
           std::erase_if(open_calls_, [&](std::uint64_t ref) { return !node_.pending().contains(ref); });
         }
       });
+      if (resumed_ && std::erase(open_calls_, e.ref))  // the caller learns of the crash; the process goes on
+        node_.pending().complete(e.ref, CallOutcome::failed(CallOutcome::Status::crashed, last_crash_));
+      return alive;
     }
     case Envelope::Kind::cast:
       return guarded([&] { behavior_->handle_cast(e.term); });
@@ -228,9 +239,9 @@ bool Process::dispatch(Envelope& e) {
 bool Process::handle_exit_signal(Envelope& e) {
   const ExitReason reason = *e.reason;
   const bool from_link = e.ref != 0;
-  const bool untrappable = e.term.is_bool() && e.term.as_bool();
+  const auto mode = e.term.is_int() ? static_cast<ExitSignalMode>(e.term.as_int()) : ExitSignalMode::plain;
   if (from_link) remove_link(e.from);
-  if (untrappable) {
+  if (mode == ExitSignalMode::kill) {
     exit(ExitReason::killed(), false);
     return false;
   }
@@ -242,7 +253,9 @@ bool Process::handle_exit_signal(Envelope& e) {
     return true;
   }
   if (reason.kind == ExitReason::Kind::normal) return true;  // ignored unless trapping
-  exit(reason, false);  // not trapping: die with the same reason, no terminate
+  // Not trapping: die with the same reason; a supervisor's orderly shutdown
+  // runs terminate first (as gen_server does for its parent's EXIT).
+  exit(reason, mode == ExitSignalMode::orderly);
   return false;
 }
 

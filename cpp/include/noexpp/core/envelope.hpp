@@ -35,13 +35,22 @@ struct MailboxLink {
   std::atomic<MailboxLink*> next{nullptr};
 };
 
+/// How an exit_signal is handled by a process that does not trap exits
+/// (kept in the envelope's term). A trapping process gets plain and orderly
+/// signals as EXIT messages; kill is never trappable.
+enum class ExitSignalMode : std::int64_t {
+  plain = 0,    ///< erlang:exit/2: an abnormal reason kills without terminate
+  kill = 1,     ///< exit(Pid, kill): untrappable, no terminate
+  orderly = 2,  ///< a supervisor's shutdown: terminate(reason) runs, then the process exits
+};
+
 struct Envelope : MailboxLink {
   enum class Kind : std::uint8_t {
     call,         ///< term = request, ref/from = reply address
     cast,         ///< term = request
     info,         ///< term = plain message (send, timers)
     down,         ///< monitor fired: from = monitored pid, ref = monitor ref, reason
-    exit_signal,  ///< link or exit(): from = sender, reason
+    exit_signal,  ///< link or exit(): from = sender, reason, term = ExitSignalMode
     exit_message, ///< an exit signal a trapping process receives as a message (EXIT)
     stop,         ///< orderly stop request (gen_server:stop): reason
     call_done,    ///< a call this process awaits completed: ref, status, term (reply) or reason

@@ -21,6 +21,14 @@ enum class Errc {
   init_failed,           ///< init raised, spawn failed
   bad_term,              ///< a value cannot be encoded or decoded
   invalid_argument,
+  // Supervision (sup/).
+  duplicate_child,            ///< a supervisor already has a child with that id
+  child_not_found,            ///< a supervisor has no child with that id
+  child_running,              ///< restart_child/delete_child of a running child
+  max_restarts_exceeded,      ///< the supervisor stopped: restart intensity exceeded
+  missing_child_template,     ///< simple_one_for_one without a child template
+  invalid_simple_one_for_one, ///< simple_one_for_one with static children, or a static-child operation on it
+  supervisor_not_running,     ///< the supervisor has exited
 };
 
 const std::error_category& noexpp_category();

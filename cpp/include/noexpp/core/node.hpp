@@ -15,6 +15,7 @@
 
 #include "noexpp/core/behavior.hpp"
 #include "noexpp/core/error.hpp"
+#include "noexpp/core/events.hpp"
 #include "noexpp/core/executor.hpp"
 #include "noexpp/core/fwd.hpp"
 #include "noexpp/core/pending_calls.hpp"
@@ -32,6 +33,11 @@ struct NodeOptions {
 struct SpawnOptions {
   std::string name;       ///< register locally under this name ("" = none)
   Pid link_to;            ///< link the new process to this one (nil = none)
+  /// Consulted in the process when a handler raises (not init or terminate):
+  /// true resumes it, keeping its state and going on with its next message
+  /// (a supervisor's "resume" directive); false lets it crash. Runs on the
+  /// process's thread.
+  std::function<bool(const ExitReason&)> on_crash;
 };
 
 struct ProcessInfo {
@@ -96,6 +102,9 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Sends an exit signal, as erlang:exit/2. A trapping process gets it as
   /// an EXIT message; otherwise an abnormal reason kills it.
   bool exit(Pid target, ExitReason reason, Pid from = {});
+  /// A supervisor's shutdown request: like exit(), but a process that does
+  /// not trap exits runs terminate(reason) before it exits. Thread: any.
+  bool shutdown(Pid target, ExitReason reason, Pid from = {});
   /// erlang:exit(Pid, kill): untrappable; the process exits with `killed`
   /// without running terminate.
   bool kill(Pid target, Pid from = {});
@@ -118,6 +127,9 @@ class Node : public std::enable_shared_from_this<Node> {
   Registry& registry() { return registry_; }
   std::optional<Pid> whereis(const std::string& name) const { return registry_.whereis(name); }
 
+  // ---- lifecycle events ----
+  EventBus& events() { return events_; }
+
   PendingCalls& pending() { return pending_; }
   std::shared_ptr<Process> find(Pid p) const;
 
@@ -139,6 +151,7 @@ class Node : public std::enable_shared_from_this<Node> {
   Executor executor_;
   PendingCalls pending_;
   Registry registry_;
+  EventBus events_{executor_};
 
   struct TableShard {
     mutable std::mutex mu;

@@ -59,6 +59,7 @@ class Process : public std::enable_shared_from_this<Process> {
   void set_trap_exit(bool on) { trap_exit_ = on; }
   void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
                   std::coroutine_handle<> frame);
+  void set_crash_hook(std::function<bool(const ExitReason&)> hook) { on_crash_ = std::move(hook); }
   void track_timer(std::uint64_t id);
   void untrack_timer(std::uint64_t id);
 
@@ -97,8 +98,11 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<Await> awaits_;
   std::vector<std::uint64_t> open_calls_;  // call refs received and not yet known answered
   std::vector<std::uint64_t> timers_;
+  std::function<bool(const ExitReason&)> on_crash_;  // see SpawnOptions::on_crash
   bool trap_exit_ = false;
   bool exited_ = false;
+  bool resumed_ = false;  // the last guarded callback crashed and was resumed
+  ExitReason last_crash_;  // why, when resumed_
   // Guarded by the mailbox's links lock (Mailbox::if_open / close).
   std::vector<Monitor> monitors_;
   std::vector<Pid> links_;

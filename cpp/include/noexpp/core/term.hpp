@@ -53,6 +53,8 @@ class Term {
   Term(long i) : v_(std::int64_t(i)) {}
   Term(long long i) : v_(std::int64_t(i)) {}
   Term(unsigned i) : v_(std::int64_t(i)) {}
+  /// Counters and serials; values above INT64_MAX wrap (msgpack ints are int64 here).
+  Term(unsigned long i) : v_(static_cast<std::int64_t>(i)) {}
   Term(double d) : v_(d) {}
   Term(const char* s) : v_(std::string(s)) {}
   Term(std::string s) : v_(std::move(s)) {}
@@ -65,6 +67,7 @@ class Term {
 
   static Term list(std::vector<Term> items) { return Term(List{std::move(items)}); }
   static Term tuple(std::vector<Term> items) { return Term(Tuple{std::move(items)}); }
+  static Term map(std::vector<std::pair<Term, Term>> items) { return Term(Map{std::move(items)}); }
 
   Type type() const { return static_cast<Type>(v_.index()); }
   bool is_nil() const { return type() == Type::nil; }

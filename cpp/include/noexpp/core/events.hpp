@@ -1,0 +1,60 @@
+#pragma once
+/// Lifecycle events (DESIGN §5): supervisors and, later, the cluster report
+/// every change here; subscribers in C++ and Python receive them in order.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "noexpp/core/fwd.hpp"
+#include "noexpp/core/term.hpp"
+
+namespace noexpp {
+
+struct LifecycleEvent {
+  std::string type;        ///< "supervisor_started", "child_restarted", ...
+  double timestamp = 0;    ///< wall clock, seconds since the epoch
+  double monotonic = 0;    ///< steady clock, seconds: for intervals between events
+  Term fields;             ///< a map: supervisor, child_id, pid, reason, attempt, ...
+
+  /// The event as one map (fields plus type, timestamp, monotonic).
+  Term to_term() const;
+};
+
+/// Fans events out to subscribers. Events are delivered one at a time, in
+/// the order emit() was called, on an engine thread, so a slow subscriber
+/// delays later events but never the emitter.
+class EventBus {
+ public:
+  using Subscriber = std::function<void(const LifecycleEvent&)>;
+
+  explicit EventBus(Executor& executor) : executor_(executor) {}
+
+  /// Adds a subscriber; returns its id for unsubscribe. Thread: any.
+  std::uint64_t subscribe(Subscriber s);
+  /// Removes a subscriber; events already being delivered may still reach
+  /// it. Thread: any.
+  void unsubscribe(std::uint64_t id);
+  /// Stamps `type` and `fields` with the time and queues the event. Cheap
+  /// when nobody subscribes. Thread: any.
+  void emit(std::string type, Term fields);
+  /// True when someone subscribes: emitters skip building fields otherwise. Thread: any.
+  bool active() const { return count_.load(std::memory_order_relaxed) > 0; }
+
+ private:
+  void drain();
+
+  Executor& executor_;
+  std::mutex mu_;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<Subscriber>>> subscribers_;
+  std::uint64_t next_id_ = 1;
+  std::deque<LifecycleEvent> queue_;
+  bool draining_ = false;
+  std::atomic<std::size_t> count_{0};
+};
+
+}  // namespace noexpp
