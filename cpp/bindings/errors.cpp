@@ -25,6 +25,13 @@ void raise_error(const Error& e) {
     case Errc::duplicate_name: cls = "DuplicateNameError"; break;
     case Errc::behavior_not_found: cls = "BehaviorNotFoundError"; break;
     case Errc::init_failed: cls = "InitError"; break;
+    case Errc::duplicate_child: cls = "DuplicateChildError"; break;
+    case Errc::child_not_found: cls = "ChildNotFoundError"; break;
+    case Errc::child_running: cls = "ChildRunningError"; break;
+    case Errc::max_restarts_exceeded: cls = "MaxRestartsExceededError"; break;
+    case Errc::missing_child_template: cls = "MissingChildTemplateError"; break;
+    case Errc::invalid_simple_one_for_one: cls = "InvalidSimpleOneForOneError"; break;
+    case Errc::supervisor_not_running: cls = "SupervisorNotRunning"; break;
     case Errc::bad_term: throw pyb::type_error(e.to_string());
     case Errc::invalid_argument: throw pyb::value_error(e.to_string());
     default: break;

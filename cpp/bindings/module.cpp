@@ -10,4 +10,6 @@ PYBIND11_MODULE(_core, m) {
   noexpp::py::register_values(m);
   noexpp::py::register_node(m);
   noexpp::py::register_process(m);
+  noexpp::py::register_supervisor(m);
+  noexpp::py::register_probe_behavior();
 }

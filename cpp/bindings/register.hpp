@@ -8,6 +8,8 @@ namespace noexpp::py {
 void register_values(pybind11::module_& m);
 void register_node(pybind11::module_& m);
 void register_process(pybind11::module_& m);
+void register_supervisor(pybind11::module_& m);
+void register_probe_behavior();
 /// str / ExitReason / ("shutdown", x) / exception instance / any term -> ExitReason.
 ExitReason exit_reason_from_python(pybind11::handle r);
 }  // namespace noexpp::py

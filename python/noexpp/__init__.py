@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import _core
 from .errors import (
     AuthenticationError, BehaviorNotFoundError, CallingSelfError, CallTimeout, ChildNotFoundError,
+    ChildRunningError,
     DuplicateChildError, DuplicateNameError, InitError, InvalidSimpleOneForOneError,
     MaxRestartsExceededError, MissingChildTemplateError, NoAvailableNodeError, NodeDown,
     NodeStopped, NoexppError, NoProcess, ProcessCrashed, SupervisorNotRunning,
@@ -17,18 +18,19 @@ from .gen_server import (
 )
 from .node import Node, NodeInfo, ProcessInfo
 from .ref import Ref
+from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GenServer", "NoReply", "Down", "Exit", "Caller", "Timer", "ExitReason", "Ref",
     "register_behavior", "behavior", "behaviors", "Node", "NodeInfo", "ProcessInfo",
-    "set_log_level",
+    "set_log_level", "ChildSpec", "SupervisorSpec", "Backoff", "Supervisor", "ChildInfo",
     "NoexppError", "CallTimeout", "NoProcess", "NodeDown", "ProcessCrashed", "CallingSelfError",
     "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
-    "SupervisorNotRunning",
+    "SupervisorNotRunning", "ChildRunningError",
 ]
 
 

@@ -8,7 +8,7 @@ __all__ = [
     "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
-    "SupervisorNotRunning",
+    "SupervisorNotRunning", "ChildRunningError",
 ]
 
 
@@ -66,6 +66,10 @@ class DuplicateChildError(NoexppError):
 
 class ChildNotFoundError(NoexppError):
     """A supervisor has no child with this id."""
+
+
+class ChildRunningError(NoexppError):
+    """The child is running (restart_child / delete_child need it stopped)."""
 
 
 class MaxRestartsExceededError(NoexppError):

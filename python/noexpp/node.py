@@ -10,6 +10,7 @@ from . import _core
 from .errors import NodeStopped
 from .gen_server import GenServer, _check_behavior_class, _check_ref
 from .ref import Ref
+from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
 
 __all__ = ["Node", "ProcessInfo", "NodeInfo"]
 
@@ -158,6 +159,54 @@ class Node:
 
     def process_count(self) -> int:
         return int(self._core.process_count())
+
+    # ---- supervision ---------------------------------------------------
+    def start_supervisor(self, children: list[ChildSpec] | tuple[ChildSpec, ...] = (),
+                         strategy: str = "one_for_one", max_restarts: int = 3, within: float = 5.0,
+                         backoff: Backoff | None = None,
+                         decider: Callable[[str, str, str], str] | None = None,
+                         auto_shutdown: str = "never", child_template: ChildSpec | None = None,
+                         name: str | None = None, link: Ref | None = None) -> Supervisor:
+        """Starts a supervisor and its children (in list order) and returns it
+        once every child's ``init`` has returned.
+
+        strategy: one_for_one, one_for_all, rest_for_one or
+        simple_one_for_one (children from ``child_template``, started with
+        ``start_child(args)``). More than ``max_restarts`` restarts within
+        ``within`` seconds stops it (children in reverse order). ``backoff``
+        spaces consecutive restarts of a child. ``decider(child_id, exc_type,
+        message)`` returns "resume", "restart", "stop" or "escalate" when a
+        child's handler raises. ``auto_shutdown`` ("any_significant" /
+        "all_significant") stops it when significant children end. ``name``
+        registers it locally; ``link`` links it to that process.
+
+        Raises InitError naming the child if a child's init fails (the
+        children already started are stopped in reverse order).
+        """
+        spec = SupervisorSpec(children, strategy=strategy, max_restarts=max_restarts, within=within,
+                              backoff=backoff, decider=decider, auto_shutdown=auto_shutdown,
+                              child_template=child_template, name=name)
+        if link is not None:
+            _check_ref(link)
+        self._check_running()
+        return _start(self, spec, link)
+
+    def on_lifecycle_event(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Calls ``callback(event)`` for every lifecycle event of this node, in
+        order, on an engine thread. An event is a dict with ``type``
+        (supervisor_started, child_started, child_stopped, child_restarted,
+        child_start_failed, child_resumed, restart_intensity_exceeded,
+        supervisor_stopped), ``timestamp`` (wall clock), ``monotonic`` and the
+        fields of that type (supervisor, child_id, pid, reason, attempt...).
+        Returns a function that unsubscribes."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        sub = _core.subscribe_lifecycle(self._core, _event_callback(callback))
+        core = self._core
+
+        def unsubscribe() -> None:
+            _core.unsubscribe_lifecycle(core, sub)
+        return unsubscribe
 
     def nodes(self) -> list[NodeInfo]:
         """Cluster members; for now, this node only."""

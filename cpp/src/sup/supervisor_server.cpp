@@ -20,7 +20,8 @@ double wall_now() {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// simple_one_for_one: the template's args followed by start_child's.
+/// simple_one_for_one: the template's args followed by start_child's, as a
+/// tuple when the template's are one (Python's *args), else as a list.
 Term append_args(const Term& base, const Term& extra) {
   std::vector<Term> items;
   auto add = [&](const Term& t) {
@@ -33,7 +34,7 @@ Term append_args(const Term& base, const Term& extra) {
   };
   add(base);
   add(extra);
-  return Term::list(std::move(items));
+  return base.is_tuple() ? Term::tuple(std::move(items)) : Term::list(std::move(items));
 }
 
 Error not_found(const std::string& id) { return Error{Errc::child_not_found, "no child '" + id + "'"}; }

@@ -1,0 +1,254 @@
+// Supervisors from Python: specs in, a Supervisor handle out, and lifecycle
+// event subscriptions. The spec objects are noexpp.supervisor's classes, whose
+// constructors have already checked types; this file only translates.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "errors.hpp"
+#include "gil_boundary.hpp"
+#include "noexpp/core/behavior_registry.hpp"
+#include "noexpp/sup/supervisor.hpp"
+#include "py_behavior.hpp"
+#include "py_types.hpp"
+#include "register.hpp"
+#include "term_convert.hpp"
+
+namespace noexpp::py {
+namespace pyb = pybind11;
+namespace {
+
+using namespace noexpp::sup;
+
+Duration seconds(double s) {
+  if (s > 1e9) return kInfinity;
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+}
+
+/// None -> wait forever; else seconds.
+Duration timeout_from(pyb::handle t) { return t.is_none() ? kInfinity : seconds(t.cast<double>()); }
+
+template <class E>
+E parse_or_raise(std::optional<E> v, const char* what, const std::string& given) {
+  if (!v) throw pyb::value_error(std::string("unknown ") + what + " '" + given + "'");
+  return *v;
+}
+
+Decider decider_from(pyb::object fn) {
+  auto holder = std::make_shared<GilObject>(std::move(fn));
+  // Runs on the crashing child's thread; an error in the decider means "restart".
+  return [holder](const std::string& id, const ExitReason& reason) {
+    Directive d = Directive::restart;
+    with_gil([&] {
+      try {
+        pyb::object out = holder->get()(id, reason.error_type, reason.message);
+        auto parsed = pyb::isinstance<pyb::str>(out) ? parse_directive(out.cast<std::string>()) : std::nullopt;
+        if (!parsed)
+          throw pyb::value_error("decider returned " + std::string(pyb::repr(out)) +
+                                 "; expected 'resume', 'restart', 'stop' or 'escalate'");
+        d = *parsed;
+      } catch (pyb::error_already_set& e) {
+        e.discard_as_unraisable("noexpp supervisor decider (the child is restarted)");
+      } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+        PyErr_WriteUnraisable(holder->get().ptr());
+      }
+    });
+    return d;
+  };
+}
+
+SupervisorSpec supervisor_spec_from(pyb::handle py);
+
+ChildSpec child_spec_from(pyb::handle py) {
+  ChildSpec c;
+  c.id = py.attr("id").cast<std::string>();
+  pyb::object behavior = py.attr("behavior");
+  if (pyb::hasattr(behavior, "_is_supervisor_spec")) {
+    c.supervisor = std::make_shared<SupervisorSpec>(supervisor_spec_from(behavior));
+    c.behavior_name = "supervisor";
+  } else if (pyb::isinstance<pyb::str>(behavior)) {
+    auto name = behavior.cast<std::string>();
+    auto entry = BehaviorRegistry::instance().find(name);
+    if (!entry) raise_error(Error{Errc::behavior_not_found, "no behavior registered as '" + name + "' (child '" + c.id + "')"});
+    c.behavior = entry->factory;
+    c.behavior_name = name;
+  } else {
+    c.behavior = PyBehavior::factory_for(behavior);
+    c.behavior_name = pyb::str(behavior.attr("__name__")).cast<std::string>();
+  }
+  c.args = to_term(py.attr("args"));
+  c.restart = parse_or_raise(parse_restart_type(py.attr("restart").cast<std::string>()), "restart type",
+                             py.attr("restart").cast<std::string>());
+  pyb::object shutdown = py.attr("shutdown");
+  if (shutdown.is_none())
+    c.shutdown = kShutdownInfinity;
+  else
+    c.shutdown = seconds(shutdown.cast<double>());
+  c.significant = py.attr("significant").cast<bool>();
+  pyb::object name = py.attr("name");
+  if (!name.is_none()) c.name = name.cast<std::string>();
+  return c;
+}
+
+SupervisorSpec supervisor_spec_from(pyb::handle py) {
+  SupervisorSpec s;
+  auto strategy = py.attr("strategy").cast<std::string>();
+  s.strategy = parse_or_raise(parse_strategy(strategy), "strategy", strategy);
+  s.max_restarts = py.attr("max_restarts").cast<int>();
+  s.within = seconds(py.attr("within").cast<double>());
+  pyb::object b = py.attr("backoff");
+  if (!b.is_none()) {
+    s.backoff.initial = seconds(b.attr("initial").cast<double>());
+    s.backoff.max = seconds(b.attr("max").cast<double>());
+    s.backoff.factor = b.attr("factor").cast<double>();
+    s.backoff.jitter = b.attr("jitter").cast<double>();
+    pyb::object reset = b.attr("reset_after");
+    if (!reset.is_none()) s.backoff.reset_after = seconds(reset.cast<double>());
+  }
+  pyb::object decider = py.attr("decider");
+  if (!decider.is_none()) s.decider = decider_from(decider);
+  auto autos = py.attr("auto_shutdown").cast<std::string>();
+  s.auto_shutdown = parse_or_raise(parse_auto_shutdown(autos), "auto_shutdown", autos);
+  for (auto child : py.attr("children")) s.children.push_back(child_spec_from(child));
+  pyb::object tmpl = py.attr("child_template");
+  if (!tmpl.is_none()) s.child_template = child_spec_from(tmpl);
+  pyb::object name = py.attr("name");
+  if (!name.is_none()) s.name = name.cast<std::string>();
+  return s;
+}
+
+template <class T>
+T value_or_raise(Result<T> r) {
+  if (!r) raise_error(r.error());
+  return std::move(r.value());
+}
+
+pyb::object ref_or_none(const std::shared_ptr<Node>& node, Pid pid) {
+  if (pid.is_nil()) return pyb::none();
+  return pyb::cast(Ref{node, pid});
+}
+
+pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>& node) {
+  pyb::list children;
+  for (auto& c : s.children) {
+    pyb::dict d;
+    d["id"] = c.id;
+    d["ref"] = ref_or_none(node, c.pid);
+    d["restart_count"] = c.restart_count;
+    d["last_error"] = c.last_error.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(c.last_error));
+    d["uptime"] = c.uptime;
+    children.append(d);
+  }
+  pyb::dict out;
+  out["running"] = s.running;
+  out["health"] = s.health;
+  out["child_count"] = s.child_count;
+  out["total_restarts"] = s.total_restarts;
+  out["uptime"] = s.uptime;
+  out["stop_reason"] = s.stop_reason.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(s.stop_reason));
+  out["error"] = s.stop_error == Errc::ok ? pyb::object(pyb::none()) : pyb::object(pyb::str("max_restarts_exceeded"));
+  out["children"] = children;
+  return out;
+}
+
+}  // namespace
+
+void register_supervisor(pyb::module_& m) {
+  pyb::class_<Supervisor>(m, "Supervisor", "A handle on a supervisor process (use noexpp.Supervisor).")
+      .def_property_readonly("ref", [](const Supervisor& s) { return Ref{s.node().shared_from_this(), s.pid()}; })
+      .def_property_readonly("running", &Supervisor::running)
+      .def("start_child_spec",
+           [](Supervisor& s, pyb::handle spec, pyb::object timeout) {
+             ChildSpec c = child_spec_from(spec);
+             auto d = timeout_from(timeout);
+             auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(c), d); }));
+             return Ref{s.node().shared_from_this(), pid};
+           })
+      .def("start_child_args",
+           [](Supervisor& s, pyb::tuple args, pyb::object timeout) {
+             Term t = to_term(args);
+             auto d = timeout_from(timeout);
+             auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(t), d); }));
+             return Ref{s.node().shared_from_this(), pid};
+           })
+      .def("terminate_child",
+           [](Supervisor& s, pyb::object which, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             if (pyb::isinstance<Ref>(which)) {
+               Pid p = which.cast<const Ref&>().pid;
+               value_or_raise(without_gil([&] { return s.terminate_child(p, d); }));
+             } else {
+               auto id = which.cast<std::string>();
+               value_or_raise(without_gil([&] { return s.terminate_child(id, d); }));
+             }
+           })
+      .def("restart_child",
+           [](Supervisor& s, const std::string& id, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             auto pid = value_or_raise(without_gil([&] { return s.restart_child(id, d); }));
+             return Ref{s.node().shared_from_this(), pid};
+           })
+      .def("delete_child",
+           [](Supervisor& s, const std::string& id, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             value_or_raise(without_gil([&] { return s.delete_child(id, d); }));
+           })
+      .def("which_children",
+           [](Supervisor& s, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             auto kids = value_or_raise(without_gil([&] { return s.which_children(d); }));
+             auto node = s.node().shared_from_this();
+             pyb::list out;
+             for (auto& k : kids)
+               out.append(pyb::make_tuple(k.id, ref_or_none(node, k.pid), k.restart_count, k.started_at, k.behavior,
+                                          to_string(k.restart), k.is_supervisor));
+             return out;
+           })
+      .def("count_children",
+           [](Supervisor& s, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             auto c = value_or_raise(without_gil([&] { return s.count_children(d); }));
+             pyb::dict out;
+             out["specs"] = c.specs;
+             out["active"] = c.active;
+             out["supervisors"] = c.supervisors;
+             out["workers"] = c.workers;
+             return out;
+           })
+      .def("stats",
+           [](Supervisor& s, pyb::object timeout) {
+             auto d = timeout_from(timeout);
+             auto st = without_gil([&] { return s.stats(d); });
+             return stats_to_python(st, s.node().shared_from_this());
+           })
+      .def("stop", [](Supervisor& s, pyb::object timeout) {
+        auto d = timeout_from(timeout);
+        value_or_raise(without_gil([&] { return s.stop(d); }));
+      });
+
+  m.def("start_supervisor", [](const std::shared_ptr<Node>& node, pyb::handle spec, std::optional<Ref> link) {
+    SupervisorSpec s = supervisor_spec_from(spec);
+    SpawnOptions opts;
+    if (link) opts.link_to = link->pid;
+    return value_or_raise(without_gil([&] { return start_supervisor(node, std::move(s), opts); }));
+  });
+
+  m.def("subscribe_lifecycle", [](const std::shared_ptr<Node>& node, pyb::function callback) {
+    auto cb = std::make_shared<GilObject>(std::move(callback));
+    std::weak_ptr<Node> weak = node;
+    return node->events().subscribe([cb, weak](const LifecycleEvent& e) {
+      auto n = weak.lock();
+      if (!n) return;
+      with_gil([&] {
+        try {
+          cb->get()(to_python(e.to_term(), n));
+        } catch (pyb::error_already_set& err) {
+          err.discard_as_unraisable("noexpp lifecycle event callback");
+        }
+      });
+    });
+  });
+  m.def("unsubscribe_lifecycle", [](Node& node, std::uint64_t id) { node.events().unsubscribe(id); });
+}
+
+}  // namespace noexpp::py

@@ -1,0 +1,309 @@
+"""Supervision trees: child specs, supervisor specs and the Supervisor handle.
+
+The supervisor itself runs in the C++ engine (the same code supervises
+Python and C++ behaviors); these classes check their arguments, so mistakes
+raise TypeError / ValueError naming the argument, then hand the spec over.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
+
+from . import _core
+from .errors import MaxRestartsExceededError
+from .gen_server import _check_behavior_class, _check_ref
+from .ref import Ref
+
+if TYPE_CHECKING:
+    from .node import Node
+
+__all__ = ["Backoff", "ChildSpec", "SupervisorSpec", "Supervisor", "ChildInfo"]
+
+_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one", "simple_one_for_one")
+_RESTARTS = ("permanent", "transient", "temporary")
+_AUTO_SHUTDOWNS = ("never", "any_significant", "all_significant")
+
+
+def _check_choice(what: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _check_seconds(what: str, value: Any, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{what} must be >= 0 seconds, got {value!r}")
+    return float(value)
+
+
+def _check_name(what: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{what} must be a non-empty str or None")
+    return value
+
+
+class Backoff(NamedTuple):
+    """Exponential backoff between consecutive restarts of one child.
+
+    The n-th restart in a row waits ``min(max, initial * factor**(n-1))``
+    seconds, scaled by a random factor in ``[1 - jitter, 1 + jitter]``. A child
+    that stays up ``reset_after`` seconds (default: ``max``) starts again from
+    ``initial``. ``initial=0`` restarts at once. The supervisor keeps serving
+    calls and other children while a child waits.
+    """
+
+    initial: float = 0.0
+    max: float = 1.0
+    factor: float = 2.0
+    jitter: float = 0.1
+    reset_after: float | None = None
+
+    def _checked(self) -> Backoff:
+        initial = _check_seconds("Backoff.initial", self.initial)
+        cap = _check_seconds("Backoff.max", self.max)
+        assert initial is not None and cap is not None
+        if cap < initial:
+            raise ValueError(f"Backoff.max ({cap}) must be >= Backoff.initial ({initial})")
+        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)) or not self.factor >= 1:
+            raise ValueError(f"Backoff.factor must be a number >= 1, got {self.factor!r}")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter < 1:
+            raise ValueError(f"Backoff.jitter must be a number in [0, 1), got {self.jitter!r}")
+        _check_seconds("Backoff.reset_after", self.reset_after, allow_none=True)
+        return self
+
+
+_DEFAULT = object()
+
+
+class ChildSpec:
+    """One child of a supervisor.
+
+    ``behavior`` is a GenServer subclass, a registered behavior name (Python
+    or C++), or a :class:`SupervisorSpec` for a nested supervisor. ``shutdown``
+    is the time (seconds) a child gets to stop before it is killed: 0 kills it
+    at once (brutal kill), None waits as long as it takes; the default is 5 s
+    for workers and None for supervisors. A ``significant`` child (transient
+    or temporary) may end its supervisor through ``auto_shutdown``. ``name``
+    registers the child locally.
+    """
+
+    __slots__ = ("id", "behavior", "args", "restart", "shutdown", "significant", "name")
+
+    def __init__(self, id: str, behavior: Any, args: Sequence[Any] = (), restart: str = "permanent",
+                 shutdown: Any = _DEFAULT, significant: bool = False, name: str | None = None) -> None:
+        if not isinstance(id, str):
+            raise TypeError(f"ChildSpec id must be a str, not {type(id).__name__}")
+        if isinstance(behavior, SupervisorSpec):
+            pass
+        elif isinstance(behavior, str):
+            if not behavior:
+                raise ValueError("behavior name must not be empty")
+        else:
+            _check_behavior_class(behavior)
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(f"args must be a tuple or list, not {type(args).__name__}")
+        if shutdown is _DEFAULT:
+            shutdown = None if isinstance(behavior, SupervisorSpec) else 5.0
+        elif shutdown in ("infinity",):
+            shutdown = None
+        elif shutdown in ("brutal_kill",):
+            shutdown = 0.0
+        if not isinstance(significant, bool):
+            raise TypeError(f"significant must be a bool, not {type(significant).__name__}")
+        self.id = id
+        self.behavior = behavior
+        self.args = tuple(args)
+        self.restart = _check_choice("restart", restart, _RESTARTS)
+        self.shutdown = _check_seconds("shutdown", shutdown, allow_none=True)
+        self.significant = significant
+        self.name = _check_name("name", name)
+        if significant and restart == "permanent":
+            raise ValueError(f"child {id!r}: a significant child must be transient or temporary, not permanent")
+
+    def __repr__(self) -> str:
+        behavior = getattr(self.behavior, "__name__", self.behavior)
+        return f"ChildSpec({self.id!r}, {behavior!r}, args={self.args!r}, restart={self.restart!r})"
+
+
+class SupervisorSpec:
+    """A supervisor's configuration; also a child's behavior for nesting.
+
+    See :meth:`noexpp.Node.start_supervisor` for the meaning of each field.
+    """
+
+    __slots__ = ("children", "strategy", "max_restarts", "within", "backoff", "decider",
+                 "auto_shutdown", "child_template", "name")
+    _is_supervisor_spec = True
+
+    def __init__(self, children: Sequence[ChildSpec] = (), strategy: str = "one_for_one",
+                 max_restarts: int = 3, within: float = 5.0, backoff: Backoff | None = None,
+                 decider: Callable[[str, str, str], str] | None = None, auto_shutdown: str = "never",
+                 child_template: ChildSpec | None = None, name: str | None = None) -> None:
+        if not isinstance(children, (list, tuple)):
+            raise TypeError(f"children must be a list of ChildSpec, not {type(children).__name__}")
+        for c in children:
+            if not isinstance(c, ChildSpec):
+                raise TypeError(f"children must hold ChildSpec objects, not {type(c).__name__}")
+        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
+            raise TypeError(f"max_restarts must be an int, not {type(max_restarts).__name__}")
+        if max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
+        within_s = _check_seconds("within", within)
+        if not within_s:
+            raise ValueError("within must be > 0 seconds")
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise TypeError(f"backoff must be a noexpp.Backoff or None, not {type(backoff).__name__}")
+        if decider is not None and not callable(decider):
+            raise TypeError("decider must be callable(child_id, exc_type, message) or None")
+        if child_template is not None and not isinstance(child_template, ChildSpec):
+            raise TypeError(f"child_template must be a ChildSpec or None, not {type(child_template).__name__}")
+        self.children = list(children)
+        self.strategy = _check_choice("strategy", strategy, _STRATEGIES)
+        self.max_restarts = max_restarts
+        self.within = within_s
+        self.backoff = backoff._checked() if backoff is not None else None
+        self.decider = decider
+        self.auto_shutdown = _check_choice("auto_shutdown", auto_shutdown, _AUTO_SHUTDOWNS)
+        self.child_template = child_template
+        self.name = _check_name("name", name)
+
+    def __repr__(self) -> str:
+        return f"SupervisorSpec({self.strategy}, {len(self.children)} children, name={self.name!r})"
+
+
+class ChildInfo(NamedTuple):
+    """A child as :meth:`Supervisor.which_children` reports it (``ref`` is None
+    while it is not running)."""
+
+    id: str
+    ref: Ref | None
+    restart_count: int
+    started_at: float
+    behavior: str = ""
+    restart: str = "permanent"
+    is_supervisor: bool = False
+
+
+def _with_error(d: dict[str, Any]) -> dict[str, Any]:
+    """Turns the engine's error tag into the exception Python users catch."""
+    if d.get("error") == "max_restarts_exceeded":
+        d["error"] = MaxRestartsExceededError(d.get("stop_reason") or d.get("reason") or "restart intensity exceeded")
+    return d
+
+
+class Supervisor:
+    """A running supervisor (from :meth:`noexpp.Node.start_supervisor`).
+
+    Operations are requests to the supervisor process, answered in order
+    with everything else it does. After it stops, :meth:`stats` still says why.
+    """
+
+    def __init__(self, node: Node, core: Any, spec: SupervisorSpec) -> None:
+        self._node = node
+        self._core = core
+        self._simple = spec.strategy == "simple_one_for_one"
+        self.name = spec.name
+
+    @property
+    def ref(self) -> Ref:
+        """The supervisor's own process."""
+        return self._core.ref  # type: ignore[no-any-return]
+
+    @property
+    def is_running(self) -> bool:
+        return bool(self._core.running)
+
+    def start_child(self, spec_or_args: ChildSpec | Sequence[Any] = (), timeout: float | None = None) -> Ref:
+        """Adds and starts a child from a ChildSpec; for simple_one_for_one,
+        starts one from the template with these extra ``init`` args."""
+        if isinstance(spec_or_args, ChildSpec):
+            return self._core.start_child_spec(spec_or_args, _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+        if not isinstance(spec_or_args, (tuple, list)):
+            raise TypeError("start_child takes a ChildSpec, or a tuple/list of args for simple_one_for_one; "
+                            f"got {type(spec_or_args).__name__}")
+        return self._core.start_child_args(tuple(spec_or_args), _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+
+    def terminate_child(self, child: str | Ref, timeout: float | None = None) -> None:
+        """Stops a child (by id, or by Ref for simple_one_for_one); it is not
+        restarted. Its spec stays unless it is temporary."""
+        if not isinstance(child, str):
+            _check_ref(child)
+        self._core.terminate_child(child, _check_seconds("timeout", timeout, allow_none=True))
+
+    def restart_child(self, child_id: str, timeout: float | None = None) -> Ref:
+        """Starts a terminated child again from its spec."""
+        _check_id(child_id)
+        return self._core.restart_child(child_id, _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+
+    def delete_child(self, child_id: str, timeout: float = 5.0) -> None:
+        """Forgets a terminated child's spec."""
+        _check_id(child_id)
+        self._core.delete_child(child_id, _check_seconds("timeout", timeout))
+
+    def which_children(self, timeout: float = 5.0) -> list[ChildInfo]:
+        """The children in start order."""
+        return [ChildInfo(*c) for c in self._core.which_children(_check_seconds("timeout", timeout))]
+
+    def count_children(self, timeout: float = 5.0) -> dict[str, int]:
+        """``{"specs", "active", "supervisors", "workers"}``, as OTP's count_children."""
+        return dict(self._core.count_children(_check_seconds("timeout", timeout)))
+
+    def stats(self, timeout: float = 5.0) -> dict[str, Any]:
+        """Health and counters: running, health (healthy / degraded /
+        restarting / stopped / failed), child_count, total_restarts, uptime,
+        stop_reason, error (a MaxRestartsExceededError when it gave up) and
+        per-child restart_count, last_error and uptime."""
+        return _with_error(dict(self._core.stats(_check_seconds("timeout", timeout))))
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stops the children in reverse start order, then the supervisor. Idempotent."""
+        self._core.stop(_check_seconds("timeout", timeout, allow_none=True))
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        label = self.name or repr(self.ref)
+        return f"<noexpp.Supervisor {label} {state}>"
+
+    def _repr_html_(self) -> str:
+        if not self.is_running:
+            s = self.stats()
+            return f"<b>noexpp.Supervisor</b> {self!r}: {s['health']} ({s['stop_reason']})"
+        rows = "".join(
+            f"<tr><td>{c.id}</td><td>{c.ref!r}</td><td>{c.behavior}</td><td>{c.restart}</td>"
+            f"<td>{c.restart_count}</td></tr>"
+            for c in self.which_children()[:50]
+        )
+        return (f"<b>noexpp.Supervisor</b> {self!r}"
+                f"<table><tr><th>id</th><th>ref</th><th>behavior</th><th>restart</th><th>restarts</th></tr>"
+                f"{rows}</table>")
+
+
+def _check_id(child_id: Any) -> None:
+    if not isinstance(child_id, str):
+        raise TypeError(f"child id must be a str, not {type(child_id).__name__}")
+
+
+def _start(node: Node, spec: SupervisorSpec, link: Ref | None = None) -> Supervisor:
+    if not isinstance(spec, SupervisorSpec):
+        raise TypeError(f"expected a SupervisorSpec, not {type(spec).__name__}")
+    return Supervisor(node, _core.start_supervisor(node._core, spec, link), spec)
+
+
+def _event_callback(callback: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def deliver(event: dict[str, Any]) -> None:
+        callback(_with_error(event))
+    return deliver
