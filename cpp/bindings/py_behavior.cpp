@@ -1,4 +1,5 @@
 #include "py_behavior.hpp"
+#include "time_convert.hpp"
 
 #include "errors.hpp"
 #include "noexpp/core/node.hpp"
@@ -10,11 +11,6 @@ namespace pyb = pybind11;
 namespace {
 
 pyb::object gen_server_attr(const char* name) { return pyb::module_::import("noexpp.gen_server").attr(name); }
-
-Duration seconds_to_duration(pyb::handle t) {
-  if (t.is_none()) return kInfinity;
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(t.cast<double>()));
-}
 
 }  // namespace
 
@@ -161,7 +157,7 @@ void PyBehavior::drive(std::shared_ptr<GilObject> coro, pyb::object value, bool 
     try {
       target = yielded.attr("ref").cast<const Ref&>().pid;
       request = to_term(yielded.attr("request"));
-      timeout = seconds_to_duration(yielded.attr("timeout"));
+      timeout = duration_from(yielded.attr("timeout"));
     } catch (pyb::error_already_set& e) {
       value = e.value();
       throw_it = true;

@@ -11,29 +11,11 @@
 #include "py_types.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
+#include "time_convert.hpp"
 
 namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-/// Seconds (int/float) or None (wait forever) -> a deadline; bad values raise.
-Clock::time_point deadline_from(pyb::handle timeout) {
-  if (timeout.is_none()) return Clock::time_point::max();
-  if (!PyFloat_Check(timeout.ptr()) && !(PyLong_Check(timeout.ptr()) && !PyBool_Check(timeout.ptr())))
-    throw pyb::type_error("timeout must be a number of seconds or None, not " +
-                          std::string(pyb::str(timeout.get_type().attr("__name__"))));
-  double s = timeout.cast<double>();
-  if (!(s >= 0)) throw pyb::value_error("timeout must be >= 0 seconds, got " + std::string(pyb::str(timeout)));
-  if (s > 1e9) return Clock::time_point::max();
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
-
-Duration duration_from(pyb::handle timeout) {
-  auto d = deadline_from(timeout);
-  return d == Clock::time_point::max() ? kInfinity : d - Clock::now();
-}
 
 pyb::object ref_call(const Ref& r, pyb::object request, pyb::object timeout) {
   auto deadline = deadline_from(timeout);

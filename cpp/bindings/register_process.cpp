@@ -6,6 +6,7 @@
 #include "py_types.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
+#include "time_convert.hpp"
 
 namespace noexpp::py {
 namespace pyb = pybind11;
@@ -24,11 +25,6 @@ struct ProcessContext {
   }
 };
 
-Duration seconds(double s) {
-  if (!(s >= 0)) throw pyb::value_error("delay must be >= 0 seconds");
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 void register_process(pyb::module_& m) {
@@ -37,8 +33,9 @@ void register_process(pyb::module_& m) {
       .def_property_readonly("ref", [](const ProcessContext& c) { return c.ref; })
       .def_property_readonly("node", [](const ProcessContext& c) { return c.ref.node; })
       .def("send_after",
-           [](const ProcessContext& c, double delay, pyb::object msg) {
-             return Timer{c.ref.node, c.own().send_after(seconds(delay), to_term(msg))};
+           [](const ProcessContext& c, pyb::object delay, pyb::object msg) {
+             if (delay.is_none()) throw pyb::type_error("delay must be a number of seconds, not None");
+             return Timer{c.ref.node, c.own().send_after(duration_from(delay, "delay"), to_term(msg))};
            })
       .def("cancel_timer", [](const ProcessContext& c, const Timer& t) { return c.own().cancel_timer(t.ref); })
       .def("stop", [](const ProcessContext& c, pyb::object reason) { c.own().stop(exit_reason_from_python(reason)); })

@@ -12,6 +12,7 @@
 #include "py_types.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
+#include "time_convert.hpp"
 
 namespace noexpp::py {
 namespace pyb = pybind11;
@@ -19,13 +20,6 @@ namespace {
 
 using namespace noexpp::sup;
 
-Duration seconds(double s) {
-  if (s > 1e9) return kInfinity;
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
-}
-
-/// None -> wait forever; else seconds.
-Duration timeout_from(pyb::handle t) { return t.is_none() ? kInfinity : seconds(t.cast<double>()); }
 
 template <class E>
 E parse_or_raise(std::optional<E> v, const char* what, const std::string& given) {
@@ -79,11 +73,7 @@ ChildSpec child_spec_from(pyb::handle py) {
   c.args = to_term(py.attr("args"));
   c.restart = parse_or_raise(parse_restart_type(py.attr("restart").cast<std::string>()), "restart type",
                              py.attr("restart").cast<std::string>());
-  pyb::object shutdown = py.attr("shutdown");
-  if (shutdown.is_none())
-    c.shutdown = kShutdownInfinity;
-  else
-    c.shutdown = seconds(shutdown.cast<double>());
+  c.shutdown = duration_from(py.attr("shutdown"), "shutdown");  // None -> kShutdownInfinity
   c.significant = py.attr("significant").cast<bool>();
   pyb::object name = py.attr("name");
   if (!name.is_none()) c.name = name.cast<std::string>();
@@ -95,15 +85,15 @@ SupervisorSpec supervisor_spec_from(pyb::handle py) {
   auto strategy = py.attr("strategy").cast<std::string>();
   s.strategy = parse_or_raise(parse_strategy(strategy), "strategy", strategy);
   s.max_restarts = py.attr("max_restarts").cast<int>();
-  s.within = seconds(py.attr("within").cast<double>());
+  s.within = duration_from(py.attr("within"), "within");
   pyb::object b = py.attr("backoff");
   if (!b.is_none()) {
-    s.backoff.initial = seconds(b.attr("initial").cast<double>());
-    s.backoff.max = seconds(b.attr("max").cast<double>());
+    s.backoff.initial = duration_from(b.attr("initial"), "Backoff.initial");
+    s.backoff.max = duration_from(b.attr("max"), "Backoff.max");
     s.backoff.factor = b.attr("factor").cast<double>();
     s.backoff.jitter = b.attr("jitter").cast<double>();
     pyb::object reset = b.attr("reset_after");
-    if (!reset.is_none()) s.backoff.reset_after = seconds(reset.cast<double>());
+    if (!reset.is_none()) s.backoff.reset_after = duration_from(reset, "Backoff.reset_after");
   }
   pyb::object decider = py.attr("decider");
   if (!decider.is_none()) s.decider = decider_from(decider);
@@ -160,20 +150,20 @@ void register_supervisor(pyb::module_& m) {
       .def("start_child_spec",
            [](Supervisor& s, pyb::handle spec, pyb::object timeout) {
              ChildSpec c = child_spec_from(spec);
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(c), d); }));
              return Ref{s.node().shared_from_this(), pid};
            })
       .def("start_child_args",
            [](Supervisor& s, pyb::tuple args, pyb::object timeout) {
              Term t = to_term(args);
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(t), d); }));
              return Ref{s.node().shared_from_this(), pid};
            })
       .def("terminate_child",
            [](Supervisor& s, pyb::object which, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              if (pyb::isinstance<Ref>(which)) {
                Pid p = which.cast<const Ref&>().pid;
                value_or_raise(without_gil([&] { return s.terminate_child(p, d); }));
@@ -184,18 +174,18 @@ void register_supervisor(pyb::module_& m) {
            })
       .def("restart_child",
            [](Supervisor& s, const std::string& id, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.restart_child(id, d); }));
              return Ref{s.node().shared_from_this(), pid};
            })
       .def("delete_child",
            [](Supervisor& s, const std::string& id, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              value_or_raise(without_gil([&] { return s.delete_child(id, d); }));
            })
       .def("which_children",
            [](Supervisor& s, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto kids = value_or_raise(without_gil([&] { return s.which_children(d); }));
              auto node = s.node().shared_from_this();
              pyb::list out;
@@ -206,7 +196,7 @@ void register_supervisor(pyb::module_& m) {
            })
       .def("count_children",
            [](Supervisor& s, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto c = value_or_raise(without_gil([&] { return s.count_children(d); }));
              pyb::dict out;
              out["specs"] = c.specs;
@@ -217,12 +207,12 @@ void register_supervisor(pyb::module_& m) {
            })
       .def("stats",
            [](Supervisor& s, pyb::object timeout) {
-             auto d = timeout_from(timeout);
+             auto d = duration_from(timeout);
              auto st = without_gil([&] { return s.stats(d); });
              return stats_to_python(st, s.node().shared_from_this());
            })
       .def("stop", [](Supervisor& s, pyb::object timeout) {
-        auto d = timeout_from(timeout);
+        auto d = duration_from(timeout);
         value_or_raise(without_gil([&] { return s.stop(d); }));
       });
 

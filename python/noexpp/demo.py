@@ -1,15 +1,18 @@
 """``python -m noexpp demo``: a short tour of one node.
 
-A few GenServers, calls and casts, a deferred reply, a timer, and a crash
-seen through a monitor.
+A few GenServers, calls and casts, a deferred reply, a timer, a crash seen
+through a monitor, and a supervisor that brings crashed children back (a
+Python one and the built-in C++ "noexpp.probe").
 """
 from __future__ import annotations
 
 import queue
 from typing import Any
 
+from .errors import ProcessCrashed
 from .gen_server import GenServer, NoReply
 from .node import Node
+from .supervisor import ChildSpec
 
 __all__ = ["run"]
 
@@ -65,5 +68,31 @@ def run(out: Any = print) -> int:
         out(f"  monitor saw {ref!r} exit: {reason} ({reason.error_type}: {reason.message})")
         out(f"  name 'counter' released: whereis -> {node.whereis('counter')}")
         out(f"processes still running: {[p.behavior for p in node.processes()]}")
+
+        out("a one_for_one supervisor with a Python and a C++ child:")
+        restarted: queue.Queue[dict[str, Any]] = queue.Queue()
+        unsubscribe = node.on_lifecycle_event(
+            lambda e: restarted.put(e) if e["type"] == "child_restarted" else None)
+        sup = node.start_supervisor([ChildSpec("py", Counter, args=(1,), name="py_counter"),
+                                     ChildSpec("cpp", "noexpp.probe", args=(2,), name="cpp_probe")],
+                                    strategy="one_for_one", max_restarts=3, within=5.0)
+        for child_id, name in (("py", "py_counter"), ("cpp", "cpp_probe")):
+            before = node.whereis(name)
+            assert before is not None
+            if child_id == "py":
+                try:
+                    before.call("explode")  # Counter raises ValueError: the process crashes
+                except ProcessCrashed:
+                    pass
+            else:
+                before.cast("crash")  # the C++ probe throws std::runtime_error
+            event = restarted.get(timeout=5)
+            after = node.whereis(name)
+            out(f"  child {event['child_id']!r} crashed and was restarted (attempt {event['attempt']}): "
+                f"{before!r} -> {after!r}, answers get -> {after.call('get') if after else None}")
+        unsubscribe()
+        stats = sup.stats()
+        out(f"  supervisor health {stats['health']}, total restarts {stats['total_restarts']}")
+        sup.stop()
     out("node stopped; demo done")
     return 0
