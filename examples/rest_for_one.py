@@ -36,7 +36,8 @@ def main():
 
         # "cache" needs "db"; "api" needs "cache".
         sup = node.start_supervisor(
-            children=[noexpp.ChildSpec(name, Stage, args=(name,)) for name in ("db", "cache", "api")],
+            children=[noexpp.ChildSpec(name, Stage, args=(name,))
+                      for name in ("db", "cache", "api")],
             strategy="rest_for_one",
         )
         before = {c.id: c.ref for c in sup.which_children()}

@@ -28,9 +28,14 @@ ABNORMAL_EXITS = [
 
 
 def start(node: noexpp.Node, probe: Any, restart: str) -> tuple[noexpp.Supervisor, Any]:
-    sup = node.start_supervisor([noexpp.ChildSpec("other", probe),
-                                 noexpp.ChildSpec("child", probe, args=(3,), restart=restart)],
-                                max_restarts=10, name="sup")
+    sup = node.start_supervisor(
+        [
+            noexpp.ChildSpec("other", probe),
+            noexpp.ChildSpec("child", probe, args=(3,), restart=restart),
+        ],
+        max_restarts=10,
+        name="sup",
+    )
     return sup, sup.which_children()[1].ref
 
 
@@ -62,8 +67,9 @@ def assert_not_restarted(sup: noexpp.Supervisor, events: Any, kept: bool) -> Non
 
 
 @pytest.mark.parametrize("how, reason", NORMAL_EXITS + ABNORMAL_EXITS)
-def test_permanent_child_is_always_restarted(node: noexpp.Node, events: Any, probe: Any, how: Any,
-                                             reason: str) -> None:
+def test_permanent_child_is_always_restarted(
+    node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str
+) -> None:
     sup, ref = start(node, probe, "permanent")
     ref.cast(how)
     assert stopped(events)["reason"].startswith(reason)
@@ -72,8 +78,11 @@ def test_permanent_child_is_always_restarted(node: noexpp.Node, events: Any, pro
 
 
 @pytest.mark.parametrize("how, reason", NORMAL_EXITS)
-def test_transient_normal(node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str) -> None:
-    """A transient child that exits normally (normal, shutdown, {shutdown, _}) stays down; its spec stays."""
+def test_transient_normal(
+    node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str
+) -> None:
+    """A transient child that exits normally (normal, shutdown, {shutdown, _})
+    stays down; its spec stays."""
     sup, ref = start(node, probe, "transient")
     ref.cast(how)
     assert stopped(events)["reason"].startswith(reason)
@@ -85,7 +94,9 @@ def test_transient_normal(node: noexpp.Node, events: Any, probe: Any, how: Any, 
 
 
 @pytest.mark.parametrize("how, reason", ABNORMAL_EXITS)
-def test_transient_abnormal(node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str) -> None:
+def test_transient_abnormal(
+    node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str
+) -> None:
     sup, ref = start(node, probe, "transient")
     ref.cast(how)
     assert stopped(events)["reason"].startswith(reason)
@@ -94,8 +105,9 @@ def test_transient_abnormal(node: noexpp.Node, events: Any, probe: Any, how: Any
 
 
 @pytest.mark.parametrize("how, reason", NORMAL_EXITS + ABNORMAL_EXITS)
-def test_temporary_child_is_never_restarted(node: noexpp.Node, events: Any, probe: Any, how: Any,
-                                            reason: str) -> None:
+def test_temporary_child_is_never_restarted(
+    node: noexpp.Node, events: Any, probe: Any, how: Any, reason: str
+) -> None:
     sup, ref = start(node, probe, "temporary")
     ref.cast(how)
     assert stopped(events)["reason"].startswith(reason)
@@ -105,7 +117,9 @@ def test_temporary_child_is_never_restarted(node: noexpp.Node, events: Any, prob
     sup.stop()
 
 
-def test_abnormal_exit_is_recorded_as_last_error(node: noexpp.Node, events: Any, probe: Any) -> None:
+def test_abnormal_exit_is_recorded_as_last_error(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
     sup, ref = start(node, probe, "permanent")
     ref.cast("crash")
     events.wait("child_restarted", supervisor="sup")

@@ -24,7 +24,7 @@ def refs(sup: noexpp.Supervisor) -> dict[str, Any]:
 
 
 def after(events: list[dict[str, Any]], first: dict[str, Any]) -> list[dict[str, Any]]:
-    return events[events.index(first):]
+    return events[events.index(first) :]
 
 
 def steps(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -43,10 +43,13 @@ def ups(collector: Any, count: int) -> list[Any]:
 
 # --- one_for_one ---------------------------------------------------------------
 
-def test_one_for_one_restarts_only_the_failed_child(node: noexpp.Node, events: Any, collector: Any,
-                                                    probe: Any) -> None:
-    sup = node.start_supervisor(children(probe, collector, ["c1", "c2", "c3"]), strategy="one_for_one",
-                                name="sup")
+
+def test_one_for_one_restarts_only_the_failed_child(
+    node: noexpp.Node, events: Any, collector: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        children(probe, collector, ["c1", "c2", "c3"]), strategy="one_for_one", name="sup"
+    )
     before = refs(sup)
     assert ups(collector, 3) == [before["c1"], before["c2"], before["c3"]]
 
@@ -56,7 +59,9 @@ def test_one_for_one_restarts_only_the_failed_child(node: noexpp.Node, events: A
 
     crash = events.select("child_stopped", supervisor="sup")[0]
     assert steps(after(events.select(supervisor="sup"), crash)) == [
-        ("child_stopped", "c2"), ("child_restarted", "c2")]
+        ("child_stopped", "c2"),
+        ("child_restarted", "c2"),
+    ]
     assert crash["reason"].startswith("error")
     assert "crash requested" in crash["reason"]
 
@@ -69,7 +74,9 @@ def test_one_for_one_restarts_only_the_failed_child(node: noexpp.Node, events: A
     sup.stop()
 
 
-def test_one_for_one_restarted_child_starts_from_its_spec(node: noexpp.Node, events: Any, probe: Any) -> None:
+def test_one_for_one_restarted_child_starts_from_its_spec(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
     sup = node.start_supervisor([noexpp.ChildSpec("c", probe, args=(7,))], name="sup")
     ref = refs(sup)["c"]
     assert ref.call(("add", 5), timeout=TIMEOUT) == 12
@@ -81,10 +88,13 @@ def test_one_for_one_restarted_child_starts_from_its_spec(node: noexpp.Node, eve
 
 # --- one_for_all ---------------------------------------------------------------
 
-def test_one_for_all_restarts_every_child_once_in_start_order(node: noexpp.Node, events: Any, collector: Any,
-                                                              probe: Any) -> None:
-    sup = node.start_supervisor(children(probe, collector, ["c1", "c2", "c3"]), strategy="one_for_all",
-                                name="sup")
+
+def test_one_for_all_restarts_every_child_once_in_start_order(
+    node: noexpp.Node, events: Any, collector: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        children(probe, collector, ["c1", "c2", "c3"]), strategy="one_for_all", name="sup"
+    )
     before = refs(sup)
     assert ups(collector, 3) == [before["c1"], before["c2"], before["c3"]]
 
@@ -95,8 +105,13 @@ def test_one_for_all_restarts_every_child_once_in_start_order(node: noexpp.Node,
     sequence = after(events.select(supervisor="sup"), crash)
     # The failed child, then the others stopped newest first, then all back in start order.
     assert steps(sequence) == [
-        ("child_stopped", "c2"), ("child_stopped", "c3"), ("child_stopped", "c1"),
-        ("child_restarted", "c1"), ("child_restarted", "c2"), ("child_restarted", "c3")]
+        ("child_stopped", "c2"),
+        ("child_stopped", "c3"),
+        ("child_stopped", "c1"),
+        ("child_restarted", "c1"),
+        ("child_restarted", "c2"),
+        ("child_restarted", "c3"),
+    ]
     assert crash["reason"].startswith("error")
     assert [e["reason"] for e in sequence[1:3]] == ["shutdown", "shutdown"]
     assert [e["pid"] for e in sequence[:3]] == [before["c2"], before["c3"], before["c1"]]
@@ -104,7 +119,10 @@ def test_one_for_all_restarts_every_child_once_in_start_order(node: noexpp.Node,
     # The probes saw the same: c2 crashed, c3 then c1 shut down, then c1, c2, c3 came up.
     stops = [collector.get() for _ in range(3)]
     assert [(tag, ref) for tag, ref, _ in stops] == [
-        ("terminated", before["c2"]), ("terminated", before["c3"]), ("terminated", before["c1"])]
+        ("terminated", before["c2"]),
+        ("terminated", before["c3"]),
+        ("terminated", before["c1"]),
+    ]
     assert [reason for _, _, reason in stops[1:]] == ["shutdown", "shutdown"]
     now = refs(sup)
     assert ups(collector, 3) == [now["c1"], now["c2"], now["c3"]]
@@ -116,22 +134,37 @@ def test_one_for_all_restarts_every_child_once_in_start_order(node: noexpp.Node,
     sup.stop()
 
 
-def test_one_for_all_does_not_bring_back_temporary_siblings(node: noexpp.Node, events: Any, probe: Any) -> None:
-    sup = node.start_supervisor([noexpp.ChildSpec("c1", probe), noexpp.ChildSpec("tmp", probe, restart="temporary"),
-                                 noexpp.ChildSpec("c3", probe)], strategy="one_for_all", name="sup")
+def test_one_for_all_does_not_bring_back_temporary_siblings(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        [
+            noexpp.ChildSpec("c1", probe),
+            noexpp.ChildSpec("tmp", probe, restart="temporary"),
+            noexpp.ChildSpec("c3", probe),
+        ],
+        strategy="one_for_all",
+        name="sup",
+    )
     refs(sup)["c1"].cast("crash")
     events.wait("child_restarted", count=2, supervisor="sup")
     assert [c.id for c in sup.which_children()] == ["c1", "c3"]
-    assert [e["child_id"] for e in events.select("child_restarted", supervisor="sup")] == ["c1", "c3"]
+    assert [e["child_id"] for e in events.select("child_restarted", supervisor="sup")] == [
+        "c1",
+        "c3",
+    ]
     sup.stop()
 
 
 # --- rest_for_one --------------------------------------------------------------
 
-def test_rest_for_one_restarts_the_failed_child_and_those_after_it(node: noexpp.Node, events: Any,
-                                                                   collector: Any, probe: Any) -> None:
-    sup = node.start_supervisor(children(probe, collector, ["c1", "c2", "c3", "c4"]), strategy="rest_for_one",
-                                name="sup")
+
+def test_rest_for_one_restarts_the_failed_child_and_those_after_it(
+    node: noexpp.Node, events: Any, collector: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        children(probe, collector, ["c1", "c2", "c3", "c4"]), strategy="rest_for_one", name="sup"
+    )
     before = refs(sup)
     ups(collector, 4)
 
@@ -140,8 +173,13 @@ def test_rest_for_one_restarts_the_failed_child_and_those_after_it(node: noexpp.
 
     crash = events.select("child_stopped", supervisor="sup")[0]
     assert steps(after(events.select(supervisor="sup"), crash)) == [
-        ("child_stopped", "c2"), ("child_stopped", "c4"), ("child_stopped", "c3"),
-        ("child_restarted", "c2"), ("child_restarted", "c3"), ("child_restarted", "c4")]
+        ("child_stopped", "c2"),
+        ("child_stopped", "c4"),
+        ("child_stopped", "c3"),
+        ("child_restarted", "c2"),
+        ("child_restarted", "c3"),
+        ("child_restarted", "c4"),
+    ]
 
     stops = [collector.get() for _ in range(3)]
     assert [ref for _, ref, _ in stops] == [before["c2"], before["c4"], before["c3"]]
@@ -154,10 +192,14 @@ def test_rest_for_one_restarts_the_failed_child_and_those_after_it(node: noexpp.
     sup.stop()
 
 
-def test_rest_for_one_crash_of_the_last_child_restarts_only_it(node: noexpp.Node, events: Any,
-                                                               probe: Any) -> None:
-    sup = node.start_supervisor([noexpp.ChildSpec(i, probe) for i in ("c1", "c2", "c3")],
-                                strategy="rest_for_one", name="sup")
+def test_rest_for_one_crash_of_the_last_child_restarts_only_it(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        [noexpp.ChildSpec(i, probe) for i in ("c1", "c2", "c3")],
+        strategy="rest_for_one",
+        name="sup",
+    )
     before = refs(sup)
     before["c3"].cast("crash")
     events.wait("child_restarted", supervisor="sup")
@@ -169,10 +211,13 @@ def test_rest_for_one_crash_of_the_last_child_restarts_only_it(node: noexpp.Node
 
 # --- simple_one_for_one ---------------------------------------------------------
 
-def test_simple_one_for_one_appends_start_child_args_to_the_template(node: noexpp.Node, collector: Any,
-                                                                     probe: Any) -> None:
-    sup = node.start_supervisor(strategy="simple_one_for_one",
-                                child_template=noexpp.ChildSpec("worker", probe, args=(10,)))
+
+def test_simple_one_for_one_appends_start_child_args_to_the_template(
+    node: noexpp.Node, collector: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        strategy="simple_one_for_one", child_template=noexpp.ChildSpec("worker", probe, args=(10,))
+    )
     a = sup.start_child((collector.ref,))
     b = sup.start_child([collector.ref])
     assert a != b
@@ -186,10 +231,12 @@ def test_simple_one_for_one_appends_start_child_args_to_the_template(node: noexp
     sup.stop()
 
 
-def test_simple_one_for_one_restarts_a_crashed_child_with_its_args(node: noexpp.Node, events: Any,
-                                                                   probe: Any) -> None:
-    sup = node.start_supervisor(strategy="simple_one_for_one", name="sup",
-                                child_template=noexpp.ChildSpec("worker", probe))
+def test_simple_one_for_one_restarts_a_crashed_child_with_its_args(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        strategy="simple_one_for_one", name="sup", child_template=noexpp.ChildSpec("worker", probe)
+    )
     a = sup.start_child((1,))
     b = sup.start_child((2,))
     b.cast("crash")
@@ -200,10 +247,14 @@ def test_simple_one_for_one_restarts_a_crashed_child_with_its_args(node: noexpp.
     sup.stop()
 
 
-def test_simple_one_for_one_terminate_child_by_ref(node: noexpp.Node, events: Any, collector: Any,
-                                                   probe: Any) -> None:
-    sup = node.start_supervisor(strategy="simple_one_for_one", name="sup",
-                                child_template=noexpp.ChildSpec("worker", probe, args=(0, collector.ref)))
+def test_simple_one_for_one_terminate_child_by_ref(
+    node: noexpp.Node, events: Any, collector: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        strategy="simple_one_for_one",
+        name="sup",
+        child_template=noexpp.ChildSpec("worker", probe, args=(0, collector.ref)),
+    )
     a = sup.start_child()
     b = sup.start_child()
     ups(collector, 2)
@@ -218,10 +269,14 @@ def test_simple_one_for_one_terminate_child_by_ref(node: noexpp.Node, events: An
     sup.stop()
 
 
-def test_simple_one_for_one_transient_child_exiting_normally_is_forgotten(node: noexpp.Node, events: Any,
-                                                                          probe: Any) -> None:
-    sup = node.start_supervisor(strategy="simple_one_for_one", name="sup",
-                                child_template=noexpp.ChildSpec("worker", probe, restart="transient"))
+def test_simple_one_for_one_transient_child_exiting_normally_is_forgotten(
+    node: noexpp.Node, events: Any, probe: Any
+) -> None:
+    sup = node.start_supervisor(
+        strategy="simple_one_for_one",
+        name="sup",
+        child_template=noexpp.ChildSpec("worker", probe, restart="transient"),
+    )
     a = sup.start_child()
     a.cast(("stop", "normal"))
     events.wait("child_stopped", supervisor="sup")
@@ -230,11 +285,15 @@ def test_simple_one_for_one_transient_child_exiting_normally_is_forgotten(node: 
     sup.stop()
 
 
-def test_simple_one_for_one_rejects_static_children(node: noexpp.Node, probe: Any,
-                                                    still_serves: Any) -> None:
+def test_simple_one_for_one_rejects_static_children(
+    node: noexpp.Node, probe: Any, still_serves: Any
+) -> None:
     with pytest.raises(noexpp.InvalidSimpleOneForOneError, match="static children"):
-        node.start_supervisor([noexpp.ChildSpec("c", probe)], strategy="simple_one_for_one",
-                              child_template=noexpp.ChildSpec("worker", probe))
+        node.start_supervisor(
+            [noexpp.ChildSpec("c", probe)],
+            strategy="simple_one_for_one",
+            child_template=noexpp.ChildSpec("worker", probe),
+        )
     still_serves(node)
 
 
@@ -245,8 +304,9 @@ def test_simple_one_for_one_needs_a_child_template(node: noexpp.Node, still_serv
 
 
 def test_simple_one_for_one_refuses_operations_by_id(node: noexpp.Node, probe: Any) -> None:
-    sup = node.start_supervisor(strategy="simple_one_for_one",
-                                child_template=noexpp.ChildSpec("worker", probe))
+    sup = node.start_supervisor(
+        strategy="simple_one_for_one", child_template=noexpp.ChildSpec("worker", probe)
+    )
     sup.start_child()
     with pytest.raises(noexpp.InvalidSimpleOneForOneError):
         sup.start_child(noexpp.ChildSpec("other", probe))

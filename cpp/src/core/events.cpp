@@ -47,6 +47,11 @@ void EventBus::emit(std::string type, Term fields) {
   executor_.post([this] { drain(); });
 }
 
+void EventBus::flush(std::chrono::steady_clock::duration timeout) {
+  std::unique_lock lk(mu_);
+  drained_.wait_for(lk, timeout, [&] { return !draining_; });
+}
+
 void EventBus::drain() {
   // One drain at a time (draining_), so subscribers see the emit order.
   for (;;) {
@@ -56,6 +61,7 @@ void EventBus::drain() {
       std::lock_guard lk(mu_);
       if (queue_.empty()) {
         draining_ = false;
+        drained_.notify_all();
         return;
       }
       e = std::move(queue_.front());

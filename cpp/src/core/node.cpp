@@ -60,22 +60,15 @@ void Node::stop(Duration grace) {
     return;
   }
   if (running_.load()) {
-    // Newest first, as a supervisor stops its children in reverse start order.
-    std::vector<std::shared_ptr<Process>> procs;
-    for (auto& s : table_) {
-      std::lock_guard lk(s.mu);
-      for (auto& [serial, p] : s.procs) procs.push_back(p);
-    }
-    std::sort(procs.begin(), procs.end(), [](auto& a, auto& b) { return a->pid().serial > b->pid().serial; });
-    for (auto& p : procs) {
-      auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0);
-      e->reason = std::make_unique<ExitReason>(ExitReason::shutdown());
-      p->deliver(e);
-    }
-    procs.clear();
-    std::unique_lock lk(empty_mu_);
-    empty_cv_.wait_for(lk, grace, [&] { return process_count() == 0; });
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // Roots first: a supervisor stops its own children, in reverse start
+    // order, and must not see them exit under it. Then whatever is left.
+    stop_processes([&](const Process& p) { return p.parent().is_nil() || !alive(p.parent()); }, deadline);
+    stop_processes([](const Process&) { return true; }, deadline);
   }
+  // The events of this shutdown (children and supervisors stopping) reach
+  // subscribers before the threads that deliver them stop.
+  events_.flush(std::chrono::seconds(1));
   running_.store(false, std::memory_order_release);
   pending_.fail_all(CallOutcome::Status::node_stopped);
   {
@@ -92,10 +85,42 @@ void Node::stop(Duration grace) {
   log().debug("node {} stopped", id_);
 }
 
+void Node::stop_processes(const std::function<bool(const Process&)>& which,
+                          std::chrono::steady_clock::time_point deadline) {
+  // Newest first, as a supervisor stops its children in reverse start order.
+  std::vector<std::shared_ptr<Process>> procs;
+  for (auto& s : table_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [serial, p] : s.procs)
+      if (which(*p)) procs.push_back(p);
+  }
+  std::sort(procs.begin(), procs.end(), [](auto& a, auto& b) { return a->pid().serial > b->pid().serial; });
+  std::vector<Pid> pids;
+  for (auto& p : procs) {
+    pids.push_back(p->pid());
+    auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0);
+    e->reason = std::make_unique<ExitReason>(ExitReason::shutdown());
+    p->deliver(e);
+  }
+  procs.clear();
+  std::unique_lock lk(empty_mu_);
+  empty_cv_.wait_until(lk, deadline, [&] {
+    return exiting_.load(std::memory_order_acquire) == 0 &&
+           std::none_of(pids.begin(), pids.end(), [&](Pid p) { return alive(p); });
+  });
+}
+
+void Node::exit_ended() {
+  if (exiting_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopped_.load()) {
+    std::lock_guard lk(empty_mu_);
+    empty_cv_.notify_all();
+  }
+}
+
 // ---- processes -----------------------------------------------------------
 
 Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const SpawnOptions& opts) {
-  if (!running()) return Error{Errc::node_stopped, "node " + id_ + " is not running"};
+  if (!running() || stopped_.load(std::memory_order_acquire)) return Error{Errc::node_stopped, "node " + id_ + " is not running"};
   std::unique_ptr<GenServer> behavior;
   try {
     behavior = factory();
@@ -106,6 +131,7 @@ Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const 
   const Pid pid{name_index_, creation_, next_serial_.fetch_add(1, std::memory_order_relaxed)};
   auto proc = std::make_shared<Process>(*this, pid, std::move(behavior), opts.name);
   if (opts.on_crash) proc->set_crash_hook(opts.on_crash);
+  proc->set_parent(opts.parent);
   if (!opts.name.empty() && !registry_.add(opts.name, pid))
     return Error{Errc::duplicate_name, "name '" + opts.name + "' is already registered"};
   {
@@ -130,7 +156,6 @@ std::shared_ptr<Process> Node::find(Pid p) const {
 bool Node::alive(Pid p) const { return find(p) != nullptr; }
 
 std::shared_ptr<Process> Node::remove_process(Pid p) {
-  bool now_empty = false;
   std::shared_ptr<Process> removed;
   {
     auto& s = shard(p.serial);
@@ -140,8 +165,7 @@ std::shared_ptr<Process> Node::remove_process(Pid p) {
       s.procs.erase(it);
     }
   }
-  if (stopped_.load()) now_empty = process_count() == 0;
-  if (now_empty) {
+  if (stopped_.load()) {  // stop() waits for these exits
     std::lock_guard lk(empty_mu_);
     empty_cv_.notify_all();
   }

@@ -262,6 +262,11 @@ bool Process::handle_exit_signal(Envelope& e) {
 void Process::exit(ExitReason reason, bool call_terminate) {
   if (exited_) return;
   exited_ = true;
+  node_.exit_began();
+  struct Ended {
+    Node& n;
+    ~Ended() { n.exit_ended(); }
+  } ended{node_};
   if (call_terminate) {
     auto failed = capture_crash([&] { behavior_->terminate(reason); });
     if (failed) log().error("process {} ({}): terminate raised: {}", pid_.to_string(), behavior_name(), failed->to_string());

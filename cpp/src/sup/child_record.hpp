@@ -17,6 +17,11 @@ struct ChildRecord {
   ChildSpec spec;
   Pid pid;                ///< nil while not running
   bool restart_pending = false;  ///< waiting (backoff or retry) to be started again
+  /// The scheduled restart (a timer or message to self) this wait belongs
+  /// to; a restart message with another token is stale and ignored (the
+  /// child was terminated and restarted by hand, or joined a newer group
+  /// restart, since it was sent).
+  std::uint64_t restart_token = 0;
   int restart_count = 0;  ///< restarts since the child was added
   int attempt = 0;        ///< consecutive restarts; back to 0 after a healthy period
   std::chrono::steady_clock::time_point started_mono{};

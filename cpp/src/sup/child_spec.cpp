@@ -71,6 +71,10 @@ Result<bool> validate(const ChildSpec& child, AutoShutdown auto_shutdown) {
     return invalid(who + ": a significant child must be transient or temporary, not permanent");
   if (child.significant && auto_shutdown == AutoShutdown::never)
     return invalid(who + ": significant children need auto_shutdown any_significant or all_significant");
+  if (child.is_supervisor()) {  // a nested tree is checked before anything starts
+    auto nested = validate(*child.supervisor);
+    if (!nested) return Error{nested.error().code, who + " (a supervisor): " + nested.error().detail};
+  }
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "../core/log.hpp"
 #include "child_shutdown.hpp"
@@ -39,8 +40,15 @@ Term append_args(const Term& base, const Term& extra) {
 
 Error not_found(const std::string& id) { return Error{Errc::child_not_found, "no child '" + id + "'"}; }
 Error not_for_simple(const char* op) {
-  return Error{Errc::invalid_simple_one_for_one,
-               std::string(op) + " by id is not available with simple_one_for_one (use the child's pid)"};
+  return Error{Errc::invalid_simple_one_for_one, std::string(op) + " by id is not available with simple_one_for_one" +
+                                                     (std::string(op) == "terminate_child" ? " (pass the child's pid)" : "")};
+}
+
+/// "5 s", "0.25 s": seconds as people write them.
+std::string format_seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", std::chrono::duration<double>(d).count());
+  return buf;
 }
 
 }  // namespace
@@ -65,8 +73,8 @@ void SupervisorServer::init(const Term&) {
       stop_all();  // the ones already started, newest first
       stop_reason_ = why;
       stopped_ = true;
-      emit("supervisor_stopped", {{"reason", why}});
       state_->set_final(stats());
+      emit("supervisor_stopped", {{"reason", why}, {"error", Term()}});  // spawn fails: no exit monitor
       throw HandlerError("ChildStartError", why);
     }
     emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
@@ -77,8 +85,8 @@ void SupervisorServer::terminate(const ExitReason& reason) {
   if (stop_reason_.empty()) stop_reason_ = reason.to_string();
   stop_all();
   stopped_ = true;
-  emit("supervisor_stopped", {{"reason", stop_reason_},
-                              {"error", stop_error_ == Errc::ok ? Term() : Term("max_restarts_exceeded")}});
+  // supervisor_stopped is emitted by the monitor spawn_supervisor set up,
+  // once this process is gone, so a subscriber sees it stopped.
   state_->set_final(stats());
 }
 
@@ -106,10 +114,11 @@ void SupervisorServer::handle_info(const Info& info) {
   }
   if (info.kind == Info::Kind::message && info.message.is_tuple()) {
     auto& items = info.message.as_tuple().items;
-    if (items.size() == 3 && items[0].is(kTag) && items[1].is("restart") && items[2].is_list()) {
+    if (items.size() == 4 && items[0].is(kTag) && items[1].is("restart") && items[2].is_list() &&
+        items[3].is_int()) {
       std::vector<std::uint64_t> keys;
       for (auto& k : items[2].as_list().items) keys.push_back(static_cast<std::uint64_t>(k.as_int()));
-      restart_pending(keys);
+      restart_pending(keys, static_cast<std::uint64_t>(items[3].as_int()));
     }
   }
 }
@@ -120,6 +129,7 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
   SpawnOptions opts;
   opts.name = rec.spec.name;
   opts.link_to = self();
+  opts.parent = self();
   rec.directive = std::make_shared<std::atomic<Directive>>(Directive::restart);
   if (spec_.decider && !rec.spec.is_supervisor()) {
     opts.on_crash = [decider = spec_.decider, id = rec.spec.id, box = rec.directive, node = &node(),
@@ -253,6 +263,7 @@ void SupervisorServer::on_child_exit(Iter it, const ExitReason& reason) {
     if (now - g->started_mono >= spec_.backoff.reset_period()) g->attempt = 0;  // it had been healthy
     ++g->attempt;
     g->restart_pending = true;
+    g->restart_token = 0;  // an older restart message for it is stale now
     keys.push_back(g->key);
   }
   schedule_restart(keys, spec_.backoff.delay(rec.attempt, unit_random()), true);
@@ -279,9 +290,13 @@ void SupervisorServer::schedule_restart(const std::vector<std::uint64_t>& keys, 
     restart_pending(keys);  // the common case: at once, no message round trip
     return;
   }
+  const std::uint64_t token = next_restart_token_++;
   std::vector<Term> ks;
-  for (auto k : keys) ks.emplace_back(k);
-  Term msg = Term::tuple({kTag, "restart", Term::list(std::move(ks))});
+  for (auto k : keys) {
+    ks.emplace_back(k);
+    if (auto it = find_key(k); it != children_.end()) it->restart_token = token;
+  }
+  Term msg = Term::tuple({kTag, "restart", Term::list(std::move(ks)), Term(token)});
   // A failed restart retries through a message to self, as OTP does, so a
   // stop request or a call can get in between.
   if (delay <= Duration::zero())
@@ -290,17 +305,23 @@ void SupervisorServer::schedule_restart(const std::vector<std::uint64_t>& keys, 
     send_after(delay, std::move(msg));
 }
 
-void SupervisorServer::restart_pending(const std::vector<std::uint64_t>& keys) {
+void SupervisorServer::restart_pending(const std::vector<std::uint64_t>& keys, std::uint64_t token) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
     auto it = find_key(keys[i]);
     if (it == children_.end() || !it->restart_pending) continue;
+    if (token != 0 && it->restart_token != token) continue;  // a newer wait owns it
     auto r = start(*it);
     if (!r) {
       it->last_error = "start failed: " + r.error().detail;
       emit("child_start_failed", {{"child_id", it->spec.id}, {"reason", r.error().detail}});
       if (!count_restart(*it, ExitReason::error("ChildStartError", r.error().detail))) break;
       ++it->attempt;
-      std::vector<std::uint64_t> rest(keys.begin() + static_cast<std::ptrdiff_t>(i), keys.end());
+      std::vector<std::uint64_t> rest;  // this one and the later ones this restart still owns
+      for (std::size_t j = i; j < keys.size(); ++j) {
+        auto r2 = find_key(keys[j]);
+        if (r2 != children_.end() && r2->restart_pending && (token == 0 || r2->restart_token == token))
+          rest.push_back(keys[j]);
+      }
       schedule_restart(rest, spec_.backoff.delay(it->attempt, unit_random()), false);
       return;
     }
@@ -323,9 +344,8 @@ bool SupervisorServer::count_restart(const ChildRecord& rec, const ExitReason& r
   emit("restart_intensity_exceeded", {{"child_id", rec.spec.id},
                                       {"max_restarts", spec_.max_restarts},
                                       {"within", std::chrono::duration<double>(spec_.within).count()}});
-  give_up("more than " + std::to_string(spec_.max_restarts) + " restarts within " +
-              std::to_string(std::chrono::duration<double>(spec_.within).count()) + " s (last: child '" +
-              rec.spec.id + "': " + reason.to_string() + ")",
+  give_up("more than " + std::to_string(spec_.max_restarts) + " restarts within " + format_seconds(spec_.within) +
+              " (last: child '" + rec.spec.id + "': " + reason.to_string() + ")",
           Errc::max_restarts_exceeded);
   return false;
 }
@@ -487,7 +507,21 @@ Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<Su
   BehaviorFactory factory = [shared_spec, state, parent] {
     return std::make_unique<SupervisorServer>(*shared_spec, state, parent);
   };
-  return node.spawn(factory, Term(), o);
+  auto pid = node.spawn(factory, Term(), o);
+  const std::string label = shared_spec->name;
+  auto stopped = [&node, state, label](Pid sup) {
+    auto final = state->final_stats();
+    node.events().emit("supervisor_stopped",
+                       Term::map({{"supervisor", label.empty() ? sup.to_string() : label},
+                                  {"supervisor_pid", sup},
+                                  {"reason", final ? final->stop_reason : "unknown"},
+                                  {"error", final && final->stop_error != Errc::ok ? Term("max_restarts_exceeded")
+                                                                                    : Term()}}));
+  };
+  if (!pid) return pid;  // init failed (it reported supervisor_stopped itself)
+  // After the process has left the table: subscribers see it stopped.
+  node.monitor(pid.value(), [stopped](Pid sup, const ExitReason&) { stopped(sup); });
+  return pid;
 }
 
 }  // namespace noexpp::sup

@@ -57,8 +57,10 @@ class SupervisorServer : public GenServer {
   void on_child_exit(Iter it, const ExitReason& reason);
   /// The children a restart of `failed` takes down and brings back, in start order.
   std::vector<Iter> restart_group(Iter failed);
-  /// Starts the pending children of `keys` in start order; retries on failure.
-  void restart_pending(const std::vector<std::uint64_t>& keys);
+  /// Starts the pending children of `keys` in start order; retries on
+  /// failure. A nonzero `token` (from a restart message) skips children
+  /// whose wait a newer schedule_restart owns.
+  void restart_pending(const std::vector<std::uint64_t>& keys, std::uint64_t token = 0);
   /// Starts `keys` after `delay` (a timer message to self), so the
   /// supervisor serves calls and other children meanwhile; with no delay,
   /// at once if `inline_ok`, else through a message to self.
@@ -80,6 +82,7 @@ class SupervisorServer : public GenServer {
   std::unordered_map<Pid, Iter, PidHash> by_pid_;
   std::unordered_map<std::uint64_t, Iter> by_key_;
   std::uint64_t next_key_ = 1;
+  std::uint64_t next_restart_token_ = 1;
   RestartIntensity intensity_;
   std::uint64_t total_restarts_ = 0;
   std::chrono::steady_clock::time_point started_{};

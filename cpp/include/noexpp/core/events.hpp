@@ -2,6 +2,8 @@
 /// Lifecycle events (DESIGN §5): supervisors and, later, the cluster report
 /// every change here; subscribers in C++ and Python receive them in order.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -42,6 +44,10 @@ class EventBus {
   /// Stamps `type` and `fields` with the time and queues the event. Cheap
   /// when nobody subscribes. Thread: any.
   void emit(std::string type, Term fields);
+  /// Waits until every event emitted so far has been delivered, or until
+  /// `timeout` passes (a node calls it before stopping its threads, so the
+  /// events of a shutdown reach subscribers). Thread: not an engine thread.
+  void flush(std::chrono::steady_clock::duration timeout);
   /// True when someone subscribes: emitters skip building fields otherwise. Thread: any.
   bool active() const { return count_.load(std::memory_order_relaxed) > 0; }
 
@@ -54,6 +60,7 @@ class EventBus {
   std::uint64_t next_id_ = 1;
   std::deque<LifecycleEvent> queue_;
   bool draining_ = false;
+  std::condition_variable drained_;
   std::atomic<std::size_t> count_{0};
 };
 

@@ -38,6 +38,9 @@ struct SpawnOptions {
   /// (a supervisor's "resume" directive); false lets it crash. Runs on the
   /// process's thread.
   std::function<bool(const ExitReason&)> on_crash;
+  /// The supervisor that started it (nil = none). Node::stop leaves such a
+  /// process to its supervisor, which stops its children in reverse order.
+  Pid parent;
 };
 
 struct ProcessInfo {
@@ -57,8 +60,11 @@ class Node : public std::enable_shared_from_this<Node> {
   Node& operator=(const Node&) = delete;
 
   void start();
-  /// Stops every process (shutdown, terminate called, newest first) within
-  /// `grace`, then the engine threads. Idempotent. Thread: not an engine thread.
+  /// Stops every process within `grace`, then the engine threads: first the
+  /// processes no supervisor owns (shutdown, terminate called, newest first;
+  /// supervisors stop their own children in reverse order), then whatever
+  /// is left. Spawns fail from the start of stop. Idempotent.
+  /// Thread: any (from an engine thread it finishes on another thread).
   void stop(Duration grace = std::chrono::seconds(5));
   bool running() const { return running_.load(std::memory_order_acquire); }
 
@@ -139,6 +145,10 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Drops `p` from the table and hands back the table's reference.
   std::shared_ptr<Process> remove_process(Pid p);
   bool deliver(Pid to, Envelope* e);
+  /// Sends a shutdown stop to the processes `which` selects and waits until
+  /// they have exited or `deadline` passed.
+  void stop_processes(const std::function<bool(const Process&)>& which,
+                      std::chrono::steady_clock::time_point deadline);
 
   NodeOptions options_;
   std::string id_;
@@ -163,8 +173,14 @@ class Node : public std::enable_shared_from_this<Node> {
     return const_cast<TableShard&>(table_[serial % kTableShards]);
   }
 
-  std::mutex empty_mu_;  // with empty_cv_: stop() waits for the table to drain
+  std::mutex empty_mu_;  // with empty_cv_: stop() waits for processes to exit
   std::condition_variable empty_cv_;
+  // Process exits under way (Process::exit has begun, not finished): stop()
+  // waits for them too, so what they do last (monitor callbacks, events) happens
+  // before the engine threads stop.
+  std::atomic<int> exiting_{0};
+  void exit_began() { exiting_.fetch_add(1, std::memory_order_acq_rel); }
+  void exit_ended();
   std::mutex timers_mu_;
   std::unordered_map<std::uint64_t, std::unique_ptr<asio::steady_timer>> timers_;
   // Declared after executor_: destroyed first, while the io_context lives.

@@ -60,6 +60,9 @@ class Process : public std::enable_shared_from_this<Process> {
   void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
                   std::coroutine_handle<> frame);
   void set_crash_hook(std::function<bool(const ExitReason&)> hook) { on_crash_ = std::move(hook); }
+  /// The supervisor that started this process (nil if none); set before init.
+  void set_parent(Pid p) { parent_ = p; }
+  Pid parent() const { return parent_; }
   void track_timer(std::uint64_t id);
   void untrack_timer(std::uint64_t id);
 
@@ -99,6 +102,7 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<std::uint64_t> open_calls_;  // call refs received and not yet known answered
   std::vector<std::uint64_t> timers_;
   std::function<bool(const ExitReason&)> on_crash_;  // see SpawnOptions::on_crash
+  Pid parent_;  // see SpawnOptions::parent
   bool trap_exit_ = false;
   bool exited_ = false;
   bool resumed_ = false;  // the last guarded callback crashed and was resumed

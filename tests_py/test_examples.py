@@ -1,0 +1,141 @@
+"""Every script in examples/ runs to completion and prints what it shows.
+
+The scripts are part of the documentation (docs/supervision.md quotes them),
+so a change that breaks one fails here. A new script is picked up by the
+glob; add the lines it must print to EXPECTED.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+#: Lines (substrings of stdout) each script must print.
+EXPECTED: dict[str, list[str]] = {
+    "one_for_one.py": [
+        "cache: untouched (restart_count=0)",
+        "db: restarted (restart_count=1)",
+        "web: untouched (restart_count=0)",
+        "cache has answered 2 call(s)",
+    ],
+    "one_for_all.py": [
+        ("terminate session (shutdown)\n  terminate config (shutdown)\n"
+         "  start config\n  start connection\n  start session"),
+        "config: restarted",
+        "session: restarted",
+        "total restarts counted: 1",
+    ],
+    "rest_for_one.py": [
+        "terminate api (shutdown)\n  start cache\n  start api",
+        "db: untouched",
+        "cache: restarted",
+        "api: restarted",
+    ],
+    "simple_one_for_one.py": [
+        "alice@eu-west: 1 hit(s)",
+        "restarted: bob@eu-west: 1 hit(s)",
+        "after alice logged out: {'specs': 2, 'active': 2",
+        "after terminate_child(carol): {'specs': 1, 'active': 1",
+        "InvalidSimpleOneForOneError:",
+    ],
+    "restart_intensity.py": [
+        "event restart_intensity_exceeded: {'child_id': 'flaky', 'max_restarts': 3, 'within': 5.0}",
+        "steady: terminate(shutdown)",
+        "is_running: False",
+        "health: failed",
+        "total_restarts: 3",
+        "error: MaxRestartsExceededError",
+        "stop_reason: more than 3 restarts",
+    ],
+    "backoff.py": [
+        "attempt  nominal  measured",
+        "      1   0.050s",
+        "      3   0.200s",
+        "      6   0.400s",
+        "connected after 7 starts",
+        "restart_count: 6",
+    ],
+    "decider.py": [
+        "-> 'resume'",
+        "the call failed: error InsufficientFunds",
+        "same process: True | balance kept: 100",
+        "new process: True | balance: 0",
+        "children now: ['alice']",
+        "supervisor stopped: child 'alice' escalated: error LedgerCorrupted",
+        "error: MaxRestartsExceededError",
+    ],
+    "nested_tree.py": [
+        "    pool: restart_intensity_exceeded conn1",
+        " storage: child_restarted pool",
+        "db restarted: True",
+        "api untouched: True",
+        "root stats: {'health': 'healthy', 'total_restarts': 0}",
+    ],
+    "auto_shutdown.py": [
+        "race: supervisor_stopped  (auto_shutdown (any_significant))",
+        "is_running: False | stop_reason: auto_shutdown (any_significant)",
+        "batch: supervisor_stopped  (auto_shutdown (all_significant))",
+        "root: child_stopped batch (shutdown)",
+        "not running: ref=None",
+    ],
+    "cpp_children.py": [
+        "'noexpp.probe': 'cpp'",
+        "native: pong 15",
+        "python: hello from Python, C++",
+        "native crashed: error std::runtime_error: crash requested",
+        "restarted with its initial value: 10",
+        "stopped stubborn: killed",
+        "native's terminate at shutdown: shutdown",
+    ],
+    "restart_types.py": [
+        "permanent       restarted      restarted      restarted      restarted      restarted",
+        "transient     not running    not running    not running      restarted      restarted",
+        "temporary       forgotten      forgotten      forgotten      forgotten      forgotten",
+    ],
+    "shutdown.py": [
+        "stubborn: got Exit(shutdown), ignoring it",
+        "trapping: terminate(shutdown)",
+        "plain: terminate(shutdown)",
+        "stubborn: killed\n  trapping: shutdown\n  brutal: killed\n  plain: shutdown",
+    ],
+    "dynamic_children.py": [
+        "start_child a again: DuplicateChildError",
+        "start_child broken: InitError",
+        "restart_child b (running): ChildRunningError",
+        "restart_child b: ok -> 'B'",
+        "delete_child b again: ChildNotFoundError",
+        "after terminating temporary tmp: ['a']",
+        "start_child after stop: SupervisorNotRunning",
+    ],
+}
+
+
+def test_examples_folder_is_not_empty() -> None:
+    assert SCRIPTS, f"no scripts in {EXAMPLES}"
+
+
+def test_every_expectation_names_a_script() -> None:
+    names = {s.name for s in SCRIPTS}
+    assert set(EXPECTED) <= names, f"EXPECTED names missing scripts: {set(EXPECTED) - names}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_example_runs(script: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=EXAMPLES.parent,
+    )
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    assert proc.stdout.strip(), f"{script.name} printed nothing"
+    for line in EXPECTED.get(script.name, []):
+        assert line in proc.stdout, f"{script.name} did not print {line!r}:\n{proc.stdout}"
