@@ -292,18 +292,27 @@ bool Node::exit(Pid target, ExitReason reason, Pid from) {
   return deliver(target, e);
 }
 
-bool Node::shutdown(Pid target, ExitReason reason, Pid from) {
+bool Node::shutdown(Pid target, ExitReason reason, Pid from, bool run_here) {
   auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
                           Term(static_cast<std::int64_t>(ExitSignalMode::orderly)));
   e->reason = std::make_unique<ExitReason>(std::move(reason));
-  return deliver(target, e);
+  return run_here ? deliver_here(target, e) : deliver(target, e);
 }
 
-bool Node::kill(Pid target, Pid from) {
+bool Node::kill(Pid target, Pid from, bool run_here) {
   auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
                           Term(static_cast<std::int64_t>(ExitSignalMode::kill)));
   e->reason = std::make_unique<ExitReason>(ExitReason::killed());
-  return deliver(target, e);
+  return run_here ? deliver_here(target, e) : deliver(target, e);
+}
+
+bool Node::deliver_here(Pid to, Envelope* e) {
+  auto proc = find(to);
+  if (!proc) {
+    delete e;
+    return false;
+  }
+  return proc->deliver(e, /*run_here=*/true);
 }
 
 Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout) {

@@ -275,7 +275,7 @@ void Process::exit(ExitReason reason, bool call_terminate) {
   std::vector<Pid> links;
   mailbox_.close([&] {
     monitors.swap(monitors_);
-    links.swap(links_);
+    links = links_.take();
   });
   // The name goes first, so a supervisor restarting this child can reuse it.
   if (!name_.empty()) node_.registry().remove(name_, pid_);
@@ -326,12 +326,12 @@ void Process::remove_monitor(std::uint64_t ref) {
 
 bool Process::add_link(Pid other) {
   return mailbox_.if_open([&] {
-    if (std::find(links_.begin(), links_.end(), other) == links_.end()) links_.push_back(other);
+    links_.insert(other);
   });
 }
 
 void Process::remove_link(Pid other) {
-  mailbox_.if_open([&] { std::erase(links_, other); });
+  mailbox_.if_open([&] { links_.erase(other); });
 }
 
 void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,

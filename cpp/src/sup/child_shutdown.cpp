@@ -33,21 +33,26 @@ void shutdown_children(Node& node, Pid self, std::vector<ChildToStop>& children)
       *slot = r;
       if (--latch->remaining == 0) latch->cv.notify_all();
     });
+    // An idle child handles the signal right here, on the supervisor's
+    // thread: most shutdowns then finish before the wait below begins.
     if (c.shutdown == Duration::zero())
-      node.kill(c.pid, self);
+      node.kill(c.pid, self, /*run_here=*/true);
     else
-      node.shutdown(c.pid, ExitReason::shutdown(), self);
+      node.shutdown(c.pid, ExitReason::shutdown(), self, /*run_here=*/true);
     longest = std::max(longest, c.shutdown);
   }
-  Executor::BlockingScope blocking(node.executor());
   std::unique_lock lk(latch->mu);
+  if (latch->remaining == 0) return;
+  lk.unlock();
+  Executor::BlockingScope blocking(node.executor());
+  lk.lock();
   const auto start = Clock::now();
   if (longest != kInfinity && longest > Duration::zero()) {
     latch->cv.wait_until(lk, start + longest, [&] { return latch->remaining == 0; });
     if (latch->remaining > 0) {
       lk.unlock();
       for (auto& c : children)
-        if (c.shutdown != kInfinity) node.kill(c.pid, self);  // a no-op for those already gone
+        if (c.shutdown != kInfinity) node.kill(c.pid, self, /*run_here=*/true);  // a no-op for those already gone
       lk.lock();
     }
   }

@@ -109,11 +109,13 @@ class Node : public std::enable_shared_from_this<Node> {
   /// an EXIT message; otherwise an abnormal reason kills it.
   bool exit(Pid target, ExitReason reason, Pid from = {});
   /// A supervisor's shutdown request: like exit(), but a process that does
-  /// not trap exits runs terminate(reason) before it exits. Thread: any.
-  bool shutdown(Pid target, ExitReason reason, Pid from = {});
+  /// not trap exits runs terminate(reason) before it exits. With `run_here`
+  /// an idle target handles it on this thread at once (the caller is about
+  /// to wait for the exit anyway: no thread hand-offs). Thread: any.
+  bool shutdown(Pid target, ExitReason reason, Pid from = {}, bool run_here = false);
   /// erlang:exit(Pid, kill): untrappable; the process exits with `killed`
   /// without running terminate.
-  bool kill(Pid target, Pid from = {});
+  bool kill(Pid target, Pid from = {}, bool run_here = false);
   /// gen_server:stop: asks `target` to terminate with `reason`, waits up to
   /// `timeout` for it to exit. Errc::no_process / call_timeout on failure.
   Result<bool> stop_process(Pid target, ExitReason reason, Duration timeout);
@@ -145,6 +147,8 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Drops `p` from the table and hands back the table's reference.
   std::shared_ptr<Process> remove_process(Pid p);
   bool deliver(Pid to, Envelope* e);
+  /// As deliver, but an idle target runs on this thread (Process::deliver's run_here).
+  bool deliver_here(Pid to, Envelope* e);
   /// Sends a shutdown stop to the processes `which` selects and waits until
   /// they have exited or `deadline` passed.
   void stop_processes(const std::function<bool(const Process&)>& which,

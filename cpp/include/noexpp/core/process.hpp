@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "noexpp/core/behavior.hpp"
+#include "noexpp/core/link_set.hpp"
 #include "noexpp/core/mailbox.hpp"
 
 namespace noexpp {
@@ -109,7 +110,7 @@ class Process : public std::enable_shared_from_this<Process> {
   ExitReason last_crash_;  // why, when resumed_
   // Guarded by the mailbox's links lock (Mailbox::if_open / close).
   std::vector<Monitor> monitors_;
-  std::vector<Pid> links_;
+  LinkSet links_;
 };
 
 }  // namespace noexpp

@@ -1,0 +1,31 @@
+#pragma once
+/// The set of processes linked to one process. Most processes have a link or
+/// two (a vector is smallest then); a supervisor may have tens of thousands,
+/// where a linear search per link and unlink made starting and stopping
+/// children quadratic. Past a threshold a hash index takes over lookups.
+#include <cstddef>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "noexpp/core/pid.hpp"
+
+namespace noexpp {
+
+class LinkSet {
+ public:
+  /// Adds `p` unless present.
+  void insert(Pid p);
+  void erase(Pid p);
+  /// Takes every link out, in no particular order.
+  std::vector<Pid> take();
+  std::size_t size() const { return pids_.size(); }
+
+ private:
+  static constexpr std::size_t kIndexFrom = 32;
+  std::size_t find(Pid p) const;  // index in pids_, or size() if absent
+  std::vector<Pid> pids_;
+  std::unique_ptr<std::unordered_map<Pid, std::size_t, PidHash>> index_;  // pid -> position, once large
+};
+
+}  // namespace noexpp
