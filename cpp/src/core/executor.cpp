@@ -17,6 +17,8 @@ NOEXPP_TLS Executor* tl_executor = nullptr;
 // posts runs next on this thread, with no queue round-trip and no wake-up.
 NOEXPP_TLS std::function<void()> tl_runnext;
 NOEXPP_TLS bool tl_in_task = false;
+// Tasks this thread has put on the shared queue (see posted_count()).
+NOEXPP_TLS std::uint64_t tl_posted = 0;
 // Consecutive runnext hand-offs before yielding to the shared queue, so a
 // ping-pong pair cannot starve other work.
 constexpr int kMaxRunnextChain = 64;
@@ -56,6 +58,7 @@ void Executor::post(std::function<void()> f, bool run_next) {
     tl_runnext = std::move(f);
     return;
   }
+  if (tl_executor == this) ++tl_posted;
   asio::post(io_, [this, f = std::move(f)]() mutable { run_task(std::move(f)); });
 }
 
@@ -89,6 +92,8 @@ void Executor::flush_runnext() {
 bool Executor::on_engine_thread() const { return tl_executor == this; }
 
 bool Executor::has_runnext() { return static_cast<bool>(tl_runnext); }
+
+std::uint64_t Executor::posted_count() { return tl_posted; }
 
 // Engine threads take no asynchronous signals: SIGINT and friends go to the
 // application's threads (Python handles them on its main thread).

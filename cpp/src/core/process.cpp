@@ -118,6 +118,7 @@ void Process::run() {
   // process inline would only delay itself) and only while no runnext task
   // waits (that may be the very partner that would send the next message).
   const bool on_engine = node_.executor().on_engine_thread();
+  const std::uint64_t posted_before = on_engine ? Executor::posted_count() : 0;
   bool more = true;
   auto begin = [&] {
     if (!in_batch) {
@@ -133,7 +134,9 @@ void Process::run() {
     // Replies first; ordinary messages only when no call is awaited.
     Envelope* e = mailbox_.pop_priority();
     if (!e && awaits_.empty()) e = mailbox_.pop_normal();
-    if (!e && on_engine && !Executor::has_runnext() && mailbox_.await_briefly(awaits_.empty())) continue;
+    if (!e && on_engine && !Executor::has_runnext() && Executor::posted_count() == posted_before &&
+        mailbox_.await_briefly(awaits_.empty()))
+      continue;
     if (!e) {
       // End the batch before go_idle: from then on another thread may run
       // this process, and nothing here may touch it.

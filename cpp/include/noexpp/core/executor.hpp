@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -39,6 +40,11 @@ class Executor {
   /// True when this thread has a task waiting in its runnext slot (then a
   /// process should not spin for messages: the sender it waits for may be it).
   static bool has_runnext();
+  /// How many tasks this thread has put on the shared queue so far. A run
+  /// that posted work stops spinning for more messages: the thread had better
+  /// go back and run what it posted (often the next step of a chain of
+  /// messages) than wait for another thread to wake up for it. Thread: engine.
+  static std::uint64_t posted_count();
 
   /// True when the calling thread is one of this executor's threads.
   bool on_engine_thread() const;
