@@ -45,15 +45,9 @@ auto without_gil(F&& f) {
 
 /// Runs `f` with the GIL held, from any thread; does nothing once the
 /// interpreter is finalizing. Exceptions from `f` propagate.
-template <class F>
-void with_gil(F&& f) {
-  if (!python_alive()) return;
-  pyb::gil_scoped_acquire acquire;
-  f();
-}
-
 /// Holds the GIL for one batch of a Python process's messages (DESIGN §2:
-/// taken per batch, never while waiting on anything).
+/// taken per batch, never while waiting on anything). An engine thread keeps
+/// its Python thread state between batches.
 class BatchGil {
  public:
   void acquire();
@@ -62,6 +56,14 @@ class BatchGil {
  private:
   std::optional<pyb::gil_scoped_acquire> held_;
 };
+
+template <class F>
+void with_gil(F&& f) {
+  if (!python_alive()) return;
+  BatchGil gil;  // released when it goes out of scope, also on an exception
+  gil.acquire();
+  f();
+}
 
 /// Waits (GIL released) for a call's outcome until `deadline`. On an engine
 /// thread a spare thread stands in meanwhile. On the main thread it wakes every

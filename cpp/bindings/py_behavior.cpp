@@ -1,4 +1,8 @@
 #include "py_behavior.hpp"
+
+#include <string>
+#include <unordered_map>
+
 #include "time_convert.hpp"
 
 #include "errors.hpp"
@@ -10,7 +14,20 @@ namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
 
-pyb::object gen_server_attr(const char* name) { return pyb::module_::import("noexpp.gen_server").attr(name); }
+/// noexpp.gen_server's `name`, looked up once: handlers run per message, and
+/// an import per call showed in profiles. Leaked on purpose: it must not be
+/// released after the interpreter has gone. Thread: GIL held.
+const pyb::object& gen_server_attr(const char* name) {
+  static auto* cache = new std::unordered_map<std::string, pyb::object>();
+  auto it = cache->find(name);
+  if (it == cache->end()) it = cache->emplace(name, pyb::module_::import("noexpp.gen_server").attr(name)).first;
+  return it->second;
+}
+
+const pyb::object& process_context_class() {
+  static auto* cls = new pyb::object(pyb::module_::import("noexpp._core").attr("ProcessContext"));
+  return *cls;
+}
 
 }  // namespace
 
@@ -43,7 +60,7 @@ void PyBehavior::init(const Term& args) {
   try {
     auto cls = pyb::reinterpret_borrow<pyb::object>(cls_);
     auto inst = cls.attr("__new__")(cls);
-    inst.attr("_ctx") = pyb::module_::import("noexpp._core").attr("ProcessContext")(pyb::cast(Ref{node_ptr(), self()}));
+    inst.attr("_ctx") = process_context_class()(pyb::cast(Ref{node_ptr(), self()}));
     instance_ = std::make_unique<GilObject>(inst);
     pyb::tuple py_args = args.is_tuple() ? to_python(args, node_ptr()) : pyb::make_tuple(to_python(args, node_ptr()));
     invoke("init", py_args, [](pyb::object) {});
