@@ -9,7 +9,10 @@ In one run, on this machine, it
 2. runs the anchor's ``run.sh`` (``<repo>/../shared/anchors/erlang``),
 3. runs ``bench/run.py`` (the ``_cpp`` and ``_py`` metrics),
 
-N times each, alternating, and writes the medians as a table. When Erlang
+N times each, alternating, and writes the medians as tables: messaging, then
+supervision (restart latency, quiet and logged, and simple_one_for_one
+start/terminate/shutdown) with a verdict against the targets (C++ at least as
+fast as Erlang/OTP's supervisor, Python within 5x). When Erlang
 cannot be installed or run, the committed anchor figures
 (``results/run*.txt``) are used instead and the page says so. Progress goes
 to stderr; the page goes to ``docs/benchmarks.md``.
@@ -92,17 +95,105 @@ ROWS = (
         "msgs/s",
         True,
     ),
-    Row("spawn_10k", "sofo_start_10k", "spawn_10k_cpp", "spawn_10k_py", "ms", False, nearest=True),
+)
+
+# Supervision (c_restart.erl, g_one_for_all.erl, d_sofo.erl): our rows are
+# judged against the targets, quiet against quiet and logged against logged.
+SUP_ROWS = (
     Row(
-        "spawn_mem_per_process",
+        "sup_restart_p50",
+        "sup_restart_p50",
+        "sup_restart_p50_cpp",
+        "sup_restart_p50_py",
+        "us",
+        False,
+    ),
+    Row(
+        "sup_restart_p99",
+        "sup_restart_p99",
+        "sup_restart_p99_cpp",
+        "sup_restart_p99_py",
+        "us",
+        False,
+    ),
+    Row(
+        "sup_restart_p50_logged",
+        "sup_restart_p50_logged",
+        "sup_restart_p50_cpp_logged",
+        "sup_restart_p50_py_logged",
+        "us",
+        False,
+    ),
+    Row(
+        "sup_restart_p99_logged",
+        "sup_restart_p99_logged",
+        "sup_restart_p99_cpp_logged",
+        "sup_restart_p99_py_logged",
+        "us",
+        False,
+    ),
+    Row(
+        "one_for_all_10_p50",
+        "one_for_all_10_p50",
+        "one_for_all_10_p50_cpp",
+        "one_for_all_10_p50_py",
+        "us",
+        False,
+    ),
+    Row(
+        "one_for_all_10_p99",
+        "one_for_all_10_p99",
+        "one_for_all_10_p99_cpp",
+        "one_for_all_10_p99_py",
+        "us",
+        False,
+    ),
+    Row(
+        "one_for_all_10_p50_logged",
+        "one_for_all_10_p50_logged",
+        "one_for_all_10_p50_cpp_logged",
+        "one_for_all_10_p50_py_logged",
+        "us",
+        False,
+    ),
+    Row(
+        "one_for_all_10_p99_logged",
+        "one_for_all_10_p99_logged",
+        "one_for_all_10_p99_cpp_logged",
+        "one_for_all_10_p99_py_logged",
+        "us",
+        False,
+    ),
+    Row("sofo_start_10k", "sofo_start_10k", "sofo_start_10k_cpp", "sofo_start_10k_py", "ms", False),
+    Row(
+        "sofo_terminate_10k",
+        "sofo_terminate_10k",
+        "sofo_terminate_10k_cpp",
+        "sofo_terminate_10k_py",
+        "ms",
+        False,
+    ),
+    Row(
+        "sofo_shutdown_10k",
+        "sofo_shutdown_10k",
+        "sofo_shutdown_10k_cpp",
+        "sofo_shutdown_10k_py",
+        "ms",
+        False,
+    ),
+    Row(
         "sofo_mem_per_child",
-        "spawn_mem_per_process_cpp",
-        "spawn_mem_per_process_py",
+        "sofo_mem_per_child",
+        "sofo_mem_per_child_cpp",
+        "sofo_mem_per_child_py",
         "bytes",
         False,
-        nearest=True,
     ),
 )
+# The targets of the supervision rows: our time / Erlang's time at most this.
+CPP_TARGET = 1.0
+PY_TARGET = 5.0
+NO_TARGET = {"sofo_mem_per_child"}  # memory is reported, not judged
 
 # Our metrics without an Erlang twin, with what they say.
 EXTRAS = {
@@ -110,8 +201,12 @@ EXTRAS = {
     "local_call_rate_cpp_blocking": "calls with the blocking `Node::call` from a plain thread (not a process)",
     "local_call_p50_cpp_blocking": "the same, median latency",
     "local_call_p99_cpp_blocking": "the same, 99th percentile",
+    "spawn_10k_cpp": "10,000 plain `Node::spawn` of an idle `bench_srv` twin in a row (no supervisor)",
+    "spawn_10k_py": "10,000 plain `node.spawn` of an idle Python GenServer in a row (no supervisor)",
     "spawn_100k_cpp": "100,000 plain spawns in a row",
+    "spawn_mem_per_process_cpp": "malloc'd bytes (mallinfo2) per process over 100,000 plain spawns",
     "spawn_rss_per_process_cpp": "RSS growth per process over 100,000 spawns (page-granular, includes allocator slack)",
+    "spawn_mem_per_process_py": "RSS growth per process over 10,000 plain spawns of a Python GenServer (fresh interpreter)",
 }
 
 
@@ -390,6 +485,15 @@ def ratio_cell(ours: float | None, erlang: float | None, higher_is_better: bool)
     return f"{r:.2f} ({verdict})"
 
 
+def verdict_cell(row: Row, ours: float | None, erlang: float | None, limit: float) -> str:
+    """Met or missed against a target of `limit` x Erlang's time."""
+    if row.erlang in NO_TARGET:
+        return "no target"
+    if ours is None or erlang is None or erlang == 0:
+        return "n/a"
+    return "met" if ours / erlang <= limit else "**missed**"
+
+
 def spread(values: Values, metric: str) -> str:
     v = values.get(metric) or []
     return "" if len(v) < 2 else f"{min(v):.4g} .. {max(v):.4g}"
@@ -416,7 +520,7 @@ def render(
     if args.quick:
         add("")
         add(
-            "**Quick run** (`--quick`): 10x fewer calls and casts than the full run, so the "
+            "**Quick run** (`--quick`): 10x fewer calls, casts and measured restarts than the full run, so the "
             "noexpp figures are rougher than Erlang's."
         )
     if not info.ours_ok:
@@ -482,14 +586,40 @@ def render(
             f"{'higher' if row.higher_is_better else 'lower'} | "
             f"{ratio_cell(c, e, row.higher_is_better)} | {ratio_cell(p, e, row.higher_is_better)} |"
         )
+    if any(row.nearest for row in ROWS):
+        add("")
+        add("\\* No exact Erlang twin: the Erlang figure is the nearest one.")
+    add("")
+    add("## Supervision")
     add("")
     add(
-        "\\* No exact Erlang twin: noexpp has no supervisors yet (a later issue), so plain spawns are set "
-        "beside the nearest Erlang figure, d_sofo's simple_one_for_one supervisor. `sofo_start_10k` is "
-        "10,000 `supervisor:start_child/2` calls (each also passes through the supervisor process), and "
-        "`sofo_mem_per_child` is the growth of `erlang:memory(processes)` per child, including the "
-        "supervisor's bookkeeping. Once noexpp has supervisors, `sofo_*_cpp` / `sofo_*_py` metrics "
-        "take these rows over."
+        f"Targets: noexpp's C++ behaviors at least as fast as Erlang/OTP's supervisor in every row "
+        f"(C++ / Erlang at most {CPP_TARGET:g}), Python behaviors within {PY_TARGET:g}x (Python / Erlang "
+        f"at most {PY_TARGET:g}); quiet rows against quiet ones, `_logged` rows against `_logged` ones. "
+        "Lower is better in every row."
+    )
+    add("")
+    add(
+        "| metric | Erlang/OTP | noexpp C++ | noexpp Python | unit | C++ / Erlang | Python / Erlang | "
+        f"C++ target (<= {CPP_TARGET:g}x) | Python target (<= {PY_TARGET:g}x) |"
+    )
+    add("|---|---:|---:|---:|---|---|---|---|---|")
+    for row in SUP_ROWS:
+        e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
+        add(
+            f"| `{row.label}` | {fmt(e)} | {fmt(c)} | {fmt(p)} | {row.unit} | "
+            f"{ratio_cell(c, e, row.higher_is_better)} | {ratio_cell(p, e, row.higher_is_better)} | "
+            f"{verdict_cell(row, c, e, CPP_TARGET)} | {verdict_cell(row, p, e, PY_TARGET)} |"
+        )
+    add("")
+    add(
+        "Crash logging: Erlang's quiet runs use `-kernel logger_level none`, its `_logged` runs OTP's "
+        "default handler writing to `/dev/null` (three reports per crash: gen_server error, proc_lib crash "
+        "report, supervisor child_terminated). noexpp's quiet runs set the engine's log level to `off`; "
+        "its `_logged` runs keep crash logging on (C++: level `error`; Python: the engine's default level) "
+        "with file descriptor 2 sent to a temporary file, one `process ... crashed: ...` line (about 135 "
+        "bytes) per crashed process. The `sofo_*` paths crash nothing and log nothing on either side, so "
+        "they have no `_logged` rows."
     )
     add("")
     add("### How the figures are taken")
@@ -509,14 +639,33 @@ def render(
         "`ref.cast` from Python."
     )
     add(
-        "- `spawn_10k`: 10,000 `Node::spawn` (C++) / `node.spawn` (Python) of an idle `bench_srv` twin in "
-        "a row; each returns after the process's `init` ran, as `start_child` does."
+        "- `sup_restart_*` (`c_restart.erl`): a one_for_one supervisor (intensity 1,000,000 per second) with "
+        "one permanent worker registered as `worker`; a cast makes its handler throw (C++) / raise (Python). "
+        "Timed from just before that cast until the restarted worker has reported from its `init` (the name "
+        "is registered before `init` runs) and, looked up by name, answered a `ping` call. 10 warm-up "
+        "crashes, then 1,000 measured. In C++ the harness is a process, as in Erlang: `init` sends it "
+        '`("up", name, pid)` and it calls the worker with `co_await call(...)`. In Python the harness is '
+        'likewise a (Python) process: `init` sends it `("up", name, ref)` and its `async def handle_info` '
+        'calls the worker with `await ref.call_async("ping")`.'
     )
     add(
-        "- `spawn_mem_per_process`: C++: growth of `mallinfo2()` `uordblks + hblkhd` (bytes handed out "
-        "by malloc, all arenas) over 100,000 spawns, divided by 100,000. Python: growth of the resident "
-        "set over the 10,000 spawns (in a fresh interpreter), divided by 10,000; it includes the Python "
-        "object, its `Ref` and the engine's process."
+        "- `one_for_all_10_*` (`g_one_for_all.erl`): the same with a one_for_all supervisor of ten registered "
+        "workers `w1`..`w10`; `w5` is crashed; timed until all ten new workers have reported and each "
+        "answered a call by name. 5 warm-up rounds, then 100 measured."
+    )
+    add(
+        "- `sofo_*` (`d_sofo.erl`): a simple_one_for_one supervisor of permanent `bench_srv` twins driven from "
+        "the main thread: 10,000 sequential `start_child(args)`, 10,000 sequential `terminate_child(pid)`, "
+        "then the supervisor's `stop()` with 10,000 children (started again, untimed), until it has exited. "
+        "`sofo_mem_per_child`: Erlang: growth of `erlang:memory(processes)` per child (child processes "
+        "plus the supervisor's bookkeeping); C++: growth of `mallinfo2()` `uordblks + hblkhd` (bytes handed "
+        "out by malloc) per child; Python: growth of the resident set per child (fresh interpreter). The "
+        "three measure different things, so that row is reported, not judged."
+    )
+    add(
+        "- `spawn_*` (extra figures below): plain `Node::spawn` (C++) / `node.spawn` (Python) of an idle "
+        "`bench_srv` twin, 10,000 in a row, each returning after the process's `init` ran; memory per "
+        "process from `mallinfo2()` over 100,000 spawns (C++) or the resident set over 10,000 (Python)."
     )
     if info.erlang_ran:
         committed: Values = {}
@@ -533,7 +682,7 @@ def render(
         add("")
         add("| metric | this run | committed anchor | unit | this run / anchor |")
         add("|---|---:|---:|---|---:|")
-        for m in [r.erlang for r in ROWS] + ["tcp_loopback_rtt_p50"]:
+        for m in [r.erlang for r in ROWS + SUP_ROWS] + ["tcp_loopback_rtt_p50"]:
             now_v, then_v = median(erl, m), median(committed, m)
             r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
             add(f"| `{m}` | {fmt(now_v)} | {fmt(then_v)} | {units.get(m, '')} | {r} |")
@@ -546,15 +695,14 @@ def render(
         add("|---|---:|---|---|")
         for m in extras:
             add(f"| `{m}` | {fmt(median(ours, m))} | {units.get(m, '')} | {EXTRAS[m]} |")
-    used = {r.erlang for r in ROWS}
+    used = {r.erlang for r in ROWS + SUP_ROWS}
     rest = [m for m in erl if m not in used]
     if rest:
         add("")
         add("## Erlang figures without a noexpp counterpart yet")
         add("")
         add(
-            "Measured in the same run, for the issues to come (restarts, supervisors, distribution, "
-            "failure detection). See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+            "Measured in the same run, for the issues to come (distribution, failure detection). See `shared/anchors/erlang/RESULTS.md` for what each one measures."
         )
         add("")
         add("| metric | Erlang/OTP | unit |")
@@ -567,7 +715,7 @@ def render(
         add("")
         add("| metric | Erlang/OTP | noexpp C++ | noexpp Python | unit |")
         add("|---|---|---|---|---|")
-        for row in ROWS:
+        for row in ROWS + SUP_ROWS:
             add(
                 f"| `{row.label}` | {spread(erl, row.erlang)} | {spread(ours, row.cpp)} | "
                 f"{spread(ours, row.py)} | {row.unit} |"
@@ -581,8 +729,10 @@ def render(
     )
     add("")
     add("```sh")
-    add("python bench/run.py              # every metric, ~1 min; prints `metric value unit` lines")
-    add("python bench/run.py --quick      # 10x fewer calls and casts, well under a minute")
+    add("python bench/run.py              # every metric, ~2 min; prints `metric value unit` lines")
+    add(
+        "python bench/run.py --quick      # 10x fewer calls, casts and restarts, well under a minute"
+    )
     add(
         "python bench/run.py local_call   # only metrics starting with local_call (any prefix works)"
     )
@@ -692,7 +842,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(args, erl, ours, units, info))
     log(f"wrote {args.output}")
-    for row in ROWS:
+    for row in ROWS + SUP_ROWS:
         print(
             f"{row.label}: erlang={fmt(median(erl, row.erlang))} cpp={fmt(median(ours, row.cpp))} "
             f"py={fmt(median(ours, row.py))} {row.unit}",

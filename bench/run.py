@@ -7,12 +7,14 @@ Two groups run, one after the other:
 
 * the C++ driver ``noexpp_bench`` (metrics ending in ``_cpp``), which this
   script builds first in ``build/bench`` (Release, Ninja, ccache when present);
-* the Python-behavior benchmarks (metrics ending in ``_py``), run in this
-  interpreter against the installed ``noexpp`` package.
+* the Python-behavior benchmarks (metrics ending in ``_py``): calls, casts
+  and spawns in this interpreter against the installed ``noexpp`` package,
+  then the supervision ones (``bench/py_sup.py``) in fresh interpreters, one
+  quiet and one with crash logging to a file (``*_py_logged``).
 
 The metrics mirror the Erlang/OTP anchor in ``../shared/anchors/erlang``
-(``a_call.erl``, ``b_cast.erl``, ``d_sofo.erl``); ``bench/compare.py`` sets
-them side by side. Only metric lines go to stdout; build output and notes go
+(``a_call.erl``, ``b_cast.erl``, ``c_restart.erl``, ``d_sofo.erl``,
+``g_one_for_all.erl``); ``bench/compare.py`` sets them side by side. Only metric lines go to stdout; build output and notes go
 to stderr. Nothing here asserts a timing: the numbers are reported, not judged.
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = REPO / "build" / "bench"
+PY_SUP = REPO / "bench" / "py_sup.py"
 
 CPP_METRICS = (
     "local_call_rate_cpp",
@@ -46,6 +49,18 @@ CPP_METRICS = (
     "spawn_100k_cpp",
     "spawn_mem_per_process_cpp",
     "spawn_rss_per_process_cpp",
+    "sup_restart_p50_cpp",
+    "sup_restart_p99_cpp",
+    "sup_restart_p50_cpp_logged",
+    "sup_restart_p99_cpp_logged",
+    "one_for_all_10_p50_cpp",
+    "one_for_all_10_p99_cpp",
+    "one_for_all_10_p50_cpp_logged",
+    "one_for_all_10_p99_cpp_logged",
+    "sofo_start_10k_cpp",
+    "sofo_terminate_10k_cpp",
+    "sofo_shutdown_10k_cpp",
+    "sofo_mem_per_child_cpp",
 )
 PY_METRICS = (
     "spawn_10k_py",
@@ -54,6 +69,24 @@ PY_METRICS = (
     "local_call_p50_py",
     "local_call_p99_py",
     "local_cast_rate_py",
+)
+# Run by bench/py_sup.py in fresh interpreters: the quiet pass, then the
+# logged one (crash logging on, fd 2 to a temporary file).
+PY_SUP_METRICS = (
+    "sofo_start_10k_py",
+    "sofo_terminate_10k_py",
+    "sofo_shutdown_10k_py",
+    "sofo_mem_per_child_py",
+    "sup_restart_p50_py",
+    "sup_restart_p99_py",
+    "one_for_all_10_p50_py",
+    "one_for_all_10_p99_py",
+)
+PY_SUP_LOGGED_METRICS = (
+    "sup_restart_p50_py_logged",
+    "sup_restart_p99_py_logged",
+    "one_for_all_10_p50_py_logged",
+    "one_for_all_10_p99_py_logged",
 )
 
 # Sizes of the Python runs (--quick divides them by 10). Python handlers cost
@@ -112,6 +145,17 @@ class Results:
 # C++ driver
 
 
+def stream_metrics(cmd: list[str], results: Results) -> int:
+    """Runs ``cmd`` (from the repository root), passing its metric lines on as
+    they come; returns its exit status."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip():
+                results.emit_line(line.strip())
+        return proc.wait()
+
+
 def build_cpp(build_dir: Path) -> Path:
     """Configures (once) and builds noexpp_bench; returns the executable's path."""
     if not (build_dir / "CMakeCache.txt").exists():
@@ -146,12 +190,7 @@ def run_cpp(
     """Runs noexpp_bench and passes its metric lines on; False if it failed."""
     cmd = [str(binary), "--threads", str(threads)] + (["--quick"] if quick else []) + list(prefixes)
     log(" ".join(cmd))
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip():
-                results.emit_line(line.strip())
-        rc = proc.wait()
+    rc = stream_metrics(cmd, results)
     if rc != 0:
         log(f"noexpp_bench exited with status {rc}")
     return rc == 0
@@ -188,21 +227,7 @@ def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, result
         log(f"cannot import noexpp ({e}); install the package (pip install .) for the _py metrics")
         return False
 
-    class BenchServer(noexpp.GenServer):  # type: ignore[misc, name-defined]
-        """bench_srv.erl in Python: call ping -> pong, count; cast -> +1."""
-
-        def init(self) -> None:
-            self.count = 0
-
-        def handle_call(self, request: Any, caller: Any) -> Any:
-            if request == "ping":
-                return "pong"
-            if request == "count":
-                return self.count
-            raise ValueError(f"unknown request {request!r}")
-
-        def handle_cast(self, request: Any) -> None:
-            self.count += 1
+    from bench_server import BenchServer  # beside this script; needs noexpp
 
     scale = 10 if quick else 1
 
@@ -307,6 +332,28 @@ def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, result
     return ok
 
 
+def python_sup_benchmarks(
+    quick: bool, prefixes: Sequence[str], threads: int, results: Results
+) -> bool:
+    """Runs bench/py_sup.py (quiet, then --logged) in fresh interpreters and
+    passes its metric lines on; False if a pass failed."""
+    ok = True
+    for logged, names in ((False, PY_SUP_METRICS), (True, PY_SUP_LOGGED_METRICS)):
+        if not any(selected(m, prefixes) for m in names):
+            continue
+        # Only this pass's metrics: a prefix such as "sup_restart_p50_py" would
+        # also select the logged twin, which the other pass measures.
+        wanted = [f"{m}$" for m in names if selected(m, prefixes)]
+        cmd = [sys.executable, str(PY_SUP), "--threads", str(threads)]
+        cmd += (["--quick"] if quick else []) + (["--logged"] if logged else []) + wanted
+        log(" ".join(cmd[1:]))
+        rc = stream_metrics(cmd, results)
+        if rc != 0:
+            log(f"py_sup.py{' --logged' if logged else ''} exited with status {rc}")
+            ok = False
+    return ok
+
+
 # --------------------------------------------------------------------------
 
 
@@ -320,7 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="metric-prefix",
         help="run only metrics whose names start with one of these ('name$' = exactly name)",
     )
-    parser.add_argument("--quick", action="store_true", help="10x fewer calls and casts")
+    parser.add_argument(
+        "--quick", action="store_true", help="10x fewer calls, casts and measured restarts"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument(
         "--threads", type=int, default=2, help="engine threads per node (default 2)"
@@ -357,6 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.cpp_only:
         ok = python_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
+        ok = python_sup_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
 
     if args.json:
         payload = {

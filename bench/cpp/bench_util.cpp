@@ -1,13 +1,16 @@
 #include "bench_util.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <iostream>
+#include <string>
 
 namespace noexpp_bench {
 
@@ -47,7 +50,51 @@ void out_int(const Config& cfg, std::string_view metric, std::int64_t value, std
   std::fflush(stdout);
 }
 
-void note(const std::string& text) { std::cerr << "noexpp_bench: " << text << std::endl; }
+namespace {
+int g_note_fd = STDERR_FILENO;  // the real stderr, also while StderrToFile is active
+}  // namespace
+
+void note(const std::string& text) {
+  const std::string line = "noexpp_bench: " + text + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(g_note_fd, line.data() + done, line.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+StderrToFile::StderrToFile() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/noexpp-bench-log-XXXXXX";
+  file_fd_ = ::mkstemp(path.data());
+  if (file_fd_ < 0) return;
+  ::unlink(path.c_str());  // gone when closed; the writes still happen
+  std::fflush(stderr);
+  saved_fd_ = ::dup(STDERR_FILENO);
+  if (saved_fd_ < 0 || ::dup2(file_fd_, STDERR_FILENO) < 0) {
+    if (saved_fd_ >= 0) ::close(saved_fd_);
+    saved_fd_ = -1;
+    return;
+  }
+  g_note_fd = saved_fd_;
+}
+
+StderrToFile::~StderrToFile() {
+  if (saved_fd_ >= 0) {
+    std::fflush(stderr);
+    ::dup2(saved_fd_, STDERR_FILENO);
+    g_note_fd = STDERR_FILENO;
+    ::close(saved_fd_);
+  }
+  if (file_fd_ >= 0) ::close(file_fd_);
+}
+
+std::int64_t StderrToFile::bytes_written() const {
+  struct stat st {};
+  if (file_fd_ < 0 || ::fstat(file_fd_, &st) != 0) return 0;
+  return static_cast<std::int64_t>(st.st_size);
+}
 
 std::size_t heap_used_bytes() {
   const struct mallinfo2 mi = mallinfo2();

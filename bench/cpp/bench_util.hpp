@@ -43,7 +43,28 @@ void out(const Config& cfg, std::string_view metric, double value, std::string_v
 void out_int(const Config& cfg, std::string_view metric, std::int64_t value, std::string_view unit);
 
 /// A diagnostic line on stderr (never on stdout, which is for metrics only).
+/// While a StderrToFile is active, notes still go to the real stderr.
 void note(const std::string& text);
+
+/// Sends file descriptor 2 (where the engine's logger writes) to a fresh
+/// temporary file for as long as it lives, so the `*_logged` runs pay for
+/// writing real log lines to a file; restores fd 2 and deletes the file when
+/// destroyed. Not reentrant (one at a time).
+class StderrToFile {
+ public:
+  StderrToFile();
+  ~StderrToFile();
+  StderrToFile(const StderrToFile&) = delete;
+  StderrToFile& operator=(const StderrToFile&) = delete;
+  /// False if the redirection could not be set up (fd 2 is then unchanged).
+  bool ok() const { return saved_fd_ >= 0; }
+  /// Bytes written to the file so far.
+  std::int64_t bytes_written() const;
+
+ private:
+  int file_fd_ = -1;
+  int saved_fd_ = -1;
+};
 
 /// Bytes currently allocated through malloc (all arenas, plus mmapped
 /// chunks): mallinfo2().uordblks + hblkhd.

@@ -14,5 +14,11 @@ bool run_local_cast(const Config& cfg);
 /// Plain spawn of idle processes: spawn_10k_cpp, spawn_100k_cpp,
 /// spawn_mem_per_process_cpp (malloc'd bytes) and spawn_rss_per_process_cpp.
 bool run_spawn(const Config& cfg);
+/// c_restart.erl and g_one_for_all.erl: sup_restart_p50/p99_cpp and
+/// one_for_all_10_p50/p99_cpp, each also as *_logged (crash logging to a file).
+bool run_sup_restart(const Config& cfg);
+/// d_sofo.erl: sofo_start_10k_cpp, sofo_terminate_10k_cpp,
+/// sofo_shutdown_10k_cpp, sofo_mem_per_child_cpp.
+bool run_sofo(const Config& cfg);
 
 }  // namespace noexpp_bench

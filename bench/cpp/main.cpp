@@ -22,12 +22,18 @@ constexpr const char* kMetrics[] = {
     "local_call_rate_cpp_blocking", "local_call_p50_cpp_blocking", "local_call_p99_cpp_blocking",
     "local_cast_rate_cpp",          "spawn_10k_cpp",               "spawn_100k_cpp",
     "spawn_mem_per_process_cpp",    "spawn_rss_per_process_cpp",
+    "sup_restart_p50_cpp",          "sup_restart_p99_cpp",
+    "sup_restart_p50_cpp_logged",   "sup_restart_p99_cpp_logged",
+    "one_for_all_10_p50_cpp",       "one_for_all_10_p99_cpp",
+    "one_for_all_10_p50_cpp_logged", "one_for_all_10_p99_cpp_logged",
+    "sofo_start_10k_cpp",           "sofo_terminate_10k_cpp",
+    "sofo_shutdown_10k_cpp",        "sofo_mem_per_child_cpp",
 };
 
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: noexpp_bench [--quick] [--threads N] [--list] [metric-prefix ...]\n"
-               "  --quick       10x fewer calls and casts (spawn counts are in the metric names)\n"
+               "  --quick       10x fewer calls, casts and measured restarts (counts in a name stay)\n"
                "  --threads N   engine threads per node (default 2)\n"
                "  --list        print the metric names and exit\n"
                "  metric-prefix run only the metrics whose names start with one of these;\n"
@@ -65,7 +71,8 @@ int main(int argc, char** argv) {
   noexpp::set_log_level("warning");
   bool ok = true;
   using Group = bool (*)(const noexpp_bench::Config&);
-  for (const Group group : {noexpp_bench::run_local_call, noexpp_bench::run_local_cast, noexpp_bench::run_spawn}) {
+  for (const Group group : {noexpp_bench::run_local_call, noexpp_bench::run_local_cast, noexpp_bench::run_spawn,
+                            noexpp_bench::run_sup_restart, noexpp_bench::run_sofo}) {
     try {
       ok = group(cfg) && ok;
     } catch (const std::exception& e) {
