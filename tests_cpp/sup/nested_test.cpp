@@ -24,9 +24,11 @@ class Nested : public SupTest {
     }
     return root;
   }
-  /// The pid a supervisor last started child `id` with, from the events.
+  /// The pid a supervisor last started child `id` with, from the events
+  /// (waits for its first child_started to be delivered).
   Pid started_pid(Pid sup, const std::string& id) {
     Pid out;
+    EXPECT_TRUE(wait_event("child_started", id, 1, sup)) << id;
     for (auto& e : events_of("", id, sup))
       if ((e.type == "child_started" || e.type == "child_restarted") && field(e, "pid").is_pid())
         out = field(e, "pid").as_pid();

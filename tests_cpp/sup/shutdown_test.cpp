@@ -125,6 +125,32 @@ TEST_F(Shutdown, supervisor_stops_when_its_parent_dies) {
   EXPECT_EQ(node_->process_count(), 0u);
 }
 
+TEST_F(Shutdown, killed_supervisor_takes_its_workers_along) {
+  // No terminate_child here: the supervisor itself is killed, and its links
+  // carry `killed` to the children.
+  auto s = start_sup(spec_of(Strategy::one_for_one, {worker("a"), worker("b")}));
+  ExitWatch a(*node_, pid_of(s, "a")), b(*node_, pid_of(s, "b"));
+  node_->kill(s.pid());
+  ASSERT_TRUE(a.wait());
+  ASSERT_TRUE(b.wait());
+  EXPECT_EQ(*a.wait(), ExitReason::killed());
+  EXPECT_EQ(*b.wait(), ExitReason::killed());
+  EXPECT_EQ(node_->process_count(), 0u);
+}
+
+// A child that traps exits does not outlive its killed supervisor: an EXIT
+// over the link from its parent ends it through terminate, as OTP's
+// gen_server does, instead of reaching handle_info where it could be ignored.
+TEST_F(Shutdown, killed_supervisor_leaves_no_trapping_orphan) {
+  auto s = start_sup(spec_of(Strategy::one_for_one, {worker("t", {.trap_exit = true})}));
+  Pid t = pid_of(s, "t");
+  ExitWatch watch(*node_, t);
+  node_->kill(s.pid());
+  auto reason = watch.wait();
+  ASSERT_TRUE(reason) << "the child outlived its killed supervisor";
+  EXPECT_EQ(*reason, ExitReason::killed());
+}
+
 TEST_F(Shutdown, terminate_child_does_not_restart_a_permanent_child) {
   auto s = start_sup(spec_of(Strategy::one_for_all, {worker("a"), worker("b")}));
   Pid b = pid_of(s, "b");

@@ -248,6 +248,12 @@ bool Process::handle_exit_signal(Envelope& e) {
     exit(ExitReason::killed(), false);
     return false;
   }
+  if (trap_exit_ && from_link && e.from == parent_ && !parent_.is_nil()) {
+    // Its supervisor died: nobody is left to stop it, so it goes too, through
+    // terminate, as a gen_server does on its parent's EXIT (no orphans).
+    exit(reason, true);
+    return false;
+  }
   if (trap_exit_) {
     // To the tail of the normal lane: behind whatever the sender sent first.
     auto* m = new Envelope(Envelope::Kind::exit_message, e.from, e.ref);

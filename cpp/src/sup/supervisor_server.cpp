@@ -82,6 +82,9 @@ void SupervisorServer::init(const Term&) {
 }
 
 void SupervisorServer::terminate(const ExitReason& reason) {
+  // A dead parent ends a supervisor straight through terminate (Process).
+  if (stop_reason_.empty() && !parent_.is_nil() && !node().alive(parent_))
+    stop_reason_ = "parent exited: " + reason.to_string();
   if (stop_reason_.empty()) stop_reason_ = reason.to_string();
   stop_all();
   stopped_ = true;
