@@ -7,7 +7,8 @@ raise TypeError / ValueError naming the argument, then hand the spec over.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _core
 from .errors import MaxRestartsExceededError
@@ -95,7 +96,7 @@ class ChildSpec:
     registers the child locally.
     """
 
-    __slots__ = ("id", "behavior", "args", "restart", "shutdown", "significant", "name")
+    __slots__ = ("args", "behavior", "id", "name", "restart", "shutdown", "significant")
 
     def __init__(self, id: str, behavior: Any, args: Sequence[Any] = (), restart: str = "permanent",
                  shutdown: Any = _DEFAULT, significant: bool = False, name: str | None = None) -> None:
@@ -139,8 +140,8 @@ class SupervisorSpec:
     See :meth:`noexpp.Node.start_supervisor` for the meaning of each field.
     """
 
-    __slots__ = ("children", "strategy", "max_restarts", "within", "backoff", "decider",
-                 "auto_shutdown", "child_template", "name")
+    __slots__ = ("auto_shutdown", "backoff", "child_template", "children", "decider",
+                 "max_restarts", "name", "strategy", "within")
     _is_supervisor_spec = True
 
     def __init__(self, children: Sequence[ChildSpec] = (), strategy: str = "one_for_one",
