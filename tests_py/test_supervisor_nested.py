@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import noexpp
 
 TIMEOUT = 10.0
@@ -160,3 +162,26 @@ def test_tree_stops_in_reverse_depth_first(
     ]
     assert node.process_count() == before
     assert all(node.whereis(n) is None for n in ("mid", "leaf", "w1", "w3"))
+
+
+def test_child_supervisor_gives_a_handle_on_a_nested_supervisor(
+    node: noexpp.Node, collector: Any, probe: Any
+) -> None:
+    top = node.start_supervisor(tree(probe, collector), name="top")
+    mid = top.child_supervisor("mid")
+    assert mid.name == "mid" and mid.is_running
+    assert [c.id for c in mid.which_children()] == ["w2", "leaf"]
+    leaf = mid.child_supervisor("leaf")
+    assert [c.id for c in leaf.which_children()] == ["w3", "w4"]
+    leaf.terminate_child("w4")  # managed through the handle like a top-level one
+    assert [c.ref is None for c in leaf.which_children()] == [False, True]
+    with pytest.raises(ValueError, match="worker, not a supervisor"):
+        top.child_supervisor("w1")
+    with pytest.raises(noexpp.ChildNotFoundError):
+        top.child_supervisor("nope")
+    top.terminate_child("mid")
+    assert not mid.is_running
+    with pytest.raises(noexpp.SupervisorNotRunning):
+        mid.which_children()
+    with pytest.raises(noexpp.SupervisorNotRunning):
+        top.child_supervisor("mid")  # terminated: no running supervisor to hand out

@@ -194,6 +194,11 @@ void register_supervisor(pyb::module_& m) {
                                           to_string(k.restart), k.is_supervisor));
              return out;
            })
+      .def("child_supervisor",
+           [](Supervisor& s, const std::string& id, pyb::object timeout) {
+             auto d = duration_from(timeout);
+             return value_or_raise(without_gil([&] { return s.child_supervisor(id, d); }));
+           })
       .def("count_children",
            [](Supervisor& s, pyb::object timeout) {
              auto d = duration_from(timeout);

@@ -210,7 +210,7 @@ class Supervisor:
     def __init__(self, node: Node, core: Any, spec: SupervisorSpec) -> None:
         self._node = node
         self._core = core
-        self._simple = spec.strategy == "simple_one_for_one"
+        self._spec = spec
         self.name = spec.name
 
     @property
@@ -252,6 +252,17 @@ class Supervisor:
     def which_children(self, timeout: float = 5.0) -> list[ChildInfo]:
         """The children in start order."""
         return [ChildInfo(*c) for c in self._core.which_children(_check_seconds("timeout", timeout))]
+
+    def child_supervisor(self, child_id: str, timeout: float = 5.0) -> Supervisor:
+        """The handle of a running nested supervisor (a child whose behavior
+        is a SupervisorSpec). If that supervisor is restarted, ask again: the
+        old handle then reports it stopped."""
+        _check_id(child_id)
+        spec = next((c.behavior for c in self._spec.children if c.id == child_id), None)
+        core = self._core.child_supervisor(child_id, _check_seconds("timeout", timeout))
+        if not isinstance(spec, SupervisorSpec):  # added later with start_child: name unknown here
+            spec = SupervisorSpec()
+        return Supervisor(self._node, core, spec)
 
     def count_children(self, timeout: float = 5.0) -> dict[str, int]:
         """``{"specs", "active", "supervisors", "workers"}``, as OTP's count_children."""

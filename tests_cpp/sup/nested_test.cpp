@@ -63,6 +63,25 @@ TEST_F(Nested, depth_three_tree_starts_in_order) {
   EXPECT_EQ(started_pid(mid, "leaf"), leaf);
 }
 
+TEST_F(Nested, child_supervisor_hands_out_a_working_handle) {
+  auto root = start_sup(tree());
+  auto mid = root.child_supervisor("mid");
+  ASSERT_TRUE(mid.ok()) << mid.error().to_string();
+  EXPECT_EQ(mid.value().pid(), where("mid_sup"));
+  auto leaf = mid.value().child_supervisor("leaf");
+  ASSERT_TRUE(leaf.ok());
+  ASSERT_TRUE(leaf.value().terminate_child("w4").ok());
+  auto kids = leaf.value().which_children().value();
+  ASSERT_EQ(kids.size(), 2u);
+  EXPECT_TRUE(kids[1].pid.is_nil());
+  EXPECT_EQ(root.child_supervisor("w1").error().code, Errc::invalid_argument);
+  EXPECT_EQ(root.child_supervisor("nope").error().code, Errc::child_not_found);
+  ASSERT_TRUE(root.terminate_child("mid").ok());
+  EXPECT_FALSE(mid.value().running());
+  EXPECT_EQ(mid.value().which_children().error().code, Errc::supervisor_not_running);
+  EXPECT_EQ(root.child_supervisor("mid").error().code, Errc::supervisor_not_running);
+}
+
 TEST_F(Nested, crash_in_the_leaf_is_handled_by_the_leaf) {
   auto root = start_sup(tree());
   Pid mid = where("mid_sup");

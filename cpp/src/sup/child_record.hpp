@@ -12,6 +12,8 @@
 
 namespace noexpp::sup {
 
+class SupervisorState;
+
 struct ChildRecord {
   std::uint64_t key = 0;  ///< unique within the supervisor (ids of simple_one_for_one children repeat)
   ChildSpec spec;
@@ -29,6 +31,8 @@ struct ChildRecord {
   std::string last_error;
   /// The decider's answer, written in the child's thread when a handler
   /// raises and read by the supervisor when the child's EXIT arrives.
+  /// A nested supervisor's shared state (handles on it come from here).
+  std::shared_ptr<SupervisorState> nested_state;
   std::shared_ptr<std::atomic<Directive>> directive = std::make_shared<std::atomic<Directive>>(Directive::restart);
 
   bool running() const { return !pid.is_nil(); }

@@ -65,6 +65,10 @@ Result<std::vector<ChildInfo>> Supervisor::which_children(Duration timeout) {
                                      [](SupervisorServer& s) { return s.which_children(); });
 }
 
+Result<Supervisor> Supervisor::child_supervisor(const std::string& id, Duration timeout) {
+  return ask<Supervisor>(*node_, pid_, *state_, timeout, [id](SupervisorServer& s) { return s.child_supervisor(id); });
+}
+
 Result<ChildCounts> Supervisor::count_children(Duration timeout) {
   return ask<ChildCounts>(*node_, pid_, *state_, timeout, [](SupervisorServer& s) { return s.count_children(); });
 }

@@ -154,9 +154,9 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
       return false;
     };
   }
-  Result<Pid> r = rec.spec.is_supervisor()
-                      ? spawn_supervisor(node(), *rec.spec.supervisor, std::make_shared<SupervisorState>(), opts)
-                      : node().spawn(rec.spec.behavior, rec.spec.args, opts);
+  if (rec.spec.is_supervisor()) rec.nested_state = std::make_shared<SupervisorState>();
+  Result<Pid> r = rec.spec.is_supervisor() ? spawn_supervisor(node(), *rec.spec.supervisor, rec.nested_state, opts)
+                                           : node().spawn(rec.spec.behavior, rec.spec.args, opts);
   if (!r) return r;
   rec.pid = r.value();
   rec.started_mono = Clock::now();
@@ -438,6 +438,15 @@ Result<bool> SupervisorServer::delete_child(const std::string& id) {
     return Error{Errc::child_running, "child '" + id + "' is running; terminate it first"};
   forget(it);
   return true;
+}
+
+Result<Supervisor> SupervisorServer::child_supervisor(const std::string& id) {
+  auto it = find_id(id);
+  if (it == children_.end()) return not_found(id);
+  if (!it->spec.is_supervisor())
+    return Error{Errc::invalid_argument, "child '" + id + "' is a worker, not a supervisor"};
+  if (!it->running()) return Error{Errc::supervisor_not_running, "child supervisor '" + id + "' is not running"};
+  return Supervisor(node().shared_from_this(), it->pid, it->nested_state);
 }
 
 std::vector<ChildInfo> SupervisorServer::which_children() const {

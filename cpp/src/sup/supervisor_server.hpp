@@ -33,6 +33,7 @@ class SupervisorServer : public GenServer {
   Result<bool> terminate_child(Pid pid);
   Result<Pid> restart_child(const std::string& id);
   Result<bool> delete_child(const std::string& id);
+  Result<Supervisor> child_supervisor(const std::string& id);
   std::vector<ChildInfo> which_children() const;
   ChildCounts count_children() const;
   SupervisorStats stats();

@@ -80,6 +80,9 @@ class Supervisor {
   /// Forgets a terminated child's spec.
   Result<bool> delete_child(const std::string& id, Duration timeout = kDefaultCallTimeout);
   Result<std::vector<ChildInfo>> which_children(Duration timeout = kDefaultCallTimeout);
+  /// A handle on the running nested supervisor with child id `id` (it
+  /// stops working when that supervisor is restarted: ask again).
+  Result<Supervisor> child_supervisor(const std::string& id, Duration timeout = kDefaultCallTimeout);
   Result<ChildCounts> count_children(Duration timeout = kDefaultCallTimeout);
   /// Works after the supervisor stopped, too (then it reports why).
   SupervisorStats stats(Duration timeout = kDefaultCallTimeout);
