@@ -7,25 +7,37 @@
 #include "noexpp/core/process.hpp"
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
 
-using namespace std::chrono_literals;
-using test::Event;
-using test::ExitWatch;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Recorder;
-using test::Slot;
-
-class GenServerTest : public test::NodeTest {
+class GenServerTest : public NodeTest {
  protected:
   /// Calls and expects a reply.
   Term call_ok(Pid to, Term request) {
     auto o = node_->call(to, std::move(request), kWait);
     EXPECT_TRUE(o.ok()) << testing::PrintToString(o);
     return o.value;
+  }
+
+  /// Makes a call wait in the queue behind a handler that is blocked, lets
+  /// the handler go on to `then` (which ends the process), and returns the
+  /// queued call's outcome.
+  std::optional<CallOutcome> call_queued_behind(std::function<void(GenServer&)> then) {
+    auto gate = std::make_shared<Event>();
+    auto busy = std::make_shared<Event>();
+    Handlers h;
+    h.cast = [gate, busy, then](GenServer& self, const Term&) {
+      busy->set();
+      EXPECT_TRUE(gate->wait());
+      then(self);
+    };
+    Pid p = spawn(fn_server(h));
+    node_->cast(p, "block");
+    EXPECT_TRUE(busy->wait());
+    auto outcome = std::make_shared<Slot<CallOutcome>>();
+    node_->call_async(p, "queued", kWait, [outcome](CallOutcome o) { outcome->set(std::move(o)); });
+    gate->set();
+    return outcome->wait();
   }
 };
 
@@ -185,7 +197,7 @@ TEST_F(GenServerTest, spawn_and_call_from_inside_a_handler) {
       if (!args.is("child args")) throw std::runtime_error("wrong args");
       c.continue_with("ready");
     };
-    auto r = self.node().spawn(test::fn_server(child), req, o);
+    auto r = self.node().spawn(fn_server(child), req, o);
     if (!r.ok()) return Term::tuple({"spawn failed", r.error().to_string()});
     auto o2 = self.node().call(r.value(), "hello", kWait);
     return Term::tuple({to_string(o2.status), o2.value});
@@ -549,42 +561,14 @@ TEST_F(GenServerTest, call_target_crashes_while_handling) {
 }
 
 TEST_F(GenServerTest, queued_call_fails_when_the_target_crashes) {
-  auto gate = std::make_shared<Event>();
-  auto busy = std::make_shared<Event>();
-  Handlers h;
-  h.cast = [gate, busy](GenServer&, const Term&) {
-    busy->set();
-    EXPECT_TRUE(gate->wait());
-    throw std::runtime_error("crashed with calls queued");
-  };
-  Pid p = spawn(fn_server(h));
-  node_->cast(p, "block_then_crash");
-  ASSERT_TRUE(busy->wait());
-  auto outcome = std::make_shared<Slot<CallOutcome>>();
-  node_->call_async(p, "queued", kWait, [outcome](CallOutcome o) { outcome->set(std::move(o)); });
-  gate->set();
-  auto o = outcome->wait();
+  auto o = call_queued_behind([](GenServer&) { throw std::runtime_error("crashed with calls queued"); });
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->status, CallOutcome::Status::crashed) << testing::PrintToString(*o);
   EXPECT_EQ(o->reason.message, "crashed with calls queued");
 }
 
 TEST_F(GenServerTest, queued_call_is_noproc_when_the_target_stops_normally) {
-  auto gate = std::make_shared<Event>();
-  auto busy = std::make_shared<Event>();
-  Handlers h;
-  h.cast = [gate, busy](GenServer& self, const Term&) {
-    busy->set();
-    EXPECT_TRUE(gate->wait());
-    self.stop();
-  };
-  Pid p = spawn(fn_server(h));
-  node_->cast(p, "block_then_stop");
-  ASSERT_TRUE(busy->wait());
-  auto outcome = std::make_shared<Slot<CallOutcome>>();
-  node_->call_async(p, "queued", kWait, [outcome](CallOutcome o) { outcome->set(std::move(o)); });
-  gate->set();
-  auto o = outcome->wait();
+  auto o = call_queued_behind([](GenServer& self) { self.stop(); });
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->status, CallOutcome::Status::noproc) << testing::PrintToString(*o);
 }
@@ -683,4 +667,4 @@ TEST_F(GenServerTest, node_stop_fails_open_calls_with_node_stopped) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

@@ -5,17 +5,8 @@
 
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using namespace std::chrono_literals;
-using test::Event;
-using test::ExitWatch;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Recorder;
-using test::Slot;
 
 Term ref_term(std::uint64_t ref) { return Term(static_cast<std::int64_t>(ref)); }
 
@@ -93,7 +84,7 @@ Handlers crasher() {
   return h;
 }
 
-class MonitorTest : public test::NodeTest {
+class MonitorTest : public NodeTest {
  protected:
   std::uint64_t monitor_from(Pid watcher, Pid target) {
     auto o = node_->call(watcher, Term::tuple({"monitor", target}), kWait);
@@ -525,4 +516,4 @@ TEST_F(ExitSignalTest, exit_signal_overtakes_queued_messages) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

@@ -8,10 +8,8 @@
 #include "noexpp/core/mailbox.hpp"
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using test::kWait;
 
 Envelope* envelope(Envelope::Kind kind, Term t = {}) { return new Envelope(kind, Pid{}, 0, std::move(t)); }
 
@@ -223,4 +221,4 @@ TEST(Mailbox, concurrent_producers_never_lose_a_wakeup_nor_double_schedule) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

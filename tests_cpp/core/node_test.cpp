@@ -5,14 +5,8 @@
 
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using namespace std::chrono_literals;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Recorder;
 
 struct Terminated {
   Pid pid;
@@ -25,7 +19,7 @@ Handlers recording_terminate(std::shared_ptr<Recorder<Terminated>> log) {
   return h;
 }
 
-class NodeLifecycleTest : public test::NodeTest {};
+class NodeLifecycleTest : public NodeTest {};
 
 TEST_F(NodeLifecycleTest, identity) {
   EXPECT_TRUE(node_->running());
@@ -126,4 +120,4 @@ TEST_F(NodeLifecycleTest, set_log_level) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

@@ -9,12 +9,8 @@
 #include "noexpp/core/pending_calls.hpp"
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using namespace std::chrono_literals;
-using test::kWait;
-using test::Recorder;
 
 /// A completion-function waiter (as for a thread outside the engine).
 CallWaiterRef to(std::function<void(CallOutcome)> f) { return CallWaiterRef{nullptr, std::move(f)}; }
@@ -189,4 +185,4 @@ TEST(CallWaiter, wait_until_times_out_then_sees_the_outcome) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

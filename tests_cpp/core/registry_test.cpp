@@ -6,14 +6,8 @@
 #include "noexpp/core/registry.hpp"
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using test::ExitWatch;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Slot;
 
 TEST(Registry, names_are_unique) {
   Registry r;
@@ -43,7 +37,7 @@ TEST(Registry, remove_with_pid_only_removes_its_own_name) {
   EXPECT_FALSE(r.remove("svc"));
 }
 
-class RegistryTest : public test::NodeTest {};
+class RegistryTest : public NodeTest {};
 
 TEST_F(RegistryTest, spawn_with_name_registers_it) {
   SpawnOptions o;
@@ -129,4 +123,4 @@ TEST_F(RegistryTest, concurrent_spawns_with_one_name_have_one_winner) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

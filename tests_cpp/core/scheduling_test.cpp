@@ -7,20 +7,10 @@
 
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
 
-using namespace std::chrono_literals;
-using test::Event;
-using test::ExitWatch;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Recorder;
-using test::Slot;
-using test::TimedBarrier;
-
-class SchedulingTest : public test::NodeTest {};
+class SchedulingTest : public NodeTest {};
 
 TEST_F(SchedulingTest, processes_run_in_parallel_on_two_threads) {
   // Each handler waits for a second handler to arrive: this only completes
@@ -378,4 +368,4 @@ TEST_F(SchedulingTest, killed_while_suspended_in_co_await) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test

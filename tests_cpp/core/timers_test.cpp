@@ -5,15 +5,8 @@
 
 #include "test_support.hpp"
 
-namespace noexpp {
+namespace noexpp::test {
 namespace {
-
-using namespace std::chrono_literals;
-using test::ExitWatch;
-using test::fn_server;
-using test::Handlers;
-using test::kWait;
-using test::Recorder;
 
 /// Records every plain message it gets; on call ("after", ms, msg) arms a
 /// timer from inside, on ("after_cancel", ms, msg) arms and cancels one.
@@ -34,7 +27,7 @@ Handlers timer_server(std::shared_ptr<Recorder<Term>> got) {
 
 bool contains(const std::vector<Term>& v, const Term& t) { return std::find(v.begin(), v.end(), t) != v.end(); }
 
-class TimerTest : public test::NodeTest {};
+class TimerTest : public NodeTest {};
 
 TEST_F(TimerTest, send_after_fires_once) {
   auto got = std::make_shared<Recorder<Term>>();
@@ -141,4 +134,4 @@ TEST_F(TimerTest, pids_are_never_reused) {
 }
 
 }  // namespace
-}  // namespace noexpp
+}  // namespace noexpp::test
