@@ -20,6 +20,12 @@ add_library(noexpp_msgpack INTERFACE)
 target_include_directories(noexpp_msgpack SYSTEM INTERFACE ${MSGPACK_INCLUDE_DIR})
 target_compile_definitions(noexpp_msgpack INTERFACE MSGPACK_NO_BOOST MSGPACK_DEFAULT_API_VERSION=3)
 
+# The cluster handshake's HMAC-SHA256 and nonces.
+find_package(OpenSSL QUIET COMPONENTS Crypto)
+if(NOT OpenSSL_FOUND)
+  message(FATAL_ERROR "OpenSSL not found: apt-get install libssl-dev")
+endif()
+
 find_package(spdlog CONFIG QUIET)
 if(NOT spdlog_FOUND)
   message(FATAL_ERROR "spdlog not found: apt-get install libspdlog-dev")

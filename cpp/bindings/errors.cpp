@@ -32,6 +32,9 @@ void raise_error(const Error& e) {
     case Errc::missing_child_template: cls = "MissingChildTemplateError"; break;
     case Errc::invalid_simple_one_for_one: cls = "InvalidSimpleOneForOneError"; break;
     case Errc::supervisor_not_running: cls = "SupervisorNotRunning"; break;
+    case Errc::authentication_failed: cls = "AuthenticationError"; break;
+    case Errc::message_too_large: cls = "MessageTooLargeError"; break;
+    case Errc::listen_failed: raise(pyb::module_::import("builtins").attr("OSError")(e.detail));
     case Errc::bad_term: throw pyb::type_error(e.to_string());
     case Errc::invalid_argument: throw pyb::value_error(e.to_string());
     default: break;
@@ -53,6 +56,8 @@ pyb::object call_failure(const CallOutcome& o, const std::string& target) {
     case S::noconnection: return error_class("NodeDown")("node of " + target + " is down (noconnection)");
     case S::self_call: return error_class("CallingSelfError")("process " + target + " cannot call itself");
     case S::node_stopped: return error_class("NodeStopped")("node is not running; cannot call " + target);
+    case S::too_large:
+      return error_class("MessageTooLargeError")("call to " + target + ": " + o.reason.message);
     case S::ok: break;
   }
   return error_class("NoexppError")("call failed");

@@ -11,5 +11,6 @@ PYBIND11_MODULE(_core, m) {
   noexpp::py::register_node(m);
   noexpp::py::register_process(m);
   noexpp::py::register_supervisor(m);
+  noexpp::py::register_cluster(m);
   noexpp::py::register_probe_behavior();
 }

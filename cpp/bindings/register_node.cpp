@@ -50,6 +50,24 @@ void ref_call_callback(const Ref& r, pyb::object request, pyb::object timeout, p
   });
 }
 
+/// send / cast: silent for a gone target (as in Erlang), an error for a
+/// message that cannot leave this node.
+void send_or_raise(const Ref& r, pyb::object message, bool as_cast) {
+  auto sent = r.node->send_message(r.pid, to_term(message), as_cast);
+  if (!sent && sent.error().code == Errc::message_too_large) raise_error(sent.error());
+}
+
+/// Local: a table lookup. Remote: a request to its node (false when that
+/// node is unreachable).
+bool ref_alive(const Ref& r) {
+  if (!r.node->is_remote(r.pid)) return r.node->alive(r.pid);
+  const Pid node_pid{r.pid.node, r.pid.creation, 0};
+  auto o = without_gil([&] {
+    return r.node->call(node_pid, Term::tuple({Term("alive"), Term(r.pid)}), std::chrono::seconds(5));
+  });
+  return o.ok() && o.value.is_bool() && o.value.as_bool();
+}
+
 std::string ref_repr(const Ref& r) { return "Ref(" + r.pid.to_string() + ")"; }
 
 Ref spawn(const std::shared_ptr<Node>& node, pyb::object behavior, pyb::tuple args, std::string name,
@@ -78,8 +96,8 @@ void register_node(pyb::module_& m) {
       .def("call", &ref_call, pyb::arg("request"), pyb::arg("timeout") = 5.0,
            "Calls the process and waits for its reply (GIL released while waiting).")
       .def("_call_callback", &ref_call_callback)
-      .def("cast", [](const Ref& r, pyb::object req) { r.node->cast(r.pid, to_term(req)); }, pyb::arg("request"))
-      .def("send", [](const Ref& r, pyb::object msg) { r.node->send(r.pid, to_term(msg)); }, pyb::arg("message"))
+      .def("cast", [](const Ref& r, pyb::object req) { send_or_raise(r, req, true); }, pyb::arg("request"))
+      .def("send", [](const Ref& r, pyb::object msg) { send_or_raise(r, msg, false); }, pyb::arg("message"))
       .def("stop",
            [](const Ref& r, pyb::object reason, pyb::object timeout) {
              auto why = exit_reason_from_python(reason);
@@ -91,7 +109,7 @@ void register_node(pyb::module_& m) {
       .def("kill", [](const Ref& r) { return r.node->kill(r.pid); }, "Kills the process (untrappable).")
       .def("exit", [](const Ref& r, pyb::object reason) { return r.node->exit(r.pid, exit_reason_from_python(reason)); },
            pyb::arg("reason"), "Sends an exit signal, as erlang:exit/2.")
-      .def_property_readonly("alive", [](const Ref& r) { return r.node->alive(r.pid); })
+      .def_property_readonly("alive", &ref_alive)
       .def_property_readonly("node_id", [](const Ref& r) { return node_name(r.pid.node); })
       .def_property_readonly("serial", [](const Ref& r) { return r.pid.serial; })
       .def("__eq__", [](const Ref& a, pyb::object b) { return pyb::isinstance<Ref>(b) && a.pid == b.cast<const Ref&>().pid; })
@@ -101,11 +119,16 @@ void register_node(pyb::module_& m) {
                        [](pyb::tuple) -> Ref { throw pyb::type_error("a Ref cannot be unpickled"); }));
 
   pyb::class_<Node, std::shared_ptr<Node>>(m, "Node")
-      .def(pyb::init([](std::string name, std::string host, int port, int threads) {
-             return Node::create(NodeOptions{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads},
-                                 &delete_node);
+      .def(pyb::init([](std::string name, std::string host, int port, int threads, std::optional<pyb::dict> cluster) {
+             NodeOptions o{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads, {}};
+             if (cluster) o.cluster = cluster_options_from(*cluster);
+             try {
+               return Node::create(std::move(o), &delete_node);
+             } catch (const ErrorException& e) {
+               raise_error(e.error);
+             }
            }),
-           pyb::arg("name"), pyb::arg("host"), pyb::arg("port"), pyb::arg("threads"))
+           pyb::arg("name"), pyb::arg("host"), pyb::arg("port"), pyb::arg("threads"), pyb::arg("cluster") = std::nullopt)
       .def("start", &Node::start)
       .def("stop", [](Node& n, double grace) {
              without_gil([&] {

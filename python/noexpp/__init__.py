@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import _core
 from .errors import (
     AuthenticationError, BehaviorNotFoundError, CallingSelfError, CallTimeout, ChildNotFoundError,
-    ChildRunningError,
+    ChildRunningError, MessageTooLargeError,
     DuplicateChildError, DuplicateNameError, InitError, InvalidSimpleOneForOneError,
     MaxRestartsExceededError, MissingChildTemplateError, NoAvailableNodeError, NodeDown,
     NodeStopped, NoexppError, NoProcess, ProcessCrashed, SupervisorNotRunning,
@@ -16,6 +16,7 @@ from .gen_server import (
     Caller, Down, Exit, ExitReason, GenServer, NoReply, Timer, behavior, behaviors,
     register_behavior,
 )
+from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo
 from .ref import Ref
 from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpec
@@ -30,7 +31,8 @@ __all__ = [
     "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
-    "SupervisorNotRunning", "ChildRunningError",
+    "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
+    "NodeHandle",
 ]
 
 

@@ -8,7 +8,7 @@ __all__ = [
     "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
-    "SupervisorNotRunning", "ChildRunningError",
+    "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError",
 ]
 
 
@@ -94,3 +94,8 @@ class NoAvailableNodeError(NoexppError):
 
 class SupervisorNotRunning(NoexppError):
     """The supervisor is not running."""
+
+
+class MessageTooLargeError(NoexppError, ValueError):
+    """A message to a remote process encodes to more than the cluster's frame
+    maximum (``max_message_size``); it was not sent."""

@@ -24,11 +24,19 @@ class ProcessInfo(NamedTuple):
 
 
 class NodeInfo(NamedTuple):
-    """A member of the cluster as this node sees it."""
+    """A member of the cluster as this node sees it.
+
+    ``status`` is "self" (this node), "up", "connecting" or "down".
+    ``process_count`` comes with each heartbeat (-1 while unknown);
+    ``last_heartbeat`` is how many seconds ago the last one arrived and
+    ``rtt`` the last heartbeat's round trip in seconds (None when unknown).
+    """
 
     id: str
     status: str
     process_count: int
+    last_heartbeat: float | None = None
+    rtt: float | None = None
 
 
 _live: weakref.WeakSet[Node] = weakref.WeakSet()
@@ -52,23 +60,47 @@ class Node:
     :meth:`stop`) to stop every process in order and free its threads.
     """
 
-    def __init__(self, name: str, listen: str = "127.0.0.1:0", cookie: str | None = None,
-                 seeds: list[str] | None = None, threads: int = 2) -> None:
+    def __init__(self, name: str, listen: str | None = "127.0.0.1:0", cookie: str | None = None,
+                 seeds: list[str] | tuple[str, ...] | None = None, threads: int = 2, *,
+                 cookie_file: str | None = None, hidden: bool = False,
+                 max_message_size: int = 16 * 1024 * 1024, heartbeat_interval: float = 0.2,
+                 phi_threshold: float = 8.0, acceptable_pause: float = 0.8) -> None:
+        """Creates and starts a node.
+
+        ``listen`` is ``"host:port"`` (port 0: any free port, shown in
+        :attr:`id`); ``None`` makes a local-only node. ``cookie`` is the
+        cluster's shared secret; without it the node reads ``cookie_file``
+        (default ``$NOEXPP_COOKIE_FILE`` or ``~/.noexpp.cookie``, created
+        with mode 0600 when missing). ``seeds`` are node ids to join, retried
+        in the background until they answer. A ``hidden`` node (a tool or a
+        test controller) is never announced to other members.
+
+        Failure detection: heartbeats every ``heartbeat_interval`` seconds; a
+        peer is reported down when the phi-accrual suspicion passes
+        ``phi_threshold``, ``acceptable_pause`` being the silence it
+        tolerates beyond the usual interval (defaults: about 1.6 s).
+        Messages to other nodes are limited to ``max_message_size`` bytes
+        encoded (MessageTooLargeError past it).
+        """
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         if not name or "@" in name or ":" in name:
             raise ValueError(f"name must be non-empty, without '@' or ':', got {name!r}")
-        host, port = _parse_listen(listen)
+        host, port = _parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise TypeError(f"threads must be an int, not {type(threads).__name__}")
         if not 1 <= threads <= 256:
             raise ValueError(f"threads must be between 1 and 256, got {threads}")
         if cookie is not None and not isinstance(cookie, str):
             raise TypeError(f"cookie must be a str, not {type(cookie).__name__}")
-        if seeds:
-            raise NotImplementedError("joining a cluster (seeds) is not available yet in this version")
+        cluster = None
+        if listen is not None:
+            cluster = _cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,
+                                       heartbeat_interval, phi_threshold, acceptable_pause)
+        elif seeds or cookie_file is not None:
+            raise ValueError("seeds and cookie_file need a listening node (listen is None)")
         self._cookie = cookie
-        self._core = _core.Node(name, host, port, threads)
+        self._core = _core.Node(name, host, port, threads, cluster)
         self._core.start()
         with _lock:
             _live.add(self)
@@ -134,6 +166,27 @@ class Node:
             _check_ref(link)
         self._check_running()
         return self._core.spawn(behavior, args, name or "", link)
+
+    def spawn_remote(self, node_id: str, behavior: str, *args: Any, name: str | None = None,
+                     timeout: float = 10.0) -> Ref:
+        """Starts a process on node ``node_id`` running the behavior registered
+        there as ``behavior`` with ``init(*args)`` (args travel as Terms);
+        returns its Ref once init has returned.
+
+        Raises BehaviorNotFoundError (naming the behavior and the node),
+        InitError if init raised there, DuplicateNameError for a taken
+        ``name``, NodeDown if the node is not connected or goes down,
+        CallTimeout after ``timeout`` seconds."""
+        if not isinstance(node_id, str):
+            raise TypeError(f"node_id must be a str, not {type(node_id).__name__}")
+        if not isinstance(behavior, str):
+            raise TypeError(f"behavior must be a registered behavior name (str), not {type(behavior).__name__}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError("name must be a non-empty str or None")
+        self._check_running()
+        if node_id == self.id:
+            return self.spawn(behavior, *args, name=name)
+        return self._request(node_id, ("spawn", behavior, tuple(args), name), timeout)
 
     def whereis(self, name: str) -> Ref | None:
         """The process registered locally as ``name``, or None."""
@@ -208,13 +261,96 @@ class Node:
             _core.unsubscribe_lifecycle(core, sub)
         return unsubscribe
 
+    # ---- cluster -------------------------------------------------------
     def nodes(self) -> list[NodeInfo]:
-        """Cluster members; for now, this node only."""
-        return [NodeInfo(self.id, "up" if self.running else "down", self.process_count())]
+        """This node, then the cluster's members as this node sees them, by id."""
+        out = [NodeInfo(self.id, "self" if self.running else "down", self.process_count())]
+        for member_id, status, count, since, rtt, _creation in _core.cluster_members(self._core):
+            out.append(NodeInfo(member_id, status, count, since if since >= 0 else None,
+                                rtt if rtt >= 0 else None))
+        return out
+
+    def connect(self, node_id: str, timeout: float = 10.0) -> None:
+        """Connects to ``node_id`` (``name@host:port``) and joins its cluster:
+        the members then connect to each other. Returns once connected.
+        Raises AuthenticationError on a cookie or protocol mismatch, NodeDown
+        if the node cannot be reached within ``timeout``, ValueError for a
+        malformed id."""
+        if not isinstance(node_id, str):
+            raise TypeError(f"node_id must be a str, not {type(node_id).__name__}")
+        self._check_running()
+        _core.cluster_connect(self._core, node_id, timeout)
+
+    def on(self, event: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Calls ``callback(event)`` on each ``"node_up"`` or ``"node_down"``
+        (once per incident, in order, on an engine thread). The event is a
+        dict: ``type``, ``node`` (its id), ``creation``, ``timestamp``,
+        ``monotonic``; node_down adds ``reason`` ("shutdown" when the peer
+        left, "noconnection" when it died or was cut off) and ``detail``.
+        Returns a function that unsubscribes."""
+        if event not in ("node_up", "node_down"):
+            raise ValueError(f"event must be 'node_up' or 'node_down', got {event!r}")
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+
+        def deliver(e: dict[str, Any]) -> None:
+            if e.get("type") == event:
+                callback(e)
+        sub = _core.subscribe_membership(self._core, deliver)
+        core = self._core
+
+        def unsubscribe() -> None:
+            _core.unsubscribe_membership(core, sub)
+        return unsubscribe
+
+    def _request(self, node_id: str, request: Any, timeout: float = 5.0) -> Any:
+        """A request to another node itself (members, alive, whereis,
+        partition, heal): what tools and LocalCluster use."""
+        return _core.node_request(self._core, node_id, request, timeout)
+
+    def _partition(self, peer_id: str, on: bool = True) -> None:
+        """Fault injection: drop all traffic with ``peer_id`` (or stop)."""
+        _core.cluster_partition(self._core, peer_id, on)
+
+    def _heal(self) -> None:
+        _core.cluster_heal(self._core)
+
+    def _abort(self) -> None:
+        """Stops as a crash looks to peers: no goodbye, connections just close."""
+        _core.node_abort(self._core)
 
     def _check_running(self) -> None:
         if not self.running:
             raise NodeStopped(f"node {self.id} is stopped")
+
+
+def _cluster_options(cookie: str | None, cookie_file: str | None, seeds: Any, hidden: bool,
+                     max_message_size: int, heartbeat_interval: float, phi_threshold: float,
+                     acceptable_pause: float) -> dict[str, Any]:
+    if cookie_file is not None and not isinstance(cookie_file, str):
+        raise TypeError(f"cookie_file must be a str path, not {type(cookie_file).__name__}")
+    if seeds is None:
+        seeds = []
+    if isinstance(seeds, str) or not isinstance(seeds, (list, tuple)):
+        raise TypeError(f"seeds must be a list of node ids, not {type(seeds).__name__}")
+    for s in seeds:
+        if not isinstance(s, str):
+            raise TypeError(f"each seed must be a 'name@host:port' str, not {type(s).__name__}")
+    if not isinstance(hidden, bool):
+        raise TypeError(f"hidden must be a bool, not {type(hidden).__name__}")
+    if isinstance(max_message_size, bool) or not isinstance(max_message_size, int):
+        raise TypeError(f"max_message_size must be an int, not {type(max_message_size).__name__}")
+    if max_message_size < 1024:
+        raise ValueError(f"max_message_size must be at least 1024 bytes, got {max_message_size}")
+    for what, value in (("heartbeat_interval", heartbeat_interval), ("phi_threshold", phi_threshold),
+                        ("acceptable_pause", acceptable_pause)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{what} must be a number, not {type(value).__name__}")
+        if value <= 0 and what != "acceptable_pause" or value < 0:
+            raise ValueError(f"{what} must be positive, got {value}")
+    return {"cookie": cookie, "cookie_file": cookie_file, "seeds": list(seeds), "hidden": hidden,
+            "max_message_size": max_message_size, "heartbeat_interval": float(heartbeat_interval),
+            "phi_threshold": float(phi_threshold), "acceptable_pause": float(acceptable_pause)}
 
 
 @atexit.register

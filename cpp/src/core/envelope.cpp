@@ -11,6 +11,7 @@ const char* to_string(CallOutcome::Status s) {
     case CallOutcome::Status::noconnection: return "noconnection";
     case CallOutcome::Status::self_call: return "self_call";
     case CallOutcome::Status::node_stopped: return "node_stopped";
+    case CallOutcome::Status::too_large: return "too_large";
   }
   return "?";
 }

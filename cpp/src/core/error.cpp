@@ -27,6 +27,9 @@ class Category : public std::error_category {
       case Errc::missing_child_template: return "simple_one_for_one needs a child template";
       case Errc::invalid_simple_one_for_one: return "not allowed with simple_one_for_one";
       case Errc::supervisor_not_running: return "supervisor is not running";
+      case Errc::authentication_failed: return "authentication failed";
+      case Errc::message_too_large: return "message too large";
+      case Errc::listen_failed: return "cannot listen";
     }
     return "unknown error";
   }

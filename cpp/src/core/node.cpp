@@ -5,6 +5,7 @@
 #include <random>
 
 #include "log.hpp"
+#include "noexpp/cluster/cluster.hpp"
 #include "noexpp/core/process.hpp"
 
 namespace noexpp {
@@ -33,7 +34,10 @@ std::shared_ptr<Node> Node::create(NodeOptions options, void (*deleter)(Node*)) 
 
 Node::Node(NodeOptions options)
     : options_(std::move(options)),
-      id_(options_.name + "@" + options_.host + ":" + std::to_string(options_.port)),
+      cluster_(options_.cluster.listen
+                   ? std::make_unique<cluster::Cluster>(*this, options_.host, options_.port, options_.cluster)
+                   : nullptr),
+      id_(options_.name + "@" + options_.host + ":" + std::to_string(cluster_ ? cluster_->port() : options_.port)),
       name_index_(intern_node_name(id_)),
       creation_(fresh_creation()),
       executor_(std::max(1, options_.threads)),
@@ -48,6 +52,7 @@ Node::~Node() {
 void Node::start() {
   if (stopped_.load() || running_.exchange(true)) return;
   executor_.start();
+  if (cluster_) cluster_->start();
   log().debug("node {} started with {} threads", id_, executor_.threads());
 }
 
@@ -66,9 +71,13 @@ void Node::stop(Duration grace) {
     stop_processes([&](const Process& p) { return p.parent().is_nil() || !alive(p.parent()); }, deadline);
     stop_processes([](const Process&) { return true; }, deadline);
   }
+  // Peers hear goodbye (unless aborted) once the processes, which may still
+  // have sent them exit signals, are gone.
+  if (cluster_) cluster_->stop(!aborted_.load());
   // The events of this shutdown (children and supervisors stopping) reach
   // subscribers before the threads that deliver them stop.
   events_.flush(std::chrono::seconds(1));
+  if (cluster_) cluster_->events().flush(std::chrono::seconds(1));
   running_.store(false, std::memory_order_release);
   pending_.fail_all(CallOutcome::Status::node_stopped);
   {
@@ -83,6 +92,12 @@ void Node::stop(Duration grace) {
   auto left = process_count();
   if (left) log().warn("node {} stopped with {} processes that did not exit in time", id_, left);
   log().debug("node {} stopped", id_);
+}
+
+void Node::abort() {
+  aborted_.store(true);
+  if (cluster_) cluster_->abort_connections();
+  stop(std::chrono::milliseconds(500));
 }
 
 void Node::stop_processes(const std::function<bool(const Process&)>& which,
@@ -197,6 +212,12 @@ std::vector<ProcessInfo> Node::processes() const {
 // ---- messages ------------------------------------------------------------
 
 bool Node::deliver(Pid to, Envelope* e) {
+  if (!is_local(to)) {
+    std::unique_ptr<Envelope> holder(e);
+    if (!cluster_ || to.is_nil() || to.node == name_index_) return false;  // nowhere, or an older incarnation of ours
+    auto routed = cluster_->route(to, *e);
+    return routed.ok() && routed.value();
+  }
   // Pushed under the table shard's lock: the process cannot leave the table
   // meanwhile, so no reference count is taken per message. The mailbox lock
   // nests inside; scheduling happens after both are released.
@@ -235,6 +256,16 @@ bool Node::cast(Pid to, Term request) {
   return deliver(to, make_envelope(Envelope::Kind::cast, current_pid_or(node_pid()), 0, std::move(request)));
 }
 
+Result<bool> Node::send_message(Pid to, Term message, bool as_cast) {
+  const auto kind = as_cast ? Envelope::Kind::cast : Envelope::Kind::info;
+  if (is_local(to) || !cluster_ || to.is_nil() || to.node == name_index_)
+    return deliver(to, make_envelope(kind, current_pid_or(node_pid()), 0, std::move(message)));
+  Envelope e(kind, current_pid_or(node_pid()), 0, std::move(message));
+  auto routed = cluster_->route(to, e);
+  if (!routed && routed.error().code == Errc::message_too_large) return routed.error();
+  return routed.ok() && routed.value();
+}
+
 std::uint64_t Node::call_async(Pid to, Term request, Duration timeout, Completion done) {
   auto ref = pending_.reserve_ref();
   call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{nullptr, std::move(done)});
@@ -257,6 +288,14 @@ void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeo
   if (!running()) return fail_now(CallOutcome::failed(CallOutcome::Status::node_stopped));
   auto* cur = Process::current();
   if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(CallOutcome::Status::self_call));
+  if (!is_local(to) && cluster_ && !to.is_nil() && to.node != name_index_) {
+    pending_.add(ref, std::move(waiter), timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout);
+    if (auto failed = cluster_->route_call(to, cur ? cur->pid() : node_pid(), ref, std::move(request)))
+      pending_.complete(ref, std::move(*failed));
+    return;
+  }
+  if (!is_local(to) && !to.is_nil() && to.node != name_index_)
+    return fail_now(CallOutcome::failed(CallOutcome::Status::noconnection, ExitReason::noconnection()));
   auto proc = find(to);
   if (!proc) return fail_now(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
   auto deadline = timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
@@ -316,15 +355,14 @@ bool Node::deliver_here(Pid to, Envelope* e) {
 }
 
 Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout) {
-  auto proc = find(target);
-  if (!proc) return Error{Errc::no_process, "no process " + target.to_string()};
+  const bool remote = !is_local(target);
+  if (!remote && !alive(target)) return Error{Errc::no_process, "no process " + target.to_string()};
   auto waiter = std::make_shared<CallWaiter>();
   auto done = waiter->completion();
   auto ref = monitor(target, [done](Pid, const ExitReason& r) { done(CallOutcome::failed(CallOutcome::Status::noproc, r)); });
   auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0);
   e->reason = std::make_unique<ExitReason>(std::move(reason));
-  proc->deliver(e);
-  proc.reset();
+  deliver(target, e);
   auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
                                        : std::chrono::steady_clock::now() + timeout;
   Executor::BlockingScope blocking(executor_);
@@ -332,11 +370,24 @@ Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout)
     demonitor(target, ref);
     return Error{Errc::call_timeout, "process " + target.to_string() + " did not stop in time"};
   }
+  if (remote) {
+    // The DOWN tells a stopped process from one that was never there.
+    auto outcome = waiter->take();
+    if (outcome.reason.kind == ExitReason::Kind::noproc) return Error{Errc::no_process, "no process " + target.to_string()};
+    if (outcome.reason.kind == ExitReason::Kind::noconnection)
+      return Error{Errc::no_connection, "node of " + target.to_string() + " is down"};
+  }
   return true;
 }
 
+bool Node::is_remote(Pid p) const { return cluster_ && !p.is_nil() && p.node != name_index_; }
+
 std::uint64_t Node::monitor(Pid target, std::function<void(Pid, const ExitReason&)> cb) {
   auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
+  if (is_remote(target)) {
+    cluster_->monitor(ref, cluster::RemoteMonitor{{}, target, std::move(cb)});
+    return ref;
+  }
   auto proc = find(target);
   if (!proc || !proc->add_monitor(Monitor{ref, {}, cb})) cb(target, ExitReason::noproc());
   return ref;
@@ -344,6 +395,10 @@ std::uint64_t Node::monitor(Pid target, std::function<void(Pid, const ExitReason
 
 std::uint64_t Node::monitor_by(Pid watcher, Pid target) {
   auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
+  if (is_remote(target)) {
+    cluster_->monitor(ref, cluster::RemoteMonitor{watcher, target, {}});
+    return ref;
+  }
   auto proc = find(target);
   if (!proc || !proc->add_monitor(Monitor{ref, watcher, {}})) {
     auto* d = make_envelope(Envelope::Kind::down, target, ref);
@@ -354,12 +409,19 @@ std::uint64_t Node::monitor_by(Pid watcher, Pid target) {
 }
 
 void Node::demonitor(Pid target, std::uint64_t ref) {
+  if (is_remote(target)) return cluster_->demonitor(target, ref);
   if (auto proc = find(target)) proc->remove_monitor(ref);
 }
 
 void Node::link(Pid a, Pid b) {
+  if (a == b) return;
+  if (!is_local(a)) std::swap(a, b);  // the local end does the linking
   auto pa = find(a);
-  if (!pa || a == b) return;
+  if (!pa) return;
+  if (is_remote(b)) {
+    if (pa->add_link(b)) cluster_->link(a, b);
+    return;
+  }
   auto pb = find(b);
   if (!pb || !pb->add_link(a)) {
     auto* x = make_envelope(Envelope::Kind::exit_signal, b, 1);
@@ -375,8 +437,27 @@ void Node::link(Pid a, Pid b) {
 }
 
 void Node::unlink(Pid a, Pid b) {
+  if (!is_local(a)) std::swap(a, b);
+  if (is_remote(b)) {
+    if (auto pa = find(a)) pa->remove_link(b);
+    return cluster_->unlink(a, b);
+  }
   if (auto pa = find(a)) pa->remove_link(b);
   if (auto pb = find(b)) pb->remove_link(a);
+}
+
+void Node::peer_down(std::uint32_t node, std::uint32_t creation) {
+  std::vector<std::shared_ptr<Process>> procs;
+  for (auto& s : table_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [serial, p] : s.procs) procs.push_back(p);
+  }
+  for (auto& p : procs)
+    for (Pid gone : p->take_links_to(node, creation)) {
+      auto* x = make_envelope(Envelope::Kind::exit_signal, gone, 1);
+      x->reason = std::make_unique<ExitReason>(ExitReason::noconnection());
+      p->deliver(x);
+    }
 }
 
 // ---- timers --------------------------------------------------------------

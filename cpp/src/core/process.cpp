@@ -343,6 +343,12 @@ void Process::remove_link(Pid other) {
   mailbox_.if_open([&] { links_.erase(other); });
 }
 
+std::vector<Pid> Process::take_links_to(std::uint32_t node, std::uint32_t creation) {
+  std::vector<Pid> out;
+  mailbox_.if_open([&] { out = links_.take_if([&](Pid p) { return p.node == node && p.creation == creation; }); });
+  return out;
+}
+
 void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
                          std::coroutine_handle<> frame) {
   const auto ref = node_.pending().reserve_ref();

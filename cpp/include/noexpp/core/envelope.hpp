@@ -12,7 +12,7 @@ namespace noexpp {
 
 /// The outcome of a call as seen by the caller.
 struct CallOutcome {
-  enum class Status : std::uint8_t { ok, timeout, noproc, crashed, noconnection, self_call, node_stopped };
+  enum class Status : std::uint8_t { ok, timeout, noproc, crashed, noconnection, self_call, node_stopped, too_large };
   Status status = Status::ok;
   Term value;          ///< the reply, when ok
   ExitReason reason;   ///< crashed / noproc: why the target went away

@@ -1,6 +1,7 @@
 #pragma once
 /// Error values of the engine. Inside the engine errors are values; the
 /// bindings turn them into Python exceptions at the edge.
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -29,6 +30,10 @@ enum class Errc {
   missing_child_template,     ///< simple_one_for_one without a child template
   invalid_simple_one_for_one, ///< simple_one_for_one with static children, or a static-child operation on it
   supervisor_not_running,     ///< the supervisor has exited
+  // Cluster (cluster/).
+  authentication_failed,      ///< a peer's cookie or protocol version did not match
+  message_too_large,          ///< an encoded message is over the configured frame maximum
+  listen_failed,              ///< the node could not listen on its address
 };
 
 const std::error_category& noexpp_category();
@@ -39,6 +44,13 @@ struct Error {
   Errc code = Errc::ok;
   std::string detail;
   std::string to_string() const;
+};
+
+/// An Error thrown where a value cannot be returned (constructors); the
+/// bindings turn it into the matching Python exception.
+struct ErrorException : std::runtime_error {
+  explicit ErrorException(Error e) : std::runtime_error(e.to_string()), error(std::move(e)) {}
+  Error error;
 };
 
 /// A value or an Error; the engine's return type for operations that can fail.

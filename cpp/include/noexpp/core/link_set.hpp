@@ -19,6 +19,15 @@ class LinkSet {
   void erase(Pid p);
   /// Takes every link out, in no particular order.
   std::vector<Pid> take();
+  /// Takes out the links `pred` selects (a node going down takes its pids).
+  template <class Pred>
+  std::vector<Pid> take_if(Pred pred) {
+    std::vector<Pid> out;
+    for (Pid p : pids_)
+      if (pred(p)) out.push_back(p);
+    for (Pid p : out) erase(p);
+    return out;
+  }
   std::size_t size() const { return pids_.size(); }
 
  private:

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "noexpp/cluster/cluster_options.hpp"
 #include "noexpp/core/behavior.hpp"
 #include "noexpp/core/error.hpp"
 #include "noexpp/core/events.hpp"
@@ -22,12 +23,16 @@
 #include "noexpp/core/registry.hpp"
 
 namespace noexpp {
+namespace cluster {
+class Cluster;
+}
 
 struct NodeOptions {
   std::string name = "nonode";
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
+  std::uint16_t port = 0;  ///< with cluster.listen: 0 = any free port, reported in id()
   int threads = 2;
+  ClusterOptions cluster;  ///< distribution (off unless cluster.listen)
 };
 
 struct SpawnOptions {
@@ -59,6 +64,8 @@ class Node : public std::enable_shared_from_this<Node> {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  /// Starts the engine threads and, when distributed, the network thread
+  /// (listening, connecting to the seeds).
   void start();
   /// Stops every process within `grace`, then the engine threads: first the
   /// processes no supervisor owns (shutdown, terminate called, newest first;
@@ -67,6 +74,10 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Thread: any (from an engine thread it finishes on another thread).
   void stop(Duration grace = std::chrono::seconds(5));
   bool running() const { return running_.load(std::memory_order_acquire); }
+  /// Stops the node as a crash looks to its peers: connections close at
+  /// once without a goodbye (LocalCluster.kill in threads mode), then the
+  /// processes stop. Thread: any.
+  void abort();
 
   /// "name@host:port". Thread: any.
   const std::string& id() const { return id_; }
@@ -86,6 +97,10 @@ class Node : public std::enable_shared_from_this<Node> {
   // ---- messages ----
   bool send(Pid to, Term message);
   bool cast(Pid to, Term request);
+  /// send (or cast, with `as_cast`) that reports why a message could not
+  /// leave this node: Errc::message_too_large for a remote target past the
+  /// frame maximum. ok(false) when the target is known to be gone.
+  Result<bool> send_message(Pid to, Term message, bool as_cast);
   /// Blocking call; on an engine thread a spare thread stands in meanwhile.
   CallOutcome call(Pid to, Term request, Duration timeout = kDefaultCallTimeout);
   /// Non-blocking call: `done` runs exactly once, on some engine thread (or
@@ -141,12 +156,24 @@ class Node : public std::enable_shared_from_this<Node> {
   PendingCalls& pending() { return pending_; }
   std::shared_ptr<Process> find(Pid p) const;
 
+  // ---- cluster ----
+  /// The node's distribution, or null when it does not listen.
+  cluster::Cluster* cluster() { return cluster_.get(); }
+  /// On another node, which this one reaches over its cluster. Thread: any.
+  bool is_remote(Pid p) const;
+  /// A peer incarnation went down: every link to its processes breaks with
+  /// noconnection. Thread: any (the network thread calls it).
+  void peer_down(std::uint32_t node, std::uint32_t creation);
+
  private:
   friend class Process;
+  friend class cluster::Cluster;
   explicit Node(NodeOptions options);
   /// Drops `p` from the table and hands back the table's reference.
   std::shared_ptr<Process> remove_process(Pid p);
+  /// Routes to a local mailbox, or over the cluster to another node.
   bool deliver(Pid to, Envelope* e);
+
   /// As deliver, but an idle target runs on this thread (Process::deliver's run_here).
   bool deliver_here(Pid to, Envelope* e);
   /// Sends a shutdown stop to the processes `which` selects and waits until
@@ -155,11 +182,14 @@ class Node : public std::enable_shared_from_this<Node> {
                       std::chrono::steady_clock::time_point deadline);
 
   NodeOptions options_;
+  // Before id_: it binds the listener, and a node id names the bound port.
+  std::unique_ptr<cluster::Cluster> cluster_;
   std::string id_;
   std::uint32_t name_index_;
   std::uint32_t creation_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> aborted_{false};
   std::atomic<std::uint64_t> next_serial_{1};
   std::atomic<std::uint64_t> next_ref_{1};
   Executor executor_;

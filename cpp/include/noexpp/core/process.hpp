@@ -49,6 +49,9 @@ class Process : public std::enable_shared_from_this<Process> {
   /// Adds a link to `other`; false if this process has already exited.
   bool add_link(Pid other);
   void remove_link(Pid other);
+  /// Takes out the links to processes of node `node` incarnation `creation`
+  /// (that node went down: each link breaks with noconnection). Thread: any.
+  std::vector<Pid> take_links_to(std::uint32_t node, std::uint32_t creation);
   bool alive() const { return !mailbox_.closed(); }
 
   /// The process whose handler runs on this thread, or null. Thread: any.

@@ -1,0 +1,162 @@
+#pragma once
+/// One TCP connection to a peer node: the handshake, the frame reader, the
+/// write queue, heartbeats, and what is in flight to that peer (calls,
+/// monitors), which fails with noconnection when the connection goes.
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "noexpp/cluster/failure_detector.hpp"
+#include "noexpp/cluster/wire.hpp"
+#include "noexpp/core/exit_reason.hpp"
+#include "noexpp/core/pid.hpp"
+
+namespace noexpp::cluster {
+
+class Cluster;
+
+/// A monitor a local watcher holds on a process of the peer.
+struct RemoteMonitor {
+  Pid watcher;  ///< nil when `callback` is used
+  Pid target;
+  std::function<void(Pid, const ExitReason&)> callback;
+};
+
+/// A monitor the peer holds on one of our processes: the local monitor that
+/// forwards its DOWN, so a demonitor (or the peer's death) can remove it.
+struct InstalledMonitor {
+  Pid target;
+  std::uint64_t local_ref = 0;
+};
+
+/// How a connection ended, for the membership table and connect() callers.
+struct CloseReason {
+  enum class Kind : std::uint8_t {
+    closed,           ///< EOF, reset, or a protocol error: noconnection
+    goodbye,          ///< the peer left on purpose: shutdown
+    heartbeat,        ///< the failure detector suspected the peer
+    authentication,   ///< wrong cookie or version (connect() raises AuthenticationError)
+    duplicate,        ///< a connection to that peer already exists or is being made
+    local,            ///< this node closed it (stop, abort, replaced incarnation)
+  };
+  Kind kind = Kind::closed;
+  std::string text;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  enum class Side : std::uint8_t { initiator, acceptor };
+  using Clock = std::chrono::steady_clock;
+
+  /// `expected_peer`: the id an initiator dialled ("" for an acceptor).
+  Connection(Cluster& cluster, asio::ip::tcp::socket socket, Side side, std::string expected_peer);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Runs the handshake, then reads frames until the connection ends, and
+  /// reports each stage to the cluster. Thread: net.
+  void start();
+  /// Queues an encoded frame (see encode_frame); false once closed. Frames
+  /// to a peer cut off by fault injection are dropped silently. Thread: any.
+  bool send(std::vector<char> frame);
+  /// Encodes and sends; Errc::message_too_large past the frame maximum,
+  /// Errc::no_connection once closed. Thread: any.
+  Result<bool> send(FrameKind kind, std::vector<Term> items);
+  /// Ends the connection (idempotent); the cluster hears of it once. Thread: net.
+  void close(CloseReason why);
+  /// Sends goodbye; the peer reports node_down with reason shutdown. Thread: net.
+  void say_goodbye();
+  /// Bytes queued but not yet written. Thread: any.
+  std::size_t queued_bytes() const;
+
+  Side side() const { return side_; }
+  bool established() const { return established_.load(std::memory_order_acquire); }
+  /// The peer, known once the hello or challenge arrived (the dialled id before).
+  const std::string& peer_id() const { return peer_id_; }
+  std::uint32_t peer_index() const { return peer_index_; }
+  std::uint32_t peer_creation() const { return peer_creation_; }
+  bool peer_hidden() const { return peer_hidden_; }
+
+  /// Fault injection: drop every frame both ways, as a cut network would
+  /// (the detector then sees silence). Thread: any.
+  void set_dropped(bool on) { dropped_.store(on, std::memory_order_release); }
+  bool dropped() const { return dropped_.load(std::memory_order_acquire); }
+
+  /// Heartbeat figures for nodes(). Thread: any.
+  struct Stats {
+    std::int64_t peer_process_count = -1;
+    double since_heartbeat = -1;  ///< seconds since the last heartbeat arrived (-1: none yet)
+    double rtt = -1;              ///< seconds, last heartbeat round trip (-1: none yet)
+  };
+  Stats stats() const;
+
+  // ---- what is in flight to the peer (Thread: any) ----
+  /// False once closed: the caller fails the call with noconnection itself.
+  bool track_call(std::uint64_t ref);
+  void untrack_call(std::uint64_t ref);
+  bool track_monitor(std::uint64_t ref, RemoteMonitor m);
+  std::optional<RemoteMonitor> untrack_monitor(std::uint64_t ref);
+  bool install_monitor(std::uint64_t remote_ref, InstalledMonitor m);
+  std::optional<InstalledMonitor> uninstall_monitor(std::uint64_t remote_ref);
+  /// Everything in flight, taken when the connection ends.
+  struct InFlight {
+    std::vector<std::uint64_t> calls;
+    std::vector<std::pair<std::uint64_t, RemoteMonitor>> monitors;  ///< by monitor ref
+    std::vector<InstalledMonitor> installed;
+  };
+  InFlight take_in_flight();
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<void> handshake_as_initiator();
+  asio::awaitable<void> handshake_as_acceptor();
+  asio::awaitable<Frame> read_frame(std::size_t max_frame);
+  asio::awaitable<void> write_now(FrameKind kind, std::vector<Term> items);
+  asio::awaitable<void> heartbeats();
+  void on_heartbeat(const Frame& f);
+  void flush();
+  /// Rejects the handshake: tells the peer why, then fails with `why`.
+  [[noreturn]] void reject(const char* code, CloseReason why);
+
+  Cluster& cluster_;
+  asio::ip::tcp::socket socket_;
+  const Side side_;
+  std::string peer_id_;
+  std::uint32_t peer_index_ = 0;
+  std::uint32_t peer_creation_ = 0;
+  bool peer_hidden_ = false;
+  std::atomic<bool> established_{false};
+  std::atomic<bool> dropped_{false};
+  asio::steady_timer handshake_timer_;
+  asio::steady_timer heartbeat_timer_;
+  // Net thread only.
+  bool closing_ = false;
+  bool read_ended_ = false;
+  CloseReason close_reason_;
+  PhiAccrualDetector detector_;
+  Clock::time_point last_heartbeat_sent_{};
+
+  mutable std::mutex mu_;  // guards everything below
+  bool closed_ = false;
+  std::deque<std::vector<char>> queue_;
+  std::vector<std::vector<char>> writing_;
+  std::size_t queued_bytes_ = 0;
+  bool write_scheduled_ = false;
+  std::unordered_map<std::uint64_t, bool> calls_;
+  std::unordered_map<std::uint64_t, RemoteMonitor> monitors_;
+  std::unordered_map<std::uint64_t, InstalledMonitor> installed_;
+  Stats stats_;
+  Clock::time_point last_heartbeat_{};
+};
+
+}  // namespace noexpp::cluster

@@ -1,0 +1,432 @@
+#include "noexpp/cluster/connection.hpp"
+
+#include "../core/log.hpp"
+#include "noexpp/cluster/cluster.hpp"
+#include "noexpp/cluster/handshake_crypto.hpp"
+#include "noexpp/cluster/node_id.hpp"
+
+namespace noexpp::cluster {
+namespace {
+
+/// A handshake or protocol failure: ends the connection with `why`.
+struct ConnectionEnded {
+  CloseReason why;
+};
+
+[[noreturn]] void fail(CloseReason::Kind kind, std::string text) { throw ConnectionEnded{{kind, std::move(text)}}; }
+
+const std::string& string_item(const Frame& f, std::size_t i, const char* what) {
+  const Term& t = f.at(i);
+  if (t.is_string()) return t.as_string();
+  if (t.is_binary()) {
+    thread_local std::string s;
+    s.assign(t.as_binary().bytes.begin(), t.as_binary().bytes.end());
+    return s;
+  }
+  fail(CloseReason::Kind::closed, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not a string");
+}
+
+std::int64_t int_item(const Frame& f, std::size_t i, const char* what) {
+  if (!f.at(i).is_int())
+    fail(CloseReason::Kind::closed, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not an integer");
+  return f.at(i).as_int();
+}
+
+Term bytes_term(const std::string& s) { return Term(Binary{{s.begin(), s.end()}}); }
+
+std::int64_t micros_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Connection::Connection(Cluster& cluster, asio::ip::tcp::socket socket, Side side, std::string expected_peer)
+    : cluster_(cluster),
+      socket_(std::move(socket)),
+      side_(side),
+      peer_id_(std::move(expected_peer)),
+      handshake_timer_(cluster.io()),
+      heartbeat_timer_(cluster.io()),
+      detector_(PhiOptions{cluster.options().heartbeat_interval, cluster.options().phi_threshold,
+                           cluster.options().acceptable_pause, cluster.options().min_std_dev, 200}) {
+  if (!peer_id_.empty()) peer_index_ = intern_node_name(peer_id_);
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  handshake_timer_.expires_after(cluster_.options().handshake_timeout);
+  handshake_timer_.async_wait([self = shared_from_this()](const std::error_code& e) {
+    if (!e && !self->established()) self->close({CloseReason::Kind::closed, "handshake timed out"});
+  });
+  asio::co_spawn(cluster_.io(), run(), asio::detached);
+}
+
+asio::awaitable<void> Connection::run() {
+  auto self = shared_from_this();
+  CloseReason why{CloseReason::Kind::closed, "connection closed by peer"};
+  try {
+    if (side_ == Side::initiator)
+      co_await handshake_as_initiator();
+    else
+      co_await handshake_as_acceptor();
+    handshake_timer_.cancel();
+    established_.store(true, std::memory_order_release);
+    // The handshake is the first sign of life: a peer silent from here on
+    // is suspected like one that stopped later.
+    detector_.heartbeat(Clock::now());
+    {
+      std::lock_guard lk(mu_);
+      last_heartbeat_ = Clock::now();
+    }
+    cluster_.on_established(self);
+    if (closing_) co_return;
+    asio::co_spawn(cluster_.io(), heartbeats(), asio::detached);
+    const auto max = cluster_.options().max_frame_bytes;
+    for (;;) {
+      Frame f = co_await read_frame(max);
+      if (dropped()) continue;  // a cut network: nothing arrives
+      if (f.kind == FrameKind::heartbeat || f.kind == FrameKind::heartbeat_ack) {
+        on_heartbeat(f);
+      } else if (f.kind == FrameKind::goodbye) {
+        fail(CloseReason::Kind::goodbye, "the peer left (shutdown)");
+      } else if (f.kind <= FrameKind::reject) {
+        fail(CloseReason::Kind::closed, std::string("protocol error: ") + to_string(f.kind) + " frame after the handshake");
+      } else {
+        cluster_.on_frame(*this, f);
+      }
+    }
+  } catch (const ConnectionEnded& e) {
+    why = e.why;
+  } catch (const std::system_error& e) {
+    if (e.code() != asio::error::eof) why.text = "connection lost: " + e.code().message();
+  } catch (const std::exception& e) {
+    why.text = std::string("protocol error: ") + e.what();
+  }
+  read_ended_ = true;
+  // Under fault injection the peer's own close must not be seen either:
+  // the heartbeat detector finds the silence, as on a cut network.
+  if (established() && dropped() && !closing_) co_return;
+  close(why);
+}
+
+asio::awaitable<Frame> Connection::read_frame(std::size_t max_frame) {
+  std::array<unsigned char, kFrameHeaderBytes> header{};
+  co_await asio::async_read(socket_, asio::buffer(header), asio::use_awaitable);
+  const std::size_t n = frame_length(header.data());
+  if (n > max_frame)
+    fail(CloseReason::Kind::closed, "frame of " + std::to_string(n) + " bytes is over the maximum of " +
+                                        std::to_string(max_frame) + " bytes");
+  std::vector<char> body(n);
+  co_await asio::async_read(socket_, asio::buffer(body), asio::use_awaitable);
+  auto f = decode_frame(body);
+  if (!f) fail(CloseReason::Kind::closed, f.error().detail);
+  co_return std::move(f.value());
+}
+
+asio::awaitable<void> Connection::write_now(FrameKind kind, std::vector<Term> items) {
+  auto bytes = encode_frame(kind, std::move(items), kHandshakeMaxFrame);
+  if (!bytes) fail(CloseReason::Kind::closed, bytes.error().detail);
+  co_await asio::async_write(socket_, asio::buffer(bytes.value()), asio::use_awaitable);
+}
+
+void Connection::reject(const char* code, CloseReason why) {
+  // Best effort and synchronous: the peer learns why before the close.
+  auto bytes = encode_frame(FrameKind::reject, {Term(code), Term(why.text)}, kHandshakeMaxFrame);
+  std::error_code ec;
+  if (bytes) asio::write(socket_, asio::buffer(bytes.value()), ec);
+  throw ConnectionEnded{std::move(why)};
+}
+
+// The handshake (DESIGN §6). The initiator A and the acceptor B each prove
+// they hold the cookie by an HMAC over the other's fresh nonce and their own
+// id; the roles differ ('A' / 'B') so a proof cannot be reflected back.
+//   A -> B  hello     [version, id_a, creation_a, nonce_a, hidden_a]
+//   B -> A  challenge [id_b, creation_b, nonce_b, proof_b(nonce_a)]
+//   A -> B  response  [proof_a(nonce_b)]
+//   B -> A  welcome
+// Either side may answer reject [code, text] instead, and closes.
+
+asio::awaitable<void> Connection::handshake_as_initiator() {
+  const auto& opts = cluster_.options();
+  const std::string nonce_a = random_nonce();
+  std::vector<Term> hello;
+  hello.emplace_back(kProtocolVersion);
+  hello.emplace_back(cluster_.local_id());
+  hello.emplace_back(static_cast<std::int64_t>(cluster_.local_creation()));
+  hello.push_back(bytes_term(nonce_a));
+  hello.emplace_back(opts.hidden);
+  co_await write_now(FrameKind::hello, std::move(hello));
+  Frame f = co_await read_frame(kHandshakeMaxFrame);
+  if (f.kind == FrameKind::reject) {
+    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
+    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
+    const auto kind = (code == "cookie" || code == "version") ? CloseReason::Kind::authentication
+                      : code == "duplicate"                    ? CloseReason::Kind::duplicate
+                                                               : CloseReason::Kind::closed;
+    fail(kind, peer_id_ + " rejected the handshake (" + code + "): " + text);
+  }
+  if (f.kind != FrameKind::challenge)
+    fail(CloseReason::Kind::closed, std::string("handshake: expected challenge, got ") + to_string(f.kind));
+  const std::string id_b = string_item(f, 0, "node id");
+  const auto creation_b = int_item(f, 1, "creation");
+  const std::string nonce_b = string_item(f, 2, "nonce");
+  const std::string proof_b = string_item(f, 3, "proof");
+  if (id_b != peer_id_)
+    reject("identity", {CloseReason::Kind::closed, "dialled " + peer_id_ + " but the node there is " + id_b});
+  if (!proofs_equal(proof_b, handshake_proof(cluster_.cookie(), 'B', nonce_a, id_b)))
+    reject("cookie", {CloseReason::Kind::authentication,
+                      id_b + " failed the cookie check: its cookie differs from this node's"});
+  peer_creation_ = static_cast<std::uint32_t>(creation_b);
+  std::vector<Term> response;
+  response.push_back(bytes_term(handshake_proof(cluster_.cookie(), 'A', nonce_b, cluster_.local_id())));
+  co_await write_now(FrameKind::response, std::move(response));
+  f = co_await read_frame(kHandshakeMaxFrame);
+  if (f.kind == FrameKind::reject) {
+    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
+    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
+    fail(code == "cookie" ? CloseReason::Kind::authentication : CloseReason::Kind::closed,
+         peer_id_ + " rejected the handshake (" + code + "): " + text);
+  }
+  if (f.kind != FrameKind::welcome)
+    fail(CloseReason::Kind::closed, std::string("handshake: expected welcome, got ") + to_string(f.kind));
+}
+
+asio::awaitable<void> Connection::handshake_as_acceptor() {
+  Frame f = co_await read_frame(kHandshakeMaxFrame);
+  if (f.kind != FrameKind::hello)
+    fail(CloseReason::Kind::closed, std::string("handshake: expected hello, got ") + to_string(f.kind));
+  const auto version = int_item(f, 0, "version");
+  const std::string id_a = string_item(f, 1, "node id");
+  const auto creation_a = int_item(f, 2, "creation");
+  const std::string nonce_a = string_item(f, 3, "nonce");
+  peer_hidden_ = f.at(4).is_bool() && f.at(4).as_bool();
+  if (version != kProtocolVersion)
+    reject("version", {CloseReason::Kind::authentication,
+                       id_a + " speaks protocol version " + std::to_string(version) + ", this node " +
+                           std::to_string(kProtocolVersion)});
+  if (auto id = parse_node_id(id_a); !id)
+    reject("identity", {CloseReason::Kind::closed, "hello with a bad node id: " + id.error().detail});
+  if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::closed, "hello with a nonce of the wrong size");
+  peer_id_ = id_a;
+  peer_index_ = intern_node_name(id_a);
+  peer_creation_ = static_cast<std::uint32_t>(creation_a);
+  if (auto code = cluster_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
+    reject(code.c_str(), {CloseReason::Kind::duplicate, "turned away " + id_a + " (" + code + ")"});
+  const std::string nonce_b = random_nonce();
+  std::vector<Term> challenge;
+  challenge.emplace_back(cluster_.local_id());
+  challenge.emplace_back(static_cast<std::int64_t>(cluster_.local_creation()));
+  challenge.push_back(bytes_term(nonce_b));
+  challenge.push_back(bytes_term(handshake_proof(cluster_.cookie(), 'B', nonce_a, cluster_.local_id())));
+  co_await write_now(FrameKind::challenge, std::move(challenge));
+  f = co_await read_frame(kHandshakeMaxFrame);
+  if (f.kind == FrameKind::reject) {
+    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
+    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
+    fail(code == "cookie" ? CloseReason::Kind::authentication : CloseReason::Kind::closed,
+         id_a + " rejected the handshake (" + code + "): " + text);
+  }
+  if (f.kind != FrameKind::response)
+    fail(CloseReason::Kind::closed, std::string("handshake: expected response, got ") + to_string(f.kind));
+  if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(cluster_.cookie(), 'A', nonce_b, id_a)))
+    reject("cookie", {CloseReason::Kind::authentication,
+                      id_a + " failed the cookie check: its cookie differs from this node's"});
+  co_await write_now(FrameKind::welcome, std::vector<Term>{});
+}
+
+// ---- heartbeats -------------------------------------------------------------
+
+asio::awaitable<void> Connection::heartbeats() {
+  auto self = shared_from_this();
+  const auto interval = cluster_.options().heartbeat_interval;
+  // Checked four times per interval: detection lags phi by at most that.
+  const auto tick = std::max<Clock::duration>(interval / 4, std::chrono::milliseconds(5));
+  while (!closing_) {
+    const auto now = Clock::now();
+    if (now - last_heartbeat_sent_ >= interval) {
+      last_heartbeat_sent_ = now;
+      send(FrameKind::heartbeat, {Term(micros_now()), Term(cluster_.local_process_count())});
+    }
+    if (detector_.suspected(now)) {
+      const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          now - detector_.last_heartbeat().value_or(now));
+      close({CloseReason::Kind::heartbeat, "no heartbeat for " + std::to_string(silent.count()) +
+                                               " ms (phi " + std::to_string(detector_.phi(now)) + ")"});
+      co_return;
+    }
+    heartbeat_timer_.expires_after(tick);
+    std::error_code ec;
+    co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (read_ended_ && !dropped() && !closing_) {
+      // The read loop ended while traffic was dropped and the fault was
+      // healed since: the peer is gone for good.
+      close({CloseReason::Kind::closed, "connection lost"});
+      co_return;
+    }
+  }
+}
+
+void Connection::on_heartbeat(const Frame& f) {
+  const auto now = Clock::now();
+  if (f.kind == FrameKind::heartbeat) {
+    detector_.heartbeat(now);
+    send(FrameKind::heartbeat_ack, {f.at(0)});
+    std::lock_guard lk(mu_);
+    last_heartbeat_ = now;
+    if (f.at(1).is_int()) stats_.peer_process_count = f.at(1).as_int();
+  } else if (f.at(0).is_int()) {
+    std::lock_guard lk(mu_);
+    stats_.rtt = static_cast<double>(micros_now() - f.at(0).as_int()) / 1e6;
+  }
+}
+
+Connection::Stats Connection::stats() const {
+  std::lock_guard lk(mu_);
+  Stats s = stats_;
+  if (last_heartbeat_ != Clock::time_point{})
+    s.since_heartbeat = std::chrono::duration<double>(Clock::now() - last_heartbeat_).count();
+  return s;
+}
+
+// ---- writing ----------------------------------------------------------------
+
+Result<bool> Connection::send(FrameKind kind, std::vector<Term> items) {
+  auto bytes = encode_frame(kind, std::move(items), cluster_.options().max_frame_bytes);
+  if (!bytes) return bytes.error();
+  if (!send(std::move(bytes.value()))) return Error{Errc::no_connection, "connection to " + peer_id_ + " is closed"};
+  return true;
+}
+
+bool Connection::send(std::vector<char> frame) {
+  if (dropped()) return true;  // lost on the cut network, as far as anyone can tell
+  std::lock_guard lk(mu_);
+  if (closed_) return false;
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  if (!write_scheduled_) {
+    write_scheduled_ = true;
+    asio::post(cluster_.io(), [self = shared_from_this()] { self->flush(); });
+  }
+  return true;
+}
+
+void Connection::flush() {
+  std::vector<asio::const_buffer> buffers;
+  {
+    std::lock_guard lk(mu_);
+    if (closed_ || queue_.empty()) {
+      write_scheduled_ = false;
+      return;
+    }
+    writing_.clear();
+    while (!queue_.empty()) {
+      writing_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  // Every frame queued so far goes out in one gathered write: under load,
+  // many small casts share a system call.
+  buffers.reserve(writing_.size());
+  for (auto& w : writing_) buffers.emplace_back(asio::buffer(w));
+  asio::async_write(socket_, buffers, [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+    {
+      std::lock_guard lk(self->mu_);
+      self->queued_bytes_ -= std::min(self->queued_bytes_, n);
+      self->writing_.clear();
+    }
+    if (ec) {
+      self->close({CloseReason::Kind::closed, "write failed: " + ec.message()});
+      return;
+    }
+    self->flush();
+  });
+}
+
+std::size_t Connection::queued_bytes() const {
+  std::lock_guard lk(mu_);
+  return queued_bytes_;
+}
+
+void Connection::say_goodbye() { send(FrameKind::goodbye, {Term("shutdown")}); }
+
+void Connection::close(CloseReason why) {
+  if (closing_) return;
+  closing_ = true;
+  close_reason_ = why;
+  {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    queue_.clear();
+  }
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  handshake_timer_.cancel();
+  heartbeat_timer_.cancel();
+  cluster_.on_closed(shared_from_this(), why);
+}
+
+// ---- in flight --------------------------------------------------------------
+
+bool Connection::track_call(std::uint64_t ref) {
+  std::lock_guard lk(mu_);
+  if (closed_) return false;
+  calls_.emplace(ref, true);
+  return true;
+}
+
+void Connection::untrack_call(std::uint64_t ref) {
+  std::lock_guard lk(mu_);
+  calls_.erase(ref);
+}
+
+bool Connection::track_monitor(std::uint64_t ref, RemoteMonitor m) {
+  std::lock_guard lk(mu_);
+  if (closed_) return false;
+  monitors_.emplace(ref, std::move(m));
+  return true;
+}
+
+std::optional<RemoteMonitor> Connection::untrack_monitor(std::uint64_t ref) {
+  std::lock_guard lk(mu_);
+  auto it = monitors_.find(ref);
+  if (it == monitors_.end()) return std::nullopt;
+  auto m = std::move(it->second);
+  monitors_.erase(it);
+  return m;
+}
+
+bool Connection::install_monitor(std::uint64_t remote_ref, InstalledMonitor m) {
+  std::lock_guard lk(mu_);
+  if (closed_) return false;
+  installed_.emplace(remote_ref, m);
+  return true;
+}
+
+std::optional<InstalledMonitor> Connection::uninstall_monitor(std::uint64_t remote_ref) {
+  std::lock_guard lk(mu_);
+  auto it = installed_.find(remote_ref);
+  if (it == installed_.end()) return std::nullopt;
+  auto m = it->second;
+  installed_.erase(it);
+  return m;
+}
+
+Connection::InFlight Connection::take_in_flight() {
+  InFlight out;
+  std::lock_guard lk(mu_);
+  closed_ = true;
+  for (auto& [ref, _] : calls_) out.calls.push_back(ref);
+  for (auto& [ref, m] : monitors_) out.monitors.emplace_back(ref, std::move(m));
+  for (auto& [ref, m] : installed_) out.installed.push_back(m);
+  calls_.clear();
+  monitors_.clear();
+  installed_.clear();
+  return out;
+}
+
+}  // namespace noexpp::cluster

@@ -1,0 +1,141 @@
+// Membership over real TCP on 127.0.0.1: the handshake, the full mesh from
+// one seed, node_up / node_down once per incident, graceful leave,
+// failure detection, fault injection and incarnations.
+#include "cluster_test_support.hpp"
+
+namespace noexpp::test {
+namespace {
+
+class MembershipTest : public ClusterTest {};
+
+TEST_F(MembershipTest, listen_on_port_zero_reports_the_bound_port_in_the_id) {
+  auto a = make_cluster_node("alpha");
+  EXPECT_EQ(a->id().rfind("alpha@127.0.0.1:", 0), 0u);
+  EXPECT_NE(a->id(), "alpha@127.0.0.1:0");
+  EXPECT_EQ(a->id(), "alpha@127.0.0.1:" + std::to_string(a->cluster()->port()));
+}
+
+TEST_F(MembershipTest, three_nodes_form_a_full_mesh_from_one_seed) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  auto c = make_cluster_node("gamma", {a->id()});
+  EXPECT_TRUE(wait_members_up(*a, {b->id(), c->id()}));
+  EXPECT_TRUE(wait_members_up(*b, {a->id(), c->id()}));  // b learns c from a's gossip
+  EXPECT_TRUE(wait_members_up(*c, {a->id(), b->id()}));
+  auto members = b->cluster()->members();
+  ASSERT_EQ(members.size(), 2u);
+  for (auto& m : members) EXPECT_EQ(m.status, "up") << m.id;
+}
+
+TEST_F(MembershipTest, simultaneous_connects_keep_exactly_one_connection) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta");
+  auto a_log = watch_membership(*a);
+  auto b_log = watch_membership(*b);
+  std::thread t([&] { EXPECT_TRUE(connect(*a, *b)); });
+  EXPECT_TRUE(connect(*b, *a));
+  t.join();
+  EXPECT_TRUE(a_log->wait_until_count(1));
+  EXPECT_TRUE(b_log->wait_until_count(1));
+  // Round trips through the survivor; a second connection would have made
+  // one side see a node_down (the loser closing) after its node_up.
+  auto pa = a->cluster()->node_pid(b->id());
+  ASSERT_TRUE(pa);
+  EXPECT_TRUE(a->call(*pa, Term::tuple({Term("members")})).ok());
+  auto b_events = b_log->snapshot();
+  auto a_events = a_log->snapshot();
+  EXPECT_EQ(a_events.size(), 1u);
+  EXPECT_EQ(b_events.size(), 1u);
+  for (auto& e : a_events) EXPECT_EQ(e.type, "node_up");
+}
+
+TEST_F(MembershipTest, a_wrong_cookie_is_rejected_before_any_other_frame) {
+  auto a = make_cluster_node("alpha");
+  auto other = fast_options();
+  other.cookie = "not-the-same-cookie";
+  auto b = make_cluster_node("beta", {}, other);
+  auto r = b->cluster()->connect_wait(a->id(), kWait);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::authentication_failed) << r.error().to_string();
+  EXPECT_FALSE(a->cluster()->node_pid(b->id()));
+  EXPECT_FALSE(b->cluster()->node_pid(a->id()));
+  EXPECT_TRUE(a->cluster()->members().empty());
+}
+
+TEST_F(MembershipTest, connecting_to_a_port_nobody_listens_on_fails_with_no_connection) {
+  auto a = make_cluster_node("alpha");
+  auto r = a->cluster()->connect_wait("ghost@127.0.0.1:1", kWait);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::no_connection);
+}
+
+TEST_F(MembershipTest, graceful_leave_reports_node_down_with_reason_shutdown_once) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  auto log = watch_membership(*a);
+  b->stop();
+  ASSERT_TRUE(log->wait_until_count(1));
+  auto e = log->snapshot()[0];
+  EXPECT_EQ(e.type, "node_down");
+  EXPECT_EQ(e.node, b->id());
+  EXPECT_EQ(e.reason, "shutdown");
+}
+
+TEST_F(MembershipTest, an_aborted_node_is_down_at_once_with_noconnection) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  auto log = watch_membership(*a);
+  b->abort();
+  ASSERT_TRUE(log->wait_until_count(1));
+  auto e = log->snapshot()[0];
+  EXPECT_EQ(e.type, "node_down");
+  EXPECT_EQ(e.reason, "noconnection");
+}
+
+TEST_F(MembershipTest, a_partition_is_seen_as_node_down_by_both_sides_and_heal_brings_node_up) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  ASSERT_TRUE(wait_members_up(*b, {a->id()}));
+  auto a_log = watch_membership(*a);
+  auto b_log = watch_membership(*b);
+  a->cluster()->set_partitioned(b->id(), true);
+  b->cluster()->set_partitioned(a->id(), true);
+  ASSERT_TRUE(a_log->wait_until_count(1));
+  ASSERT_TRUE(b_log->wait_until_count(1));
+  EXPECT_EQ(a_log->snapshot()[0].type, "node_down");
+  EXPECT_EQ(b_log->snapshot()[0].type, "node_down");
+  EXPECT_EQ(a_log->snapshot()[0].reason, "noconnection");
+  a->cluster()->heal_all();
+  b->cluster()->heal_all();
+  ASSERT_TRUE(a_log->wait_until_count(2));
+  ASSERT_TRUE(b_log->wait_until_count(2));
+  EXPECT_EQ(a_log->snapshot()[1].type, "node_up");
+  EXPECT_EQ(b_log->snapshot()[1].type, "node_up");
+}
+
+TEST_F(MembershipTest, a_restarted_node_with_the_same_name_is_a_new_incarnation) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  const auto port = b->cluster()->port();
+  Pid old_pid = spawn_on(*b, fn_server({}));
+  b->abort();
+  auto log = watch_membership(*a);
+  ASSERT_TRUE(log->wait_until_count(1));  // down
+  auto b2 = make_cluster_node("beta", {a->id()}, fast_options(), port);
+  ASSERT_EQ(b2->id(), b->id());
+  ASSERT_TRUE(log->wait_until_count(2));  // up again
+  EXPECT_EQ(log->snapshot()[1].type, "node_up");
+  auto o = a->call(old_pid, Term("ping"), 2s);
+  EXPECT_EQ(o.status, CallOutcome::Status::noproc);
+  Pid new_pid = spawn_on(*b2, fn_server({}));
+  EXPECT_EQ(new_pid.node, old_pid.node);
+  EXPECT_NE(new_pid.creation, old_pid.creation);
+  EXPECT_TRUE(a->call(new_pid, Term("ping"), 2s).ok());
+}
+
+}  // namespace
+}  // namespace noexpp::test
