@@ -122,8 +122,8 @@ TEST_F(MembershipTest, a_restarted_node_with_the_same_name_is_a_new_incarnation)
   ASSERT_TRUE(wait_members_up(*a, {b->id()}));
   const auto port = b->cluster()->port();
   Pid old_pid = spawn_on(*b, fn_server({}));
-  b->abort();
   auto log = watch_membership(*a);
+  b->abort();
   ASSERT_TRUE(log->wait_until_count(1));  // down
   auto b2 = make_cluster_node("beta", {a->id()}, fast_options(), port);
   ASSERT_EQ(b2->id(), b->id());

@@ -100,8 +100,8 @@ void Cluster::start() {
 
 void Cluster::stop(bool graceful) {
   if (!started_ || stopping_.exchange(true)) return;
-  std::promise<void> closed;
-  asio::post(io_, [this, graceful, &closed] {
+  auto closed = std::make_shared<std::promise<void>>();
+  asio::post(io_, [this, graceful] {
     std::error_code ec;
     acceptor_.close(ec);
     for (auto& [id, p] : peers_)
@@ -109,38 +109,42 @@ void Cluster::stop(bool graceful) {
     if (graceful)
       for (auto& [id, p] : peers_)
         if (p->up) p->up->say_goodbye();
-    // Let the goodbyes (and what processes sent while stopping) reach the
-    // wire, within a bound, before closing.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    auto timer = std::make_shared<asio::steady_timer>(io_);
-    auto finish = std::make_shared<std::function<void()>>();
-    *finish = [this, timer, deadline, finish, &closed] {
-      bool pending = false;
-      for (auto& [id, p] : peers_)
-        if (p->up && p->up->queued_bytes() > 0) pending = true;
-      if (pending && std::chrono::steady_clock::now() < deadline) {
-        timer->expires_after(std::chrono::milliseconds(2));
-        timer->async_wait([finish](const std::error_code&) { (*finish)(); });
-        return;
-      }
-      std::vector<std::shared_ptr<Connection>> all(accepted_.begin(), accepted_.end());
-      for (auto& [id, p] : peers_)
-        for (auto* c : {&p->up, &p->outgoing, &p->incoming})
-          if (*c) all.push_back(*c);
-      for (auto& c : all) c->close({CloseReason::Kind::local, "this node is stopping"});
-      *finish = nullptr;  // breaks the cycle through the lambda's own capture
-      closed.set_value();
-    };
-    (*finish)();
   });
-  closed.get_future().wait();
+  // Let the goodbyes (and what processes sent while stopping) reach the
+  // wire, within a bound, before closing.
+  asio::co_spawn(io_, close_when_flushed(std::chrono::steady_clock::now() + std::chrono::seconds(1)),
+                 [closed](std::exception_ptr) { closed->set_value(); });
+  closed->get_future().wait();
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();
 }
 
+asio::awaitable<void> Cluster::close_when_flushed(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer timer(io_);
+  for (;;) {
+    bool pending = false;
+    for (auto& [id, p] : peers_)
+      if (p->up && p->up->queued_bytes() > 0) pending = true;
+    if (!pending || std::chrono::steady_clock::now() >= deadline) break;
+    timer.expires_after(std::chrono::milliseconds(2));
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::vector<std::shared_ptr<Connection>> all(accepted_.begin(), accepted_.end());
+  for (auto& [id, p] : peers_)
+    for (auto* c : {&p->up, &p->outgoing, &p->incoming})
+      if (*c) all.push_back(*c);
+  for (auto& c : all) c->close({CloseReason::Kind::local, "this node is stopping"});
+}
+
 void Cluster::abort_connections() {
-  asio::post(io_, [this] {
+  if (!started_) return;
+  // Synchronous: the node's processes must not be seen stopping (with
+  // reason shutdown) by peers before the connections are gone.
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  asio::post(io_, [this, done] {
     aborted_ = true;
     std::error_code ec;
     acceptor_.close(ec);
@@ -152,7 +156,10 @@ void Cluster::abort_connections() {
         if (*c) all.push_back(*c);
     }
     for (auto& c : all) c->close({CloseReason::Kind::local, "this node was killed"});
+    done->set_value();
   });
+  if (fut.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    log().warn("node {}: closing connections on abort took over 5 s", local_id());
 }
 
 void Cluster::accept_loop() {
@@ -288,11 +295,10 @@ std::string Cluster::admit(const std::shared_ptr<Connection>& c, const std::stri
   if (id == local_id()) return "identity";
   Peer& p = peer(id);
   if (p.partitioned) return "partitioned";
-  if (p.up) {
-    if (p.up->peer_creation() == creation) return "duplicate";
-    // The peer restarted under the same name: the old incarnation is gone.
-    p.up->close({CloseReason::Kind::closed, "replaced by a new incarnation of " + id});
-  }
+  // A new incarnation (the peer restarted under the same name) replaces the
+  // old connection only once its cookie proof passed (on_established): an
+  // unauthenticated hello must never disconnect a member.
+  if (p.up && p.up->peer_creation() == creation) return "duplicate";
   if (p.incoming && p.incoming != c) return "duplicate";
   // Both sides dialled at once: each keeps the connection dialled by the
   // node with the smaller id, so exactly one survives on both.
@@ -426,9 +432,11 @@ void Cluster::on_members(Connection& c, Frame& f) {
 
 std::vector<MemberInfo> Cluster::members() const {
   auto self = const_cast<Cluster*>(this);
-  std::promise<std::vector<MemberInfo>> result;
-  auto fut = result.get_future();
-  asio::post(self->io_, [self, &result] {
+  // Shared: the lambda may run after this function gave up waiting.
+  auto result = std::make_shared<std::promise<std::vector<MemberInfo>>>();
+  auto fut = result->get_future();
+  if (!started_ || stopping_) return {};
+  asio::post(self->io_, [self, result] {
     std::vector<MemberInfo> out;
     for (auto& [id, p] : self->peers_) {
       if (!p->known && !p->up) continue;
@@ -443,9 +451,9 @@ std::vector<MemberInfo> Cluster::members() const {
       out.push_back(std::move(m));
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
-    result.set_value(std::move(out));
+    result->set_value(std::move(out));
   });
-  if (!started_ || stopping_ || fut.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return {};
+  if (fut.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return {};
   return fut.get();
 }
 

@@ -1,5 +1,9 @@
 #include "noexpp/cluster/connection.hpp"
 
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "../core/log.hpp"
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/cluster/handshake_crypto.hpp"
@@ -75,6 +79,10 @@ asio::awaitable<void> Connection::run() {
       co_await handshake_as_acceptor();
     handshake_timer_.cancel();
     established_.store(true, std::memory_order_release);
+    {
+      std::lock_guard lk(mu_);
+      fd_ = socket_.native_handle();  // from now on senders may write directly
+    }
     // The handshake is the first sign of life: a peer silent from here on
     // is suspected like one that stopped later.
     detector_.heartbeat(Clock::now());
@@ -114,17 +122,32 @@ asio::awaitable<void> Connection::run() {
 }
 
 asio::awaitable<Frame> Connection::read_frame(std::size_t max_frame) {
-  std::array<unsigned char, kFrameHeaderBytes> header{};
-  co_await asio::async_read(socket_, asio::buffer(header), asio::use_awaitable);
-  const std::size_t n = frame_length(header.data());
+  // Frames are cut out of a buffer filled by large reads: under load one
+  // system call brings in many frames.
+  co_await fill(kFrameHeaderBytes);
+  const std::size_t n = frame_length(reinterpret_cast<const unsigned char*>(rbuf_.data() + rstart_));
   if (n > max_frame)
     fail(CloseReason::Kind::closed, "frame of " + std::to_string(n) + " bytes is over the maximum of " +
                                         std::to_string(max_frame) + " bytes");
-  std::vector<char> body(n);
-  co_await asio::async_read(socket_, asio::buffer(body), asio::use_awaitable);
-  auto f = decode_frame(body);
+  co_await fill(kFrameHeaderBytes + n);
+  auto f = decode_frame(std::span<const char>(rbuf_.data() + rstart_ + kFrameHeaderBytes, n));
+  rstart_ += kFrameHeaderBytes + n;
   if (!f) fail(CloseReason::Kind::closed, f.error().detail);
   co_return std::move(f.value());
+}
+
+asio::awaitable<void> Connection::fill(std::size_t need) {
+  if (rend_ - rstart_ >= need) co_return;
+  if (rstart_ > 0) {  // keep the unread bytes at the front
+    std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
+    rend_ -= rstart_;
+    rstart_ = 0;
+  }
+  if (rbuf_.size() < std::max(need, kReadChunk)) rbuf_.resize(std::max(need, kReadChunk));
+  while (rend_ < need) {
+    rend_ += co_await socket_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+                                              asio::use_awaitable);
+  }
 }
 
 asio::awaitable<void> Connection::write_now(FrameKind kind, std::vector<Term> items) {
@@ -297,14 +320,28 @@ Connection::Stats Connection::stats() const {
 Result<bool> Connection::send(FrameKind kind, std::vector<Term> items) {
   auto bytes = encode_frame(kind, std::move(items), cluster_.options().max_frame_bytes);
   if (!bytes) return bytes.error();
-  if (!send(std::move(bytes.value()))) return Error{Errc::no_connection, "connection to " + peer_id_ + " is closed"};
+  const bool urgent = kind == FrameKind::call || kind == FrameKind::reply || kind == FrameKind::heartbeat ||
+                      kind == FrameKind::heartbeat_ack;
+  if (!send(std::move(bytes.value()), urgent)) return Error{Errc::no_connection, "connection to " + peer_id_ + " is closed"};
   return true;
 }
 
-bool Connection::send(std::vector<char> frame) {
+bool Connection::send(std::vector<char> frame, bool urgent) {
   if (dropped()) return true;  // lost on the cut network, as far as anyone can tell
   std::lock_guard lk(mu_);
   if (closed_) return false;
+  if (urgent && fd_ >= 0 && !write_scheduled_) {
+    // Someone waits for this frame (a call or its reply) and nothing is
+    // queued or being written: the sending thread writes it now, sparing a
+    // wake-up of the network thread (a call's latency is mostly such
+    // hand-offs). Casts and sends take the queue instead, where many share
+    // one write. Non-blocking: what the socket does not take is queued.
+    // The fd stays open while closed_ is false, and closed_ is read under mu_.
+    const ssize_t n = ::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(frame.size())) return true;
+    if (n > 0) frame.erase(frame.begin(), frame.begin() + n);
+    // Errors other than a full buffer are left to the async write to report.
+  }
   queued_bytes_ += frame.size();
   queue_.push_back(std::move(frame));
   if (!write_scheduled_) {
@@ -360,6 +397,7 @@ void Connection::close(CloseReason why) {
   {
     std::lock_guard lk(mu_);
     closed_ = true;
+    fd_ = -1;
     queue_.clear();
   }
   std::error_code ec;

@@ -86,7 +86,8 @@ class Cluster {
   /// Stops dropping traffic with every peer and reconnects at once.
   void heal_all();
   /// Closes every connection without a goodbye, as a crashed node's peers
-  /// see it (LocalCluster.kill in threads mode). Thread: any.
+  /// see it (LocalCluster.kill in threads mode), and returns once they are
+  /// closed. Thread: not the network thread.
   void abort_connections();
 
   // ---- routing, from Node (Thread: any) ----
@@ -122,6 +123,8 @@ class Cluster {
   struct Peer;
   Peer& peer(const std::string& id);
   void accept_loop();
+  /// Closes every connection once their queues are written, or at `deadline`.
+  asio::awaitable<void> close_when_flushed(std::chrono::steady_clock::time_point deadline);
   void dial(Peer& p);
   void schedule_redial(Peer& p);
   void finish_waiters(Peer& p, const Result<bool>& r);

@@ -66,9 +66,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Runs the handshake, then reads frames until the connection ends, and
   /// reports each stage to the cluster. Thread: net.
   void start();
-  /// Queues an encoded frame (see encode_frame); false once closed. Frames
-  /// to a peer cut off by fault injection are dropped silently. Thread: any.
-  bool send(std::vector<char> frame);
+  /// Queues an encoded frame (see encode_frame); false once closed. An
+  /// `urgent` frame (someone waits for it) is written at once by this thread
+  /// when nothing is queued. Frames to a peer cut off by fault injection are
+  /// dropped silently. Thread: any.
+  bool send(std::vector<char> frame, bool urgent = false);
   /// Encodes and sends; Errc::message_too_large past the frame maximum,
   /// Errc::no_connection once closed. Thread: any.
   Result<bool> send(FrameKind kind, std::vector<Term> items);
@@ -121,6 +123,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> handshake_as_initiator();
   asio::awaitable<void> handshake_as_acceptor();
   asio::awaitable<Frame> read_frame(std::size_t max_frame);
+  /// Reads until at least `need` unread bytes are buffered.
+  asio::awaitable<void> fill(std::size_t need);
   asio::awaitable<void> write_now(FrameKind kind, std::vector<Term> items);
   asio::awaitable<void> heartbeats();
   void on_heartbeat(const Frame& f);
@@ -140,6 +144,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer handshake_timer_;
   asio::steady_timer heartbeat_timer_;
   // Net thread only.
+  static constexpr std::size_t kReadChunk = 64 * 1024;
+  std::vector<char> rbuf_;
+  std::size_t rstart_ = 0, rend_ = 0;  // unread bytes: rbuf_[rstart_, rend_)
   bool closing_ = false;
   bool read_ended_ = false;
   CloseReason close_reason_;
@@ -148,6 +155,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   mutable std::mutex mu_;  // guards everything below
   bool closed_ = false;
+  int fd_ = -1;  // the socket, once established: senders write to it directly
   std::deque<std::vector<char>> queue_;
   std::vector<std::vector<char>> writing_;
   std::size_t queued_bytes_ = 0;
