@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+# *_behaviors.py are modules the examples import (node processes too), not scripts.
+SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.endswith("_behaviors.py"))
 
 #: Lines (substrings of stdout) each script must print.
 EXPECTED: dict[str, list[str]] = {
@@ -112,6 +113,38 @@ EXPECTED: dict[str, list[str]] = {
         "delete_child b again: ChildNotFoundError",
         "after terminating temporary tmp: ['a']",
         "start_child after stop: SupervisorNotRunning",
+    ],
+    "cluster_basics.py": [
+        "alpha saw node_up: beta",
+        "remote call after one cast: get -> 6",
+        "watching from node alpha",
+        "beta's watcher got from alpha: ('count', 7)",
+        " self  rtt=-",
+        " up    rtt=",
+        "monitor: alpha process exited with reason 'maintenance'",
+        "calling it now: NoProcess (noproc)",
+        "beta saw node_down: alpha reason=shutdown",
+        "beta.nodes() now: [('beta', 'self')]",
+    ],
+    "cluster_failover.py": [
+        "store runs on node2",
+        "get answer -> 42",
+        "observer sees 3 members up",
+        "killed node2: observer got node_down node2 reason=noconnection",
+        "monitor on the store fired: reason noconnection",
+        "call to the store: NodeDown after",
+        "froze node3: observer got node_down node3 reason=noconnection (no heartbeat for",
+        "resumed node3: observer got node_up node3 again",
+    ],
+    "cluster_partition.py": [
+        "before: node2 greets node1 | node3 greets node2",
+        ("  node1 saw node_down node2 (noconnection)\n  node1 saw node_down node3 (noconnection)\n"
+         "  node2 saw node_down node1 (noconnection)\n  node3 saw node_down node1 (noconnection)"),
+        "node1 -> node2 across the cut: NodeDown after",
+        "node2 -> node3 on the same side: node3 greets node2",
+        ("  node1 saw node_up node2\n  node1 saw node_up node3\n"
+         "  node2 saw node_up node1\n  node3 saw node_up node1"),
+        "after: node2 greets node1 | node3 greets node2",
     ],
 }
 

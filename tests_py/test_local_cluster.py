@@ -161,6 +161,23 @@ def test_threads_mode_partition_then_heal(
     _wait_for(lambda: all(len(_up_ids(n)) == 2 for n in (a, b, c)), what="all up after heal")
 
 
+def test_delay_slows_calls_between_the_groups_until_heal(threads_cluster: noexpp.LocalCluster) -> None:
+    a, b, _ = (_node(x) for x in threads_cluster.nodes)
+    target = a.spawn_remote(b.id, "lc_echo")
+    threads_cluster.delay([a], [b], seconds=0.15)
+    target.call("sync")  # frames sent from here on are held in each direction
+    started = time.monotonic()
+    assert target.call("hello") == "hello"
+    assert time.monotonic() - started >= 0.3  # 0.15 s out, 0.15 s back
+    threads_cluster.heal()
+    target.call("drain")  # what was queued before the heal arrives first
+    started = time.monotonic()
+    target.call("fast")
+    assert time.monotonic() - started < 0.3
+    with pytest.raises(ValueError):
+        threads_cluster.delay([a], [b], seconds=-1)
+
+
 def test_kill_and_partition_accept_node_ids(threads_cluster: noexpp.LocalCluster,
                                              membership: Callable[[noexpp.Node],
                                                                   MembershipLog]) -> None:

@@ -83,6 +83,9 @@ void register_cluster(pyb::module_& m) {
     if (node.cluster()) node.cluster()->events().unsubscribe(id);
   });
   m.def("cluster_partition", [](Node& node, const std::string& peer, bool on) { cluster_of(node).set_partitioned(peer, on); });
+  m.def("cluster_delay", [](Node& node, const std::string& peer, pyb::object seconds) {
+    cluster_of(node).set_delay(peer, std::chrono::duration_cast<std::chrono::microseconds>(duration_from(seconds, "delay")));
+  });
   m.def("cluster_heal", [](Node& node) { cluster_of(node).heal_all(); });
   m.def("node_abort", [](Node& node) {
     without_gil([&] {

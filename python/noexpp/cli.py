@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="noexpp command line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("demo", help="run the self-contained demonstration",
-                   description="Run the self-contained demonstration of one node.")
+                   description="Run the self-contained demonstration: one node, then three.")
 
     cookie_help = ("file holding the cluster cookie (the shared secret); default "
                    "$NOEXPP_COOKIE_FILE or ~/.noexpp.cookie, created with mode 0600 "

@@ -1,16 +1,20 @@
-"""``python -m noexpp demo``: a short tour of one node.
+"""``python -m noexpp demo``: a short tour of one node, then of a cluster.
 
 A few GenServers, calls and casts, a deferred reply, a timer, a crash seen
 through a monitor, and a supervisor that brings crashed children back (a
-Python one and the built-in C++ "noexpp.probe").
+Python one and the built-in C++ "noexpp.probe"). Then three nodes in this
+interpreter (LocalCluster, threads mode): a remote call, a node killed, the
+node_down it causes and a call to it failing fast with NodeDown.
 """
 from __future__ import annotations
 
 import queue
+import time
 from typing import Any
 
-from .errors import ProcessCrashed
-from .gen_server import GenServer, NoReply
+from .errors import NodeDown, ProcessCrashed
+from .gen_server import GenServer, NoReply, register_behavior
+from .local_cluster import LocalCluster
 from .node import Node
 from .supervisor import ChildSpec
 
@@ -94,5 +98,55 @@ def run(out: Any = print) -> int:
         stats = sup.stats()
         out(f"  supervisor health {stats['health']}, total restarts {stats['total_restarts']}")
         sup.stop()
-    out("node stopped; demo done")
+    out("node stopped")
+    if _cluster(out) != 0:
+        return 1
+    out("demo done")
+    return 0
+
+
+def _short(node_id: str) -> str:
+    return node_id.split("@")[0]
+
+
+def _cluster(out: Any) -> int:
+    """Three nodes: a remote call, a crashed node, a call that fails fast."""
+    out("a cluster of three nodes (LocalCluster, threads mode, TCP on 127.0.0.1):")
+    register_behavior("noexpp.demo.counter", Counter)  # remote spawn names a registered behavior
+    with LocalCluster(3, mode="threads") as cluster:
+        a, b, _ = [n for n in cluster.nodes if isinstance(n, Node)]  # threads mode: Nodes
+        out(f"  members: {', '.join(cluster.ids)}")
+        remote = a.spawn_remote(b.id, "noexpp.demo.counter", 7)
+        remote.cast("inc")
+        value = remote.call("get")
+        out(f"  {_short(a.id)} -> counter on {_short(b.id)}: cast inc, call get -> {value}")
+        if value != 8:
+            out("  unexpected: the remote counter should answer 8")
+            return 1
+
+        downs: queue.Queue[dict[str, Any]] = queue.Queue()
+        a.on("node_down", downs.put)
+        start = time.monotonic()
+        cluster.kill(b)  # an abrupt stop: no goodbye, its connections just close
+        try:
+            down = downs.get(timeout=5)
+        except queue.Empty:
+            out(f"  unexpected: no node_down for {_short(b.id)} within 5 s")
+            return 1
+        detected = (down["monotonic"] - start) * 1000
+        out(f"  killed {_short(b.id)}: {_short(a.id)} got node_down {_short(down['node'])} "
+            f"({down['reason']}: {down['detail']}) after {detected:.1f} ms")
+        if down["node"] != b.id or down["reason"] != "noconnection":
+            out("  unexpected: expected node_down of the killed node with reason noconnection")
+            return 1
+
+        start = time.monotonic()
+        try:
+            remote.call("get", timeout=30.0)
+        except NodeDown as exc:
+            out(f"  call to the counter on {_short(b.id)}: NodeDown after "
+                f"{(time.monotonic() - start) * 1000:.1f} ms, not at its 30 s timeout ({exc})")
+        else:
+            out("  unexpected: the call to a dead node answered")
+            return 1
     return 0

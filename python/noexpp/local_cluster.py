@@ -482,6 +482,26 @@ class LocalCluster:
         "noconnection") after the usual detection time. Processes mode:
         raises NodeDown / CallTimeout if the controller cannot reach a listed
         member (killed or suspended)."""
+        self._between_groups(groups, lambda x, y: ("partition", y.id, True),
+                             lambda x, y: x._partition(y.id, True))
+
+    def delay(self, *groups: NodeLike | Iterable[NodeLike], seconds: float) -> None:
+        """Slows the network: every frame between members of different groups
+        is held ``seconds`` (in each direction) until :meth:`heal` or a delay
+        of 0. Order is kept; heartbeats are delayed too, so a delay beyond
+        the detectors' tolerance (about 1 s by default) reads as a failure."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+        if not 0 <= seconds <= 3600:
+            raise ValueError(f"seconds must be between 0 and 3600, got {seconds}")
+        self._between_groups(groups, lambda x, y: ("delay", y.id, float(seconds)),
+                             lambda x, y: x._delay(y.id, seconds))
+
+    def _between_groups(self, groups: tuple[NodeLike | Iterable[NodeLike], ...],
+                        request: Callable[[Any, Any], tuple[Any, ...]],
+                        local: Callable[[Any, Any], None]) -> None:
+        """Applies a fault to every ordered pair of members in different
+        groups: by a request to a node process, or directly on a Node."""
         resolved = self._resolve_groups(groups)
         controller = self.controller
         for i, group in enumerate(resolved):
@@ -492,12 +512,12 @@ class LocalCluster:
                     for y in other:
                         if isinstance(x, NodeHandle):
                             assert controller is not None
-                            controller._request(x.id, ("partition", y.id, True))
+                            controller._request(x.id, request(x, y))
                         else:
-                            x._partition(y.id, True)
+                            local(x, y)
 
     def heal(self) -> None:
-        """Ends every partition: each running member stops dropping traffic
+        """Ends every partition and delay: each running member stops dropping traffic
         (suspended or exited members are skipped). Returns at once; the nodes
         reconnect and report node_up."""
         self._check_open()

@@ -312,7 +312,13 @@ class Node:
         """Fault injection: drop all traffic with ``peer_id`` (or stop)."""
         _core.cluster_partition(self._core, peer_id, on)
 
+    def _delay(self, peer_id: str, seconds: float) -> None:
+        """Fault injection: hold every frame sent to ``peer_id`` for
+        ``seconds`` (0: none), as a slow link; order is kept."""
+        _core.cluster_delay(self._core, peer_id, seconds)
+
     def _heal(self) -> None:
+        """Stops dropping and delaying traffic with every peer."""
         _core.cluster_heal(self._core)
 
     def _abort(self) -> None:

@@ -139,3 +139,35 @@ TEST_F(MembershipTest, a_restarted_node_with_the_same_name_is_a_new_incarnation)
 
 }  // namespace
 }  // namespace noexpp::test
+
+namespace noexpp::test {
+namespace {
+
+class FaultInjectionTest : public ClusterTest {};
+
+TEST_F(FaultInjectionTest, a_delay_slows_every_frame_to_that_peer_and_keeps_order_until_healed) {
+  auto a = make_cluster_node("alpha");
+  auto b = make_cluster_node("beta", {a->id()});
+  ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  auto seen = std::make_shared<Recorder<std::int64_t>>();
+  Handlers h;
+  h.cast = [seen](GenServer&, const Term& t) { seen->push(t.as_int()); };
+  Pid target = spawn_on(*b, fn_server(h));
+  a->cluster()->set_delay(b->id(), 150ms);
+  ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());  // the delay is in place once a frame went through it
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) a->cast(target, Term(std::int64_t{i}));
+  ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+  auto v = seen->snapshot();
+  ASSERT_EQ(v.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(v[i], i);
+  a->cluster()->heal_all();
+  ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());  // frames queued before the heal drain first
+  const auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 150ms);
+}
+
+}  // namespace
+}  // namespace noexpp::test

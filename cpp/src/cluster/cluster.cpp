@@ -19,6 +19,7 @@ struct Cluster::Peer {
   std::string id;
   bool known = false;        ///< a member: redialled while down
   bool partitioned = false;  ///< fault injection: traffic dropped
+  std::chrono::microseconds delay{0};  ///< fault injection: frames we send are held this long
   bool dialing = false;      ///< a TCP connect or outgoing handshake is under way
   std::shared_ptr<Connection> outgoing;   ///< our handshake to it
   std::shared_ptr<Connection> incoming;   ///< its handshake to us
@@ -332,6 +333,7 @@ void Cluster::on_established(const std::shared_ptr<Connection>& c) {
   }
   p.up = c;
   p.creation = c->peer_creation();
+  c->set_delay(p.delay);
   p.backoff = std::chrono::milliseconds(0);
   if (p.redial) p.redial->cancel();
   if (!c->peer_hidden()) p.known = true;
@@ -485,11 +487,22 @@ void Cluster::set_partitioned(const std::string& peer_id, bool on) {
   });
 }
 
+void Cluster::set_delay(const std::string& peer_id, std::chrono::microseconds delay) {
+  asio::post(io_, [this, peer_id, delay] {
+    Peer& p = peer(peer_id);
+    p.delay = delay;
+    if (p.up) p.up->set_delay(delay);
+  });
+}
+
 void Cluster::heal_all() {
   asio::post(io_, [this] {
     std::vector<std::string> ids;
-    for (auto& [id, p] : peers_)
+    for (auto& [id, p] : peers_) {
       if (p->partitioned) ids.push_back(id);
+      p->delay = std::chrono::microseconds(0);
+      if (p->up) p->up->set_delay(p->delay);
+    }
     for (auto& id : ids) set_partitioned(id, false);
   });
 }

@@ -52,6 +52,7 @@ Connection::Connection(Cluster& cluster, asio::ip::tcp::socket socket, Side side
       peer_id_(std::move(expected_peer)),
       handshake_timer_(cluster.io()),
       heartbeat_timer_(cluster.io()),
+      delay_timer_(cluster.io()),
       detector_(PhiOptions{cluster.options().heartbeat_interval, cluster.options().phi_threshold,
                            cluster.options().acceptable_pause, cluster.options().min_std_dev, 200}) {
   if (!peer_id_.empty()) peer_index_ = intern_node_name(peer_id_);
@@ -330,6 +331,13 @@ bool Connection::send(std::vector<char> frame, bool urgent) {
   if (dropped()) return true;  // lost on the cut network, as far as anyone can tell
   std::lock_guard lk(mu_);
   if (closed_) return false;
+  if (const auto delay = delay_us_.load(std::memory_order_acquire); delay > 0 || !delayed_.empty()) {
+    // A slow link (fault injection): frames wait their turn, in order.
+    const bool arm = delayed_.empty();
+    delayed_.emplace_back(Clock::now() + std::chrono::microseconds(delay), std::move(frame));
+    if (arm) asio::post(cluster_.io(), [self = shared_from_this()] { self->release_delayed(); });
+    return true;
+  }
   if (urgent && fd_ >= 0 && !write_scheduled_) {
     // Someone waits for this frame (a call or its reply) and nothing is
     // queued or being written: the sending thread writes it now, sparing a
@@ -349,6 +357,26 @@ bool Connection::send(std::vector<char> frame, bool urgent) {
     asio::post(cluster_.io(), [self = shared_from_this()] { self->flush(); });
   }
   return true;
+}
+
+void Connection::release_delayed() {
+  std::lock_guard lk(mu_);
+  if (closed_) return;
+  const auto now = Clock::now();
+  while (!delayed_.empty() && delayed_.front().first <= now) {
+    queued_bytes_ += delayed_.front().second.size();
+    queue_.push_back(std::move(delayed_.front().second));
+    delayed_.pop_front();
+  }
+  if (!queue_.empty() && !write_scheduled_) {
+    write_scheduled_ = true;
+    asio::post(cluster_.io(), [self = shared_from_this()] { self->flush(); });
+  }
+  if (delayed_.empty()) return;
+  delay_timer_.expires_at(delayed_.front().first);
+  delay_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->release_delayed();
+  });
 }
 
 void Connection::flush() {
@@ -405,6 +433,7 @@ void Connection::close(CloseReason why) {
   socket_.close(ec);
   handshake_timer_.cancel();
   heartbeat_timer_.cancel();
+  delay_timer_.cancel();
   cluster_.on_closed(shared_from_this(), why);
 }
 

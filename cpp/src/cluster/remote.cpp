@@ -323,6 +323,12 @@ Result<Term> Cluster::node_request(const Term& request) {
     if (!pid) return pid.error();
     return Term(pid.value());
   }
+  if (op == "delay" && arg(1).is_string() && (arg(2).is_float() || arg(2).is_int())) {
+    const double seconds = arg(2).is_float() ? arg(2).as_float() : static_cast<double>(arg(2).as_int());
+    if (!(seconds >= 0 && seconds <= 3600)) return Error{Errc::invalid_argument, "delay must be 0 to 3600 seconds"};
+    set_delay(arg(1).as_string(), std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6)));
+    return Term();
+  }
   if (op == "heal") {
     heal_all();
     return Term();

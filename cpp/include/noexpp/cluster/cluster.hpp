@@ -83,7 +83,10 @@ class Cluster {
   /// Fault injection: drop (or stop dropping) all traffic with `peer_id`,
   /// connection attempts included. Thread: any.
   void set_partitioned(const std::string& peer_id, bool on);
-  /// Stops dropping traffic with every peer and reconnects at once.
+  /// Fault injection: delay every frame this node sends to `peer_id` by
+  /// `delay` (zero: none), as a slow link. Thread: any.
+  void set_delay(const std::string& peer_id, std::chrono::microseconds delay);
+  /// Stops dropping and delaying traffic with every peer, and reconnects at once.
   void heal_all();
   /// Closes every connection without a goodbye, as a crashed node's peers
   /// see it (LocalCluster.kill in threads mode), and returns once they are

@@ -93,6 +93,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// (the detector then sees silence). Thread: any.
   void set_dropped(bool on) { dropped_.store(on, std::memory_order_release); }
   bool dropped() const { return dropped_.load(std::memory_order_acquire); }
+  /// Fault injection: hold every frame sent to the peer for `d` (a slow
+  /// link); order is kept. Zero turns it off. Thread: any.
+  void set_delay(std::chrono::microseconds d) { delay_us_.store(d.count(), std::memory_order_release); }
 
   /// Heartbeat figures for nodes(). Thread: any.
   struct Stats {
@@ -129,6 +132,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> heartbeats();
   void on_heartbeat(const Frame& f);
   void flush();
+  /// Moves delayed frames that are due to the write queue. Thread: net.
+  void release_delayed();
   /// Rejects the handshake: tells the peer why, then fails with `why`.
   [[noreturn]] void reject(const char* code, CloseReason why);
 
@@ -141,8 +146,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool peer_hidden_ = false;
   std::atomic<bool> established_{false};
   std::atomic<bool> dropped_{false};
+  std::atomic<std::int64_t> delay_us_{0};
   asio::steady_timer handshake_timer_;
   asio::steady_timer heartbeat_timer_;
+  asio::steady_timer delay_timer_;
   // Net thread only.
   static constexpr std::size_t kReadChunk = 64 * 1024;
   std::vector<char> rbuf_;
@@ -157,6 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   int fd_ = -1;  // the socket, once established: senders write to it directly
   std::deque<std::vector<char>> queue_;
+  std::deque<std::pair<Clock::time_point, std::vector<char>>> delayed_;  // fault injection
   std::vector<std::vector<char>> writing_;
   std::size_t queued_bytes_ = 0;
   bool write_scheduled_ = false;
