@@ -12,7 +12,7 @@ from .gen_server import GenServer, _check_behavior_class, _check_ref
 from .ref import Ref
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
 
-__all__ = ["Node", "ProcessInfo", "NodeInfo"]
+__all__ = ["Node", "NodeInfo", "ProcessInfo"]
 
 
 class ProcessInfo(NamedTuple):
