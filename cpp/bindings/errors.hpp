@@ -9,6 +9,12 @@ namespace noexpp::py {
 
 /// Raises (throws pybind11::error_already_set) the noexpp exception for `e`.
 [[noreturn]] void raise_error(const Error& e);
+/// The value of `r`, or raises its error.
+template <class T>
+T value_or_raise(Result<T> r) {
+  if (!r) raise_error(r.error());
+  return std::move(r.value());
+}
 /// Raises the exception for a failed call to `target`.
 [[noreturn]] void raise_call_failure(const CallOutcome& o, const std::string& target);
 /// The exception object (not raised) for a failed call, for futures and coroutines.

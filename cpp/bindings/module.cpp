@@ -12,5 +12,6 @@ PYBIND11_MODULE(_core, m) {
   noexpp::py::register_process(m);
   noexpp::py::register_supervisor(m);
   noexpp::py::register_cluster(m);
+  noexpp::py::register_dist(m);
   noexpp::py::register_probe_behavior();
 }

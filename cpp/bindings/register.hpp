@@ -11,6 +11,7 @@ void register_node(pybind11::module_& m);
 void register_process(pybind11::module_& m);
 void register_supervisor(pybind11::module_& m);
 void register_cluster(pybind11::module_& m);
+void register_dist(pybind11::module_& m);
 /// The cluster options of Python's Node(...) (a dict of its keyword arguments).
 ClusterOptions cluster_options_from(const pybind11::dict& d);
 void register_probe_behavior();

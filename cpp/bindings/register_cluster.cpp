@@ -94,18 +94,11 @@ void register_cluster(pyb::module_& m) {
     });
   });
   m.def("node_request", [](const std::shared_ptr<Node>& node, const std::string& id, pyb::object request, pyb::object timeout) {
-    auto target = cluster_of(*node).node_pid(id);
-    if (!target) raise_error(Error{Errc::no_connection, "node " + id + " is not connected to " + node->id()});
+    auto& c = cluster_of(*node);
     Term t = to_term(request);
     auto d = duration_from(timeout);
-    auto o = without_gil([&] { return node->call(*target, std::move(t), d); });
-    if (!o.ok()) {
-      if (auto code = cluster::errc_of_node_request(o.reason)) raise_error(Error{*code, o.reason.message});
-      if (o.status == CallOutcome::Status::noconnection)
-        raise_error(Error{Errc::no_connection, "node " + id + " went down during the request"});
-      raise_call_failure(o, id);
-    }
-    return to_python(o.value, node);
+    auto value = value_or_raise(without_gil([&] { return c.request(id, std::move(t), d); }));
+    return to_python(value, node);
   });
 }
 

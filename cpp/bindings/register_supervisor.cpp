@@ -107,12 +107,6 @@ SupervisorSpec supervisor_spec_from(pyb::handle py) {
   return s;
 }
 
-template <class T>
-T value_or_raise(Result<T> r) {
-  if (!r) raise_error(r.error());
-  return std::move(r.value());
-}
-
 pyb::object ref_or_none(const std::shared_ptr<Node>& node, Pid pid) {
   if (pid.is_nil()) return pyb::none();
   return pyb::cast(Ref{node, pid});

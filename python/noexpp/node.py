@@ -8,6 +8,7 @@ from typing import Any, Callable, NamedTuple
 
 from . import _core
 from .errors import NodeStopped
+from .global_registry import GlobalRegistry
 from .gen_server import GenServer, _check_behavior_class, _check_ref
 from .ref import Ref
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
@@ -100,6 +101,7 @@ class Node:
         elif seeds or cookie_file is not None:
             raise ValueError("seeds and cookie_file need a listening node (listen is None)")
         self._cookie = cookie
+        self._global: GlobalRegistry | None = None
         self._core = _core.Node(name, host, port, threads, cluster)
         self._core.start()
         with _lock:
@@ -186,7 +188,15 @@ class Node:
         self._check_running()
         if node_id == self.id:
             return self.spawn(behavior, *args, name=name)
-        return self._request(node_id, ("spawn", behavior, tuple(args), name), timeout)
+        return _core.spawn_remote(self._core, node_id, behavior, tuple(args), name or "", timeout)
+
+    @property
+    def global_registry(self) -> GlobalRegistry:
+        """Cluster-wide names: ``register(name, ref)``, ``whereis``,
+        ``unregister``, ``names()`` (see :class:`GlobalRegistry`)."""
+        if self._global is None:
+            self._global = GlobalRegistry(self)
+        return self._global
 
     def whereis(self, name: str) -> Ref | None:
         """The process registered locally as ``name``, or None."""

@@ -156,6 +156,7 @@ void Cluster::on_frame(Connection& c, Frame& f) {
     case FrameKind::link: return on_link(c, f);
     case FrameKind::unlink: return on_unlink(c, f);
     case FrameKind::members: return on_members(c, f);
+    case FrameKind::node_message: return on_node_message(c, f);
     default: malformed(f, "unexpected kind");
   }
 }
@@ -216,8 +217,19 @@ void Cluster::on_reply(Connection& c, Frame& f) {
   if (!f.at(1).is_int()) malformed(f, "status is not an integer");
   c.untrack_call(ref);
   const auto status = static_cast<CallOutcome::Status>(f.at(1).as_int());
+  bool spawn_reply = false;
+  {
+    std::lock_guard lk(spawns_mu_);
+    spawn_reply = spawns_.erase(ref) > 0;
+  }
   if (status == CallOutcome::Status::ok) {
-    node_.pending().complete(ref, CallOutcome::reply(std::move(f.items[2])));
+    const Term child = spawn_reply && f.at(2).is_pid() ? f.at(2) : Term();
+    if (!node_.pending().complete(ref, CallOutcome::reply(std::move(f.items[2]))) && child.is_pid()) {
+      // The spawner gave up before this reply came: stop the late child.
+      Envelope stop(Envelope::Kind::stop, node_.node_pid(), 0);
+      stop.reason = std::make_unique<ExitReason>(ExitReason::shutdown());
+      route(child.as_pid(), stop);
+    }
   } else if (status == CallOutcome::Status::too_large) {
     auto r = ExitReason::noproc();
     r.message = f.at(3).is_string() ? f.at(3).as_string() : "reply too large";
@@ -277,6 +289,12 @@ void Cluster::on_link(Connection& c, Frame& f) {
   route(from, e);
 }
 
+void Cluster::on_node_message(Connection& c, Frame& f) {
+  if (!f.at(0).is_string()) malformed(f, "op is not a string");
+  auto it = message_handlers_.find(f.at(0).as_string());
+  if (it != message_handlers_.end()) it->second(c.peer_id(), f.at(1));
+}
+
 void Cluster::on_unlink(Connection&, Frame& f) {
   const Pid from = pid_item(f, 0, "unlinker is not a pid");
   const Pid to = pid_item(f, 1, "unlink target is not a pid");
@@ -290,6 +308,7 @@ Result<Term> Cluster::node_request(const Term& request) {
   const std::string op = items && !items->empty() && (*items)[0].is_string() ? (*items)[0].as_string()
                          : request.is_string()                             ? request.as_string()
                                                                            : "";
+  if (auto it = request_handlers_.find(op); it != request_handlers_.end()) return it->second(request);
   auto arg = [&](std::size_t i) -> const Term& {
     static const Term nil;
     return items && i < items->size() ? (*items)[i] : nil;
@@ -334,6 +353,92 @@ Result<Term> Cluster::node_request(const Term& request) {
     return Term();
   }
   return Error{Errc::invalid_argument, "unknown node request " + (op.empty() ? std::string("(no operation)") : op)};
+}
+
+}  // namespace noexpp::cluster
+
+namespace noexpp::cluster {
+
+// ---- requests and messages between nodes ---------------------------------------
+
+Result<Term> Cluster::request(const std::string& id, Term request, Duration timeout) {
+  auto target = node_pid(id);
+  if (!target) return Error{Errc::no_connection, "node " + id + " is not connected to " + local_id()};
+  auto o = node_.call(*target, std::move(request), timeout);
+  if (o.ok()) return std::move(o.value);
+  if (auto code = errc_of_node_request(o.reason)) return Error{*code, o.reason.message};
+  switch (o.status) {
+    case CallOutcome::Status::timeout: return Error{Errc::call_timeout, "node " + id + " did not answer in time"};
+    case CallOutcome::Status::noconnection: return Error{Errc::no_connection, "node " + id + " went down during the request"};
+    case CallOutcome::Status::too_large: return Error{Errc::message_too_large, o.reason.message};
+    default: return Error{Errc::no_connection, "request to node " + id + " failed: " + o.reason.to_string()};
+  }
+}
+
+Result<Pid> Cluster::spawn(const std::string& id, const std::string& behavior, Term args, const std::string& name,
+                           Duration timeout) {
+  auto target = node_pid(id);
+  if (!target) return Error{Errc::no_connection, "node " + id + " is not connected to " + local_id()};
+  auto waiter = std::make_shared<CallWaiter>();
+  const auto ref = node_.pending().reserve_ref();
+  {
+    std::lock_guard lk(spawns_mu_);
+    spawns_.emplace(ref, true);
+  }
+  node_.call_with_ref(ref, *target,
+                      Term::tuple({Term("spawn"), Term(behavior), std::move(args), name.empty() ? Term() : Term(name)}),
+                      timeout, CallWaiterRef{nullptr, waiter->completion()});
+  Executor::BlockingScope blocking(node_.executor());
+  waiter->wait_until(std::chrono::steady_clock::time_point::max());  // the pending table's deadline bounds it
+  auto o = waiter->take();
+  if (o.status != CallOutcome::Status::ok) {
+    // No reply will come for these (a late one still finds the ref, above).
+    if (o.status != CallOutcome::Status::timeout) {
+      std::lock_guard lk(spawns_mu_);
+      spawns_.erase(ref);
+    }
+  }
+  if (o.ok()) {
+    if (!o.value.is_pid()) return Error{Errc::invalid_argument, "node " + id + " answered a spawn with no pid"};
+    return o.value.as_pid();
+  }
+  if (auto code = errc_of_node_request(o.reason)) return Error{*code, o.reason.message};
+  if (o.status == CallOutcome::Status::timeout)
+    return Error{Errc::call_timeout, "spawn of '" + behavior + "' on " + id + " did not answer in time"};
+  if (o.status == CallOutcome::Status::too_large) return Error{Errc::message_too_large, o.reason.message};
+  return Error{Errc::no_connection, "node " + id + " went down during the spawn of '" + behavior + "'"};
+}
+
+void Cluster::add_request_handler(std::string op, RequestHandler handler) {
+  request_handlers_[std::move(op)] = std::move(handler);
+}
+
+void Cluster::add_message_handler(std::string op, MessageHandler handler) {
+  message_handlers_[std::move(op)] = std::move(handler);
+}
+
+Result<bool> Cluster::send_node_message(const std::string& id, const std::string& op, Term payload) {
+  auto c = route_to(intern_node_name(id));
+  if (!c) return Error{Errc::no_connection, "node " + id + " is not connected"};
+  return c->send(FrameKind::node_message, {Term(op), std::move(payload)});
+}
+
+void Cluster::broadcast_node_message(const std::string& op, const Term& payload) {
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard lk(routes_mu_);
+    for (auto& [index, c] : routes_)
+      if (!c->peer_hidden()) conns.push_back(c);
+  }
+  for (auto& c : conns) c->send(FrameKind::node_message, {Term(op), payload});
+}
+
+std::vector<std::string> Cluster::up_members() const {
+  std::vector<std::string> out;
+  std::lock_guard lk(routes_mu_);
+  for (auto& [index, c] : routes_)
+    if (!c->peer_hidden()) out.push_back(c->peer_id());
+  return out;
 }
 
 }  // namespace noexpp::cluster

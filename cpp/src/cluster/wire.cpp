@@ -11,7 +11,7 @@ bool is_known_kind(std::int64_t kind) {
     case FrameKind::heartbeat_ack: case FrameKind::goodbye: case FrameKind::members:
     case FrameKind::envelope: case FrameKind::call: case FrameKind::reply:
     case FrameKind::monitor: case FrameKind::demonitor: case FrameKind::down:
-    case FrameKind::link: case FrameKind::unlink:
+    case FrameKind::link: case FrameKind::unlink: case FrameKind::node_message:
       return true;
   }
   return false;
@@ -36,6 +36,7 @@ const char* to_string(FrameKind k) {
     case FrameKind::down: return "down";
     case FrameKind::link: return "link";
     case FrameKind::unlink: return "unlink";
+    case FrameKind::node_message: return "node_message";
   }
   return "unknown";
 }

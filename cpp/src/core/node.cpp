@@ -7,6 +7,7 @@
 #include "log.hpp"
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/core/process.hpp"
+#include "noexpp/dist/global_registry.hpp"
 
 namespace noexpp {
 namespace {
@@ -20,6 +21,11 @@ std::uint32_t fresh_creation() {
 
 Envelope* make_envelope(Envelope::Kind kind, Pid from, std::uint64_t ref, Term&& term = {}) {
   return new Envelope(kind, from, ref, std::move(term));
+}
+
+Pid current_pid_or(Pid fallback) {
+  auto* cur = Process::current();
+  return cur ? cur->pid() : fallback;
 }
 
 }  // namespace
@@ -41,7 +47,9 @@ Node::Node(NodeOptions options)
       name_index_(intern_node_name(id_)),
       creation_(fresh_creation()),
       executor_(std::max(1, options_.threads)),
-      pending_(executor_.io()) {}
+      pending_(executor_.io()) {
+  if (cluster_) global_ = std::make_unique<dist::GlobalRegistry>(*this, *cluster_);
+}
 
 Node::~Node() {
   stop();
@@ -98,6 +106,12 @@ void Node::abort() {
   aborted_.store(true);
   if (cluster_) cluster_->abort_connections();
   stop(std::chrono::milliseconds(500));
+}
+
+bool Node::stop_async(Pid target, ExitReason reason) {
+  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0);
+  e->reason = std::make_unique<ExitReason>(std::move(reason));
+  return deliver(target, e);
 }
 
 void Node::stop_processes(const std::function<bool(const Process&)>& which,
@@ -243,10 +257,6 @@ bool Node::deliver(Pid to, Envelope* e) {
   return schedule;
 }
 
-static Pid current_pid_or(Pid fallback) {
-  auto* cur = Process::current();
-  return cur ? cur->pid() : fallback;
-}
 
 bool Node::send(Pid to, Term message) {
   return deliver(to, make_envelope(Envelope::Kind::info, current_pid_or(node_pid()), 0, std::move(message)));

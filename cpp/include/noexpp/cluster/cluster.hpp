@@ -105,6 +105,32 @@ class Cluster {
   /// Fires at once, noconnection / noproc, if it cannot be set up.
   void monitor(std::uint64_t ref, RemoteMonitor m);
   void demonitor(Pid target, std::uint64_t ref);
+  /// Starts `behavior` (a registered name) on node `id` with `args`, as
+  /// Node::spawn does there. A reply that arrives after `timeout` stops the
+  /// late child, so a timed-out spawn leaves no orphan. Errors: no_connection
+  /// (not connected, or it went down), call_timeout, and the remote node's
+  /// behavior_not_found, init_failed, duplicate_name. Thread: not the network thread.
+  Result<Pid> spawn(const std::string& id, const std::string& behavior, Term args, const std::string& name,
+                    Duration timeout);
+  /// Sends a request to node `id` itself and waits for the answer; a failed
+  /// request comes back as the remote Error. Thread: not the network thread.
+  Result<Term> request(const std::string& id, Term request, Duration timeout);
+
+  // ---- extension points for layers above (dist/) ----
+  using RequestHandler = std::function<Result<Term>(const Term& request)>;
+  /// Answers node requests whose first item is `op` (on an engine thread).
+  void add_request_handler(std::string op, RequestHandler handler);
+  using MessageHandler = std::function<void(const std::string& from_node, const Term& payload)>;
+  /// Receives node messages `op` (on the network thread: must not block).
+  void add_message_handler(std::string op, MessageHandler handler);
+  /// One-way message to node `id` itself. Thread: any.
+  Result<bool> send_node_message(const std::string& id, const std::string& op, Term payload);
+  /// To every connected, non-hidden member. Thread: any.
+  void broadcast_node_message(const std::string& op, const Term& payload);
+  /// Ids of the members that are up (hidden peers excluded), without a trip
+  /// to the network thread. Thread: any.
+  std::vector<std::string> up_members() const;
+
   /// Links local `from` to remote `to` (`from` already has the link).
   void link(Pid from, Pid to);
   void unlink(Pid from, Pid to);
@@ -146,6 +172,7 @@ class Cluster {
   void on_link(Connection& c, Frame& f);
   void on_unlink(Connection& c, Frame& f);
   void on_members(Connection& c, Frame& f);
+  void on_node_message(Connection& c, Frame& f);
   /// A call to the node itself (serial 0): members, alive, whereis, spawn,
   /// partition, heal, process_count. Runs on an engine thread.
   Result<Term> node_request(const Term& request);
@@ -166,6 +193,13 @@ class Cluster {
   // Net thread only.
   std::unordered_map<std::string, std::unique_ptr<Peer>> peers_;
   std::vector<std::shared_ptr<Connection>> accepted_;  // handshakes under way
+
+  // Extension handlers: registered before start, read-only after.
+  std::unordered_map<std::string, RequestHandler> request_handlers_;
+  std::unordered_map<std::string, MessageHandler> message_handlers_;
+  // Refs of spawn requests whose reply has not arrived: a late reply stops its child.
+  std::mutex spawns_mu_;
+  std::unordered_map<std::uint64_t, bool> spawns_;
 
   // Established connections by node index, for routing from any thread.
   mutable std::mutex routes_mu_;

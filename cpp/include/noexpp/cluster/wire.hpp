@@ -39,6 +39,7 @@ enum class FrameKind : std::int64_t {
   down = 25,      ///< watcher, target, ref, reason
   link = 26,      ///< from, to
   unlink = 27,    ///< from, to
+  node_message = 28,  ///< op, payload: one-way, node to node (the global registry's replication)
 };
 
 /// True for kinds this protocol version knows.

@@ -26,6 +26,9 @@ namespace noexpp {
 namespace cluster {
 class Cluster;
 }
+namespace dist {
+class GlobalRegistry;
+}
 
 struct NodeOptions {
   std::string name = "nonode";
@@ -134,6 +137,9 @@ class Node : public std::enable_shared_from_this<Node> {
   /// gen_server:stop: asks `target` to terminate with `reason`, waits up to
   /// `timeout` for it to exit. Errc::no_process / call_timeout on failure.
   Result<bool> stop_process(Pid target, ExitReason reason, Duration timeout);
+  /// As stop_process without waiting: the request is handled in mailbox
+  /// order, after what was sent to `target` before. Thread: any.
+  bool stop_async(Pid target, ExitReason reason);
   /// Calls `cb(pid, reason)` once when `target` exits (at once, noproc, if
   /// it does not exist). Returns the monitor reference.
   std::uint64_t monitor(Pid target, std::function<void(Pid, const ExitReason&)> cb);
@@ -159,6 +165,8 @@ class Node : public std::enable_shared_from_this<Node> {
   // ---- cluster ----
   /// The node's distribution, or null when it does not listen.
   cluster::Cluster* cluster() { return cluster_.get(); }
+  /// The cluster-wide names, or null when the node does not listen.
+  dist::GlobalRegistry* global_registry() { return global_.get(); }
   /// On another node, which this one reaches over its cluster. Thread: any.
   bool is_remote(Pid p) const;
   /// A peer incarnation went down: every link to its processes breaks with
@@ -184,6 +192,7 @@ class Node : public std::enable_shared_from_this<Node> {
   NodeOptions options_;
   // Before id_: it binds the listener, and a node id names the bound port.
   std::unique_ptr<cluster::Cluster> cluster_;
+  std::unique_ptr<dist::GlobalRegistry> global_;  // set in the constructor when cluster_ is
   std::string id_;
   std::uint32_t name_index_;
   std::uint32_t creation_;

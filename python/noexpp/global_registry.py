@@ -1,0 +1,96 @@
+"""Cluster-wide names: ``node.global_registry``."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Union
+
+from . import _core
+from .gen_server import _check_ref
+from .ref import Ref
+
+__all__ = ["GlobalRegistry"]
+
+#: What happens to a process that loses its name when a partition heals:
+#: "stop" (default), "keep", or a callable(name, loser, winner).
+OnConflict = Union[str, Callable[[str, Ref, Ref], Any]]
+
+_MODES = {"stop": 0, "keep": 1}
+_NOTIFY = 2
+
+
+class GlobalRegistry:
+    """Names visible on every member of the cluster (``node.global_registry``).
+
+    A registration is decided by one member (the one with the smallest id),
+    so of concurrent registrations of a name exactly one wins, the same on
+    every node; it is then replicated to every member within about one round
+    trip. A name goes away everywhere when its process exits or its node
+    goes down, and a node that joins receives the table.
+
+    After a partition heals with the name registered on both sides, every
+    node keeps the same owner (the smaller pid: node id, then incarnation,
+    then serial). The loser receives the message
+    ``("name_conflict", name, winner_ref)`` and then, as its registration
+    said: ``"stop"`` (stopped with reason ``("name_conflict", name)``),
+    ``"keep"`` (keeps running without the name), or a callable
+    ``on_conflict(name, loser_ref, winner_ref)`` run on this node.
+    """
+
+    def __init__(self, node: Any) -> None:
+        self._node = node
+        self._callbacks: dict[tuple[str, Ref], Callable[[str, Ref, Ref], Any]] = {}
+        self._lock = threading.Lock()
+        self._handler_set = False
+
+    def register(self, name: str, ref: Ref, on_conflict: OnConflict = "stop",
+                 timeout: float = 5.0) -> None:
+        """Registers ``name`` for ``ref`` on every node. Raises
+        DuplicateNameError if the name is taken, NoProcess if ``ref`` (a
+        local process) is not alive, NodeDown / CallTimeout if the deciding
+        member cannot be asked."""
+        if not isinstance(name, str) or not name:
+            raise TypeError("name must be a non-empty str")
+        _check_ref(ref)
+        if callable(on_conflict):
+            mode = _NOTIFY
+            self._ensure_handler()
+        elif isinstance(on_conflict, str) and on_conflict in _MODES:
+            mode = _MODES[on_conflict]
+        else:
+            raise ValueError(f"on_conflict must be 'stop', 'keep' or a callable, got {on_conflict!r}")
+        _core.global_register(self._node._core, name, ref, mode, timeout)
+        if mode == _NOTIFY:
+            with self._lock:
+                self._callbacks[(name, ref)] = on_conflict  # type: ignore[assignment]
+
+    def unregister(self, name: str, timeout: float = 5.0) -> bool:
+        """Removes ``name`` everywhere; False if it was not registered."""
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        return bool(_core.global_unregister(self._node._core, name, timeout))
+
+    def whereis(self, name: str) -> Ref | None:
+        """The process registered as ``name``, from this node's replica."""
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        return _core.global_whereis(self._node._core, name)
+
+    def names(self) -> list[str]:
+        """Every registered name, sorted."""
+        return list(_core.global_names(self._node._core))
+
+    def __repr__(self) -> str:
+        return f"<noexpp.GlobalRegistry of {self._node.id}: {len(self.names())} names>"
+
+    def _ensure_handler(self) -> None:
+        with self._lock:
+            if self._handler_set:
+                return
+            self._handler_set = True
+        _core.global_set_conflict_handler(self._node._core, self._conflict)
+
+    def _conflict(self, name: str, loser: Ref, winner: Ref) -> None:
+        with self._lock:
+            callback = self._callbacks.pop((name, loser), None)
+        if callback is not None:
+            callback(name, loser, winner)
