@@ -8,7 +8,11 @@ if(NOT ASIO_INCLUDE_DIR)
 endif()
 add_library(noexpp_asio INTERFACE)
 target_include_directories(noexpp_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(noexpp_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio picks aligned allocation only when a libstdc++ header came before
+# <asio.hpp>; files including it in different orders would then free with
+# another allocator than they allocated with (ASan: alloc-dealloc-mismatch).
+# One setting for every file.
+target_compile_definitions(noexpp_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC)
 
 # msgpack-cxx is header-only; its Debian CMake config insists on Boost, which we
 # do not use (MSGPACK_NO_BOOST), so the header is found directly.

@@ -73,6 +73,7 @@ TEST_F(MembershipTest, graceful_leave_reports_node_down_with_reason_shutdown_onc
   auto a = make_cluster_node("alpha");
   auto b = make_cluster_node("beta", {a->id()});
   ASSERT_TRUE(wait_members_up(*a, {b->id()}));
+  ASSERT_TRUE(wait_members_up(*b, {a->id()}));  // a node still in its handshake leaves without a goodbye
   auto log = watch_membership(*a);
   b->stop();
   ASSERT_TRUE(log->wait_until_count(1));

@@ -717,6 +717,7 @@ TEST_F(RemoteTest, unlink_before_an_in_flight_remote_exit_signal_is_handled_keep
   b->cast(remote, "crash");
   ASSERT_EQ(wr.wait(), kCrashed);
   a->unlink(local, remote);
+  ExitWatch wl(*a, local);
   w.gate->set();
   // Everything beta sent reaches alpha before its goodbye.
   b->stop();
@@ -726,7 +727,8 @@ TEST_F(RemoteTest, unlink_before_an_in_flight_remote_exit_signal_is_handled_keep
     return false;
   }));
   auto o = a->call(local, "still there?", kWait);
-  EXPECT_TRUE(o.ok()) << "killed by the exit signal of a link it had removed: " << testing::PrintToString(o);
+  EXPECT_TRUE(o.ok()) << "the call: " << testing::PrintToString(o) << "; the process exited with "
+                      << (wl.fired() ? wl.wait()->to_string() : std::string("nothing"));
 }
 
 // ---- stopping a remote process ------------------------------------------------------
@@ -751,6 +753,16 @@ TEST_F(RemoteTest, stop_process_of_a_missing_remote_pid_is_no_process) {
   auto r = a->stop_process(missing_pid_on(*b), ExitReason::normal(), kWait);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::no_process) << r.error().to_string();
+}
+
+TEST_F(RemoteTest, stop_process_of_a_pid_on_a_node_that_is_not_connected_is_no_connection) {
+  auto a = make_cluster_node("alpha");
+  auto c = make_cluster_node("gamma");
+  Pid pc = spawn_on(*c, fn_server({}));
+  auto r = a->stop_process(pc, ExitReason::normal(), kWait);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::no_connection) << r.error().to_string();
+  EXPECT_TRUE(c->alive(pc));
 }
 
 // ---- pids inside terms ----------------------------------------------------------------

@@ -45,7 +45,7 @@ bool wire_envelope_kind(std::int64_t k) {
 }
 
 Envelope* exit_envelope(Pid from, ExitReason reason) {
-  auto* e = new Envelope(Envelope::Kind::exit_signal, from, 1);
+  auto* e = new Envelope(Envelope::Kind::exit_signal, from, kBrokenLinkExit);
   e->reason = std::make_unique<ExitReason>(std::move(reason));
   return e;
 }
@@ -284,7 +284,7 @@ void Cluster::on_link(Connection& c, Frame& f) {
   auto proc = node_.is_local(to) ? node_.find(to) : nullptr;
   if (proc && proc->add_link(from)) return;
   // As Erlang: linking to a process that is gone sends noproc back.
-  Envelope e(Envelope::Kind::exit_signal, to, 1);
+  Envelope e(Envelope::Kind::exit_signal, to, kLinkExit);
   e.reason = std::make_unique<ExitReason>(ExitReason::noproc());
   route(from, e);
 }

@@ -24,9 +24,9 @@ void LinkSet::insert(Pid p) {
   }
 }
 
-void LinkSet::erase(Pid p) {
+bool LinkSet::erase(Pid p) {
   const std::size_t i = find(p);
-  if (i == pids_.size()) return;
+  if (i == pids_.size()) return false;
   // Swap with the last: O(1), and order does not matter for links.
   if (i != pids_.size() - 1) {
     pids_[i] = pids_.back();
@@ -34,6 +34,7 @@ void LinkSet::erase(Pid p) {
   }
   pids_.pop_back();
   if (index_) index_->erase(p);
+  return true;
 }
 
 std::vector<Pid> LinkSet::take() {

@@ -432,17 +432,15 @@ void Node::link(Pid a, Pid b) {
     if (pa->add_link(b)) cluster_->link(a, b);
     return;
   }
+  // a's side first: should b die once it holds the link, its exit signal
+  // finds the link in a (a signal from a link a does not hold is void).
+  if (!pa->add_link(b)) return;  // a has exited
   auto pb = find(b);
   if (!pb || !pb->add_link(a)) {
-    auto* x = make_envelope(Envelope::Kind::exit_signal, b, 1);
+    pa->remove_link(b);
+    auto* x = make_envelope(Envelope::Kind::exit_signal, b, kBrokenLinkExit);
     x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
     pa->deliver(x);
-    return;
-  }
-  if (!pa->add_link(b)) {
-    auto* x = make_envelope(Envelope::Kind::exit_signal, a, 1);
-    x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
-    pb->deliver(x);
   }
 }
 
@@ -464,7 +462,7 @@ void Node::peer_down(std::uint32_t node, std::uint32_t creation) {
   }
   for (auto& p : procs)
     for (Pid gone : p->take_links_to(node, creation)) {
-      auto* x = make_envelope(Envelope::Kind::exit_signal, gone, 1);
+      auto* x = make_envelope(Envelope::Kind::exit_signal, gone, kBrokenLinkExit);
       x->reason = std::make_unique<ExitReason>(ExitReason::noconnection());
       p->deliver(x);
     }

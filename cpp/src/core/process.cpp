@@ -243,7 +243,8 @@ bool Process::handle_exit_signal(Envelope& e) {
   const ExitReason reason = *e.reason;
   const bool from_link = e.ref != 0;
   const auto mode = e.term.is_int() ? static_cast<ExitSignalMode>(e.term.as_int()) : ExitSignalMode::plain;
-  if (from_link) remove_link(e.from);
+  if (e.ref == kLinkExit && !remove_link(e.from)) return true;  // unlinked meanwhile: void
+  if (e.ref == kBrokenLinkExit) remove_link(e.from);
   if (mode == ExitSignalMode::kill) {
     exit(ExitReason::killed(), false);
     return false;
@@ -319,7 +320,7 @@ void Process::exit(ExitReason reason, bool call_terminate) {
     }
   }
   for (auto& l : links) {
-    auto* x = new Envelope{Envelope::Kind::exit_signal, pid_, 1};
+    auto* x = new Envelope{Envelope::Kind::exit_signal, pid_, kLinkExit};
     x->reason = std::make_unique<ExitReason>(reason);
     node_.deliver(l, x);
   }
@@ -339,8 +340,10 @@ bool Process::add_link(Pid other) {
   });
 }
 
-void Process::remove_link(Pid other) {
-  mailbox_.if_open([&] { links_.erase(other); });
+bool Process::remove_link(Pid other) {
+  bool removed = false;
+  mailbox_.if_open([&] { removed = links_.erase(other); });
+  return removed;
 }
 
 std::vector<Pid> Process::take_links_to(std::uint32_t node, std::uint32_t creation) {

@@ -35,6 +35,15 @@ struct MailboxLink {
   std::atomic<MailboxLink*> next{nullptr};
 };
 
+/// An exit_signal's ref says where it came from: 0 = exit() (no link).
+/// A link's signal (kLinkExit) counts only while the receiver still has the
+/// link: once unlink has returned, a signal already in flight is void (as
+/// in OTP 23+). kBrokenLinkExit comes from a link that is already gone on
+/// the receiver's side (noproc at link time, the peer's node went down) and
+/// counts regardless.
+inline constexpr std::uint64_t kLinkExit = 1;
+inline constexpr std::uint64_t kBrokenLinkExit = 2;
+
 /// How an exit_signal is handled by a process that does not trap exits
 /// (kept in the envelope's term). A trapping process gets plain and orderly
 /// signals as EXIT messages; kill is never trappable.

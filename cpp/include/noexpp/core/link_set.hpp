@@ -16,7 +16,8 @@ class LinkSet {
  public:
   /// Adds `p` unless present.
   void insert(Pid p);
-  void erase(Pid p);
+  /// Removes `p`; false if it was not there.
+  bool erase(Pid p);
   /// Takes every link out, in no particular order.
   std::vector<Pid> take();
   /// Takes out the links `pred` selects (a node going down takes its pids).

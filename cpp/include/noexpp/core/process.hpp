@@ -48,7 +48,8 @@ class Process : public std::enable_shared_from_this<Process> {
   void remove_monitor(std::uint64_t ref);
   /// Adds a link to `other`; false if this process has already exited.
   bool add_link(Pid other);
-  void remove_link(Pid other);
+  /// Removes the link to `other`; false if there was none. Thread: any.
+  bool remove_link(Pid other);
   /// Takes out the links to processes of node `node` incarnation `creation`
   /// (that node went down: each link breaks with noconnection). Thread: any.
   std::vector<Pid> take_links_to(std::uint32_t node, std::uint32_t creation);
