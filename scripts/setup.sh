@@ -14,6 +14,9 @@ $sudo_cmd apt-get install -y -qq --no-install-recommends \
 
 # ccache keeps its cache outside the clone, so a fresh clone rebuilds cheaply.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
+# Paths inside the clone are hashed relative to it, so a clone at another
+# path hits the same cache entries (debug builds hash the directory).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
   "scikit-build-core>=0.8" "pybind11>=2.12" "pytest>=7" "pytest-timeout>=2"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
+# Paths inside the clone are hashed relative to it, so a clone at another
+# path hits the same cache entries (debug builds hash the directory).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 jobs="${NOEXPP_JOBS:-$(nproc)}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
