@@ -22,3 +22,8 @@ class BenchServer(noexpp.GenServer):
 
     def handle_cast(self, request: Any) -> None:
         self.count += 1
+
+
+# Remote spawn names a registered behavior: bench/py_dist.py starts its peer
+# node processes with `--import bench_server`, then spawns "bench_srv" there.
+noexpp.register_behavior("bench_srv", BenchServer)

@@ -12,7 +12,11 @@ In one run, on this machine, it
 N times each, alternating, and writes the medians as tables: messaging, then
 supervision (restart latency, quiet and logged, and simple_one_for_one
 start/terminate/shutdown) with a verdict against the targets (C++ at least as
-fast as Erlang/OTP's supervisor, Python within 5x). When Erlang
+fast as Erlang/OTP's supervisor, Python within 5x), then the cluster
+(distributed call and cast between two OS processes, node-down detection)
+with a verdict against its targets (C++ remote calls and casts at least as
+good as Erlang distribution, node-down on a silent peer faster than Erlang's
+tick, Python within 5x). When Erlang
 cannot be installed or run, the committed anchor figures
 (``results/run*.txt``) are used instead and the page says so. Progress goes
 to stderr; the page goes to ``docs/benchmarks.md``.
@@ -195,6 +199,44 @@ CPP_TARGET = 1.0
 PY_TARGET = 5.0
 NO_TARGET = {"sofo_mem_per_child"}  # memory is reported, not judged
 
+
+@dataclass(frozen=True)
+class ClusterRow:
+    """One line of the cluster table: one of our metrics against the anchor's."""
+
+    ours: str
+    erlang: str
+    unit: str
+    higher_is_better: bool
+    # Target: ours at most `limit` times worse than Erlang (1 = at least as
+    # good); None = reported, not judged.
+    limit: float | None = None
+    strict: bool = False  # the target is "better than Erlang", not "at least as good"
+
+
+# Cluster (e_dist.erl, f_nodedown.erl, tcp_floor.py): between two OS processes
+# over 127.0.0.1.
+CLUSTER_ROWS = (
+    ClusterRow("dist_call_rate_cpp", "dist_call_rate", "calls/s", True, CPP_TARGET),
+    ClusterRow("dist_call_p50_cpp", "dist_call_p50", "us", False, CPP_TARGET),
+    ClusterRow("dist_call_p99_cpp", "dist_call_p99", "us", False, CPP_TARGET),
+    ClusterRow("dist_cast_rate_cpp", "dist_cast_rate", "msgs/s", True, CPP_TARGET),
+    ClusterRow("dist_call_rate_py", "dist_call_rate", "calls/s", True, PY_TARGET),
+    ClusterRow("dist_call_p50_py", "dist_call_p50", "us", False, PY_TARGET),
+    ClusterRow("dist_call_p99_py", "dist_call_p99", "us", False, PY_TARGET),
+    ClusterRow("dist_cast_rate_py", "dist_cast_rate", "msgs/s", True, PY_TARGET),
+    ClusterRow("nodedown_tick", "nodedown_tick", "ms", False, 1.0, strict=True),
+    ClusterRow("nodedown_tick_min", "nodedown_tick_min", "ms", False),
+    ClusterRow("nodedown_tick_max", "nodedown_tick_max", "ms", False),
+    ClusterRow("down_noconnection_tick", "down_noconnection_tick", "ms", False),
+    ClusterRow("nodedown_kill9", "nodedown_kill9", "ms", False),
+    ClusterRow("down_noconnection_kill9", "down_noconnection_kill9", "ms", False),
+    ClusterRow("tcp_loopback_rtt_p50", "tcp_loopback_rtt_p50", "us", False),
+    ClusterRow("tcp_loopback_rtt_p50_1cpu", "tcp_loopback_rtt_p50_1cpu", "us", False),
+)
+# Erlang figures the cluster section quotes in its text rather than in a row.
+CLUSTER_ERLANG_TEXT = ("tick_window_min", "tick_window_max")
+
 # Our metrics without an Erlang twin, with what they say.
 EXTRAS = {
     "local_call_rate_cpp_notimeout": "the C++ call loop with infinite call timeouts (no per-call timer armed)",
@@ -207,6 +249,11 @@ EXTRAS = {
     "spawn_mem_per_process_cpp": "malloc'd bytes (mallinfo2) per process over 100,000 plain spawns",
     "spawn_rss_per_process_cpp": "RSS growth per process over 100,000 spawns (page-granular, includes allocator slack)",
     "spawn_mem_per_process_py": "RSS growth per process over 10,000 plain spawns of a Python GenServer (fresh interpreter)",
+    "dist_call_rate_cpp_blocking": "remote calls with the blocking `Node::call` from a plain thread (not a process), C++ server on another OS process",
+    "dist_call_p50_cpp_blocking": "the same, median latency",
+    "dist_call_p99_cpp_blocking": "the same, 99th percentile",
+    "nodedown_kill9_min": "the fastest of the `nodedown_kill9` trials",
+    "nodedown_kill9_max": "the slowest of the `nodedown_kill9` trials",
 }
 
 
@@ -494,6 +541,27 @@ def verdict_cell(row: Row, ours: float | None, erlang: float | None, limit: floa
     return "met" if ours / erlang <= limit else "**missed**"
 
 
+def cluster_target(row: ClusterRow) -> str:
+    if row.limit is None:
+        return "reported"
+    if row.limit == 1.0:
+        if row.strict:
+            return "faster than Erlang" if not row.higher_is_better else "above Erlang"
+        return ">= Erlang" if row.higher_is_better else "<= Erlang"
+    return f"within {row.limit:g}x"
+
+
+def cluster_verdict(row: ClusterRow, ours: float | None, erlang: float | None) -> str:
+    """Met or missed: how many times worse than Erlang ours is, against the row's limit."""
+    if row.limit is None:
+        return "no target"
+    if ours is None or erlang is None or erlang == 0 or ours == 0:
+        return "n/a"
+    worse = erlang / ours if row.higher_is_better else ours / erlang
+    met = worse < row.limit if row.strict else worse <= row.limit
+    return "met" if met else "**missed**"
+
+
 def spread(values: Values, metric: str) -> str:
     v = values.get(metric) or []
     return "" if len(v) < 2 else f"{min(v):.4g} .. {max(v):.4g}"
@@ -622,6 +690,44 @@ def render(
         "they have no `_logged` rows."
     )
     add("")
+    add("## Cluster")
+    add("")
+    add(
+        "Two OS processes on 127.0.0.1 (Erlang: two `erl` nodes; noexpp: two nodes, each in its own OS process). "
+        f"Targets: C++ remote calls and casts at least as good as Erlang distribution (rate at least "
+        f"Erlang's, latency at most Erlang's), Python behaviors within {PY_TARGET:g}x; a silent (SIGSTOPped) "
+        "peer detected faster than Erlang does, noexpp with its default failure detector (heartbeats "
+        "every 0.2 s, phi threshold 8, acceptable pause 0.8 s) against Erlang at `net_ticktime 4`, its "
+        "practical minimum as the anchor runs it"
+        + (
+            f", whose theoretical window is {fmt(median(erl, 'tick_window_min'))} to "
+            f"{fmt(median(erl, 'tick_window_max'))} ms"
+            if median(erl, "tick_window_min") is not None
+            else ""
+        )
+        + " (Erlang's default `net_ticktime` of 60 s takes 45 to 75 s). The `kill -9` and TCP-floor rows "
+        "are reported, not judged."
+    )
+    add("")
+    add("| metric | Erlang/OTP | noexpp | unit | better | noexpp / Erlang | target | verdict |")
+    add("|---|---:|---:|---|---|---|---|---|")
+    for crow in CLUSTER_ROWS:
+        e, o = median(erl, crow.erlang), median(ours, crow.ours)
+        add(
+            f"| `{crow.ours}` | {fmt(e)} | {fmt(o)} | {crow.unit} | "
+            f"{'higher' if crow.higher_is_better else 'lower'} | "
+            f"{ratio_cell(o, e, crow.higher_is_better)} | {cluster_target(crow)} | "
+            f"{cluster_verdict(crow, o, e)} |"
+        )
+    add("")
+    add(
+        "The `_cpp` rows are C++ behaviors on both nodes (the caller a C++ process); the `_py` rows "
+        "Python behaviors on both (the caller the main thread with `ref.call`). The `nodedown_*` and "
+        "`down_noconnection_*` rows are the engine's failure detection, observed from a node in the "
+        "benchmark's interpreter; the `tcp_loopback_*` rows run the anchor's `tcp_floor.py` method "
+        "on both sides (Python, not Erlang): the raw TCP round trip any transport faces on this machine."
+    )
+    add("")
     add("### How the figures are taken")
     add("")
     add(
@@ -663,6 +769,34 @@ def render(
         "three measure different things, so that row is reported, not judged."
     )
     add(
+        "- `dist_call_*`, `dist_cast_rate` (`e_dist.erl`): node `bench_a` (the benchmark) starts node "
+        "`bench_b` as a second OS process (C++: `noexpp_bench --serve-node`; Python: `python -m noexpp "
+        "node --import bench_server`), connects, spawns a `bench_srv` twin there by behavior name (as "
+        "`rpc:call(B, bench_srv, start, [])`) and calls it: 10,000 warm-up calls, 100,000 untimed calls for "
+        "the rate, 100,000 calls with a clock reading around each for p50 / p99 (nearest rank); then "
+        "500,000 casts and one `count` call to a fresh server, timed from the first cast to the reply. "
+        "Each loop stops after 60 s as in the anchor. C++: the caller is a process (`co_await call(...)` "
+        "in a `noexpp::Task`), as in Erlang. Python: the main thread with `ref.call` / `ref.cast`, a "
+        "tenth of those counts (1,000 warm-up, 10,000 and 10,000 calls, 50,000 casts)."
+    )
+    add(
+        "- `nodedown_*`, `down_noconnection_*` (`f_nodedown.erl`): per trial a fresh peer node process "
+        "(`python -m noexpp node`, default failure detection) and a fresh observer node in the benchmark "
+        "(defaults too); the observer connects, spawns a `bench_srv` on the peer, subscribes to "
+        "`node_down` and monitors that process, waits 100 ms plus a random 0..1000 ms, then signals the "
+        "peer with `os.kill` (no fork on the timed path): SIGKILL (`_kill9`: the kernel closes the socket) "
+        "or SIGSTOP (`_tick`: the socket stays open and only the heartbeats reveal the failure). Time from "
+        "just before the signal to the node_down event's `monotonic` stamp (the engine's steady clock when "
+        "it emitted the event), and to the monitor's noconnection callback. 20 trials of each kind, median "
+        "(nearest rank), with the extremes as `_min` / `_max`. Erlang: 5 trials per pass at `net_ticktime "
+        "4`, the kill sent from an already running shell."
+    )
+    add(
+        "- `tcp_loopback_rtt_p50` (`tcp_floor.py`): 32-byte ping-pong with TCP_NODELAY between two OS "
+        "processes, 20,000 round trips, p50; `_1cpu` with both pinned to CPU 0. The same Python code on "
+        "both sides."
+    )
+    add(
         "- `spawn_*` (extra figures below): plain `Node::spawn` (C++) / `node.spawn` (Python) of an idle "
         "`bench_srv` twin, 10,000 in a row, each returning after the process's `init` ran; memory per "
         "process from `mallinfo2()` over 100,000 spawns (C++) or the resident set over 10,000 (Python)."
@@ -682,7 +816,8 @@ def render(
         add("")
         add("| metric | this run | committed anchor | unit | this run / anchor |")
         add("|---|---:|---:|---|---:|")
-        for m in [r.erlang for r in ROWS + SUP_ROWS] + ["tcp_loopback_rtt_p50"]:
+        cluster_erl = list(dict.fromkeys(r.erlang for r in CLUSTER_ROWS))
+        for m in [r.erlang for r in ROWS + SUP_ROWS] + cluster_erl:
             now_v, then_v = median(erl, m), median(committed, m)
             r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
             add(f"| `{m}` | {fmt(now_v)} | {fmt(then_v)} | {units.get(m, '')} | {r} |")
@@ -695,14 +830,18 @@ def render(
         add("|---|---:|---|---|")
         for m in extras:
             add(f"| `{m}` | {fmt(median(ours, m))} | {units.get(m, '')} | {EXTRAS[m]} |")
-    used = {r.erlang for r in ROWS + SUP_ROWS}
+    used = (
+        {r.erlang for r in ROWS + SUP_ROWS}
+        | {r.erlang for r in CLUSTER_ROWS}
+        | set(CLUSTER_ERLANG_TEXT)
+    )
     rest = [m for m in erl if m not in used]
     if rest:
         add("")
         add("## Erlang figures without a noexpp counterpart yet")
         add("")
         add(
-            "Measured in the same run, for the issues to come (distribution, failure detection). See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+            "Measured in the same run, without a twin on our side yet. See `shared/anchors/erlang/RESULTS.md` for what each one measures."
         )
         add("")
         add("| metric | Erlang/OTP | unit |")
@@ -720,6 +859,13 @@ def render(
                 f"| `{row.label}` | {spread(erl, row.erlang)} | {spread(ours, row.cpp)} | "
                 f"{spread(ours, row.py)} | {row.unit} |"
             )
+        add("")
+        add("| metric | Erlang/OTP | noexpp | unit |")
+        add("|---|---|---|---|")
+        for crow in CLUSTER_ROWS:
+            add(
+                f"| `{crow.ours}` | {spread(erl, crow.erlang)} | {spread(ours, crow.ours)} | {crow.unit} |"
+            )
     add("")
     add("## How to reproduce")
     add("")
@@ -729,10 +875,9 @@ def render(
     )
     add("")
     add("```sh")
-    add("python bench/run.py              # every metric, ~2 min; prints `metric value unit` lines")
-    add(
-        "python bench/run.py --quick      # 10x fewer calls, casts and restarts, well under a minute"
-    )
+    add("python bench/run.py              # every metric, ~5 min; prints `metric value unit` lines")
+    add("python bench/run.py --quick      # 10x fewer calls, casts and restarts, about a minute")
+    add("python bench/run.py dist_ nodedown down_ tcp_   # only the cluster metrics")
     add(
         "python bench/run.py local_call   # only metrics starting with local_call (any prefix works)"
     )
@@ -846,6 +991,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{row.label}: erlang={fmt(median(erl, row.erlang))} cpp={fmt(median(ours, row.cpp))} "
             f"py={fmt(median(ours, row.py))} {row.unit}",
+            file=sys.stderr,
+        )
+    for crow in CLUSTER_ROWS:
+        print(
+            f"{crow.ours}: erlang={fmt(median(erl, crow.erlang))} ours={fmt(median(ours, crow.ours))} "
+            f"{crow.unit} ({cluster_verdict(crow, median(ours, crow.ours), median(erl, crow.erlang))})",
             file=sys.stderr,
         )
     return 0 if info.ours_ok else 1

@@ -10,11 +10,16 @@ Two groups run, one after the other:
 * the Python-behavior benchmarks (metrics ending in ``_py``): calls, casts
   and spawns in this interpreter against the installed ``noexpp`` package,
   then the supervision ones (``bench/py_sup.py``) in fresh interpreters, one
-  quiet and one with crash logging to a file (``*_py_logged``).
+  quiet and one with crash logging to a file (``*_py_logged``);
+* the cluster ones with Python behaviors, node-down detection and the raw
+  TCP floor (``bench/py_dist.py``) in a fresh interpreter. The C++ cluster
+  metrics (``dist_*_cpp``) come from ``noexpp_bench``, which starts a second
+  copy of itself as the server node.
 
 The metrics mirror the Erlang/OTP anchor in ``../shared/anchors/erlang``
 (``a_call.erl``, ``b_cast.erl``, ``c_restart.erl``, ``d_sofo.erl``,
-``g_one_for_all.erl``); ``bench/compare.py`` sets them side by side. Only metric lines go to stdout; build output and notes go
+``e_dist.erl``, ``f_nodedown.erl``, ``g_one_for_all.erl``, ``tcp_floor.py``);
+``bench/compare.py`` sets them side by side. Only metric lines go to stdout; build output and notes go
 to stderr. Nothing here asserts a timing: the numbers are reported, not judged.
 """
 
@@ -35,6 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = REPO / "build" / "bench"
 PY_SUP = REPO / "bench" / "py_sup.py"
+PY_DIST = REPO / "bench" / "py_dist.py"
 
 CPP_METRICS = (
     "local_call_rate_cpp",
@@ -61,6 +67,13 @@ CPP_METRICS = (
     "sofo_terminate_10k_cpp",
     "sofo_shutdown_10k_cpp",
     "sofo_mem_per_child_cpp",
+    "dist_call_rate_cpp",
+    "dist_call_p50_cpp",
+    "dist_call_p99_cpp",
+    "dist_call_rate_cpp_blocking",
+    "dist_call_p50_cpp_blocking",
+    "dist_call_p99_cpp_blocking",
+    "dist_cast_rate_cpp",
 )
 PY_METRICS = (
     "spawn_10k_py",
@@ -87,6 +100,24 @@ PY_SUP_LOGGED_METRICS = (
     "sup_restart_p99_py_logged",
     "one_for_all_10_p50_py_logged",
     "one_for_all_10_p99_py_logged",
+)
+# Run by bench/py_dist.py in a fresh interpreter (it forks for the TCP floor
+# and starts peer node processes).
+PY_DIST_METRICS = (
+    "tcp_loopback_rtt_p50",
+    "tcp_loopback_rtt_p50_1cpu",
+    "dist_call_rate_py",
+    "dist_call_p50_py",
+    "dist_call_p99_py",
+    "dist_cast_rate_py",
+    "nodedown_kill9",
+    "nodedown_kill9_min",
+    "nodedown_kill9_max",
+    "down_noconnection_kill9",
+    "nodedown_tick",
+    "nodedown_tick_min",
+    "nodedown_tick_max",
+    "down_noconnection_tick",
 )
 
 # Sizes of the Python runs (--quick divides them by 10). Python handlers cost
@@ -354,6 +385,23 @@ def python_sup_benchmarks(
     return ok
 
 
+def python_dist_benchmarks(
+    quick: bool, prefixes: Sequence[str], threads: int, results: Results
+) -> bool:
+    """Runs bench/py_dist.py in a fresh interpreter and passes its metric
+    lines on; False if it failed."""
+    wanted = [f"{m}$" for m in PY_DIST_METRICS if selected(m, prefixes)]
+    if not wanted:
+        return True
+    cmd = [sys.executable, str(PY_DIST), "--threads", str(threads)]
+    cmd += (["--quick"] if quick else []) + wanted
+    log(" ".join(cmd[1:]))
+    rc = stream_metrics(cmd, results)
+    if rc != 0:
+        log(f"py_dist.py exited with status {rc}")
+    return rc == 0
+
+
 # --------------------------------------------------------------------------
 
 
@@ -368,7 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only metrics whose names start with one of these ('name$' = exactly name)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="10x fewer calls, casts and measured restarts"
+        "--quick",
+        action="store_true",
+        help="10x fewer calls, casts and measured restarts; 3 node-down trials of each kind",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument(
@@ -407,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.cpp_only:
         ok = python_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
         ok = python_sup_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
+        ok = python_dist_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
 
     if args.json:
         payload = {

@@ -3,6 +3,10 @@
 /// and bench/compare.py sets it beside the Erlang/OTP anchor.
 ///
 ///   noexpp_bench [--quick] [--threads N] [--list] [metric-prefix ...]
+///   noexpp_bench --serve-node NAME --cookie COOKIE [--threads N]
+///
+/// The second form is the server node of the distributed benchmarks
+/// (dist.cpp starts it as a child process).
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,25 +32,37 @@ constexpr const char* kMetrics[] = {
     "one_for_all_10_p50_cpp_logged", "one_for_all_10_p99_cpp_logged",
     "sofo_start_10k_cpp",           "sofo_terminate_10k_cpp",
     "sofo_shutdown_10k_cpp",        "sofo_mem_per_child_cpp",
+    "dist_call_rate_cpp",           "dist_call_p50_cpp",           "dist_call_p99_cpp",
+    "dist_call_rate_cpp_blocking",  "dist_call_p50_cpp_blocking",  "dist_call_p99_cpp_blocking",
+    "dist_cast_rate_cpp",
 };
 
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: noexpp_bench [--quick] [--threads N] [--list] [metric-prefix ...]\n"
+               "       noexpp_bench --serve-node NAME --cookie COOKIE [--threads N]\n"
                "  --quick       10x fewer calls, casts and measured restarts (counts in a name stay)\n"
                "  --threads N   engine threads per node (default 2)\n"
                "  --list        print the metric names and exit\n"
                "  metric-prefix run only the metrics whose names start with one of these;\n"
-               "                a trailing '$' asks for the exact name (local_call_rate_cpp$)\n");
+               "                a trailing '$' asks for the exact name (local_call_rate_cpp$)\n"
+               "  --serve-node  run a listening node with the C++ bench_srv registered as\n"
+               "                behavior \"bench_srv\"; prints 'node <id> running' and runs until\n"
+               "                stdin closes or SIGTERM (the server of the dist_* benchmarks)\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   noexpp_bench::Config cfg;
+  std::string serve_name, cookie;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--quick") {
+    if (arg == "--serve-node" && i + 1 < argc) {
+      serve_name = argv[++i];
+    } else if (arg == "--cookie" && i + 1 < argc) {
+      cookie = argv[++i];
+    } else if (arg == "--quick") {
       cfg.quick = true;
     } else if (arg == "--threads" && i + 1 < argc) {
       cfg.threads = std::atoi(argv[++i]);
@@ -69,10 +85,17 @@ int main(int argc, char** argv) {
   }
 
   noexpp::set_log_level("warning");
+  if (!serve_name.empty()) {
+    if (cookie.empty()) {
+      usage(stderr);
+      return 2;
+    }
+    return noexpp_bench::serve_node(serve_name, cookie, cfg.threads);
+  }
   bool ok = true;
   using Group = bool (*)(const noexpp_bench::Config&);
   for (const Group group : {noexpp_bench::run_local_call, noexpp_bench::run_local_cast, noexpp_bench::run_spawn,
-                            noexpp_bench::run_sup_restart, noexpp_bench::run_sofo}) {
+                            noexpp_bench::run_sup_restart, noexpp_bench::run_sofo, noexpp_bench::run_dist}) {
     try {
       ok = group(cfg) && ok;
     } catch (const std::exception& e) {
