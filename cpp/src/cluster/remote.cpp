@@ -177,25 +177,35 @@ void Cluster::on_call(Connection& c, Frame& f) {
   const Pid from = pid_item(f, 1, "caller is not a pid");
   const auto remote_ref = ref_item(f, 2);
   std::weak_ptr<Connection> back = c.shared_from_this();
-  auto answer = [back, remote_ref](CallOutcome o) {
+  // True when the answer left (or is queued) for the caller's node.
+  auto answer = [back, remote_ref](CallOutcome o) -> bool {
     auto conn = back.lock();
-    if (!conn) return;
+    if (!conn) return false;
     auto sent = conn->send(FrameKind::reply, {ref_term(remote_ref), Term(static_cast<std::int64_t>(o.status)),
                                               std::move(o.value), o.ok() ? Term() : o.reason.to_term()});
     if (!sent && sent.error().code == Errc::message_too_large) {
       auto r = ExitReason::noproc();
       r.message = "the reply " + sent.error().detail;
-      conn->send(FrameKind::reply, {ref_term(remote_ref), Term(static_cast<std::int64_t>(CallOutcome::Status::too_large)),
-                                    Term(), Term(r.message)});
+      return conn->send(FrameKind::reply, {ref_term(remote_ref), Term(static_cast<std::int64_t>(CallOutcome::Status::too_large)),
+                                           Term(), Term(r.message)})
+          .ok();
     }
+    return sent.ok();
   };
-  if (!node_.is_local(to)) return answer(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+  if (!node_.is_local(to)) {
+    answer(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+    return;
+  }
   if (to.is_node_itself()) {
     // Requests to the node itself run on an engine thread, never here.
     node_.executor().post([this, answer, request = std::move(f.items[3])] {
       auto r = node_request(request);
       if (r) {
-        answer(CallOutcome::reply(std::move(r.value())));
+        const Term result = r.value();
+        // A spawn whose answer cannot reach the spawner (its node went
+        // away meanwhile) would leave an orphan: stop the child instead.
+        if (!answer(CallOutcome::reply(std::move(r.value()))) && result.is_pid() && node_.is_local(result.as_pid()))
+          node_.stop_async(result.as_pid(), ExitReason::shutdown());
       } else {
         answer(CallOutcome::failed(CallOutcome::Status::crashed, node_request_error(r.error())));
       }
@@ -339,7 +349,7 @@ Result<Term> Cluster::node_request(const Term& request) {
     SpawnOptions opts;
     if (arg(3).is_string()) opts.name = arg(3).as_string();
     auto pid = node_.spawn(entry->factory, arg(2), opts);
-    if (!pid) return pid.error();
+    if (!pid) return Error{pid.error().code, pid.error().detail + " (on node " + local_id() + ")"};
     return Term(pid.value());
   }
   if (op == "delay" && arg(1).is_string() && (arg(2).is_float() || arg(2).is_int())) {
