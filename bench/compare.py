@@ -239,6 +239,10 @@ CLUSTER_ERLANG_TEXT = ("tick_window_min", "tick_window_max")
 
 # Our metrics without an Erlang twin, with what they say.
 EXTRAS = {
+    "remote_spawn_rate_py": "sequential `spawn_remote` of a Python behavior on another node process (spawns/s)",
+    "remote_spawn_rate_cpp": "the same for the built-in C++ behavior `noexpp.probe`",
+    "global_register_propagation_p50": "µs from `global_registry.register` on the deciding node until both other nodes resolve the name (3 nodes in one interpreter)",
+    "global_register_propagation_p99": "the same, 99th percentile",
     "local_call_rate_cpp_notimeout": "the C++ call loop with infinite call timeouts (no per-call timer armed)",
     "local_call_rate_cpp_blocking": "calls with the blocking `Node::call` from a plain thread (not a process)",
     "local_call_p50_cpp_blocking": "the same, median latency",

@@ -83,6 +83,10 @@ START_TIMEOUT = 30.0
 CALL_METRICS = ("dist_call_rate_py", "dist_call_p50_py", "dist_call_p99_py")
 CAST_METRICS = ("dist_cast_rate_py",)
 TCP_METRICS = ("tcp_loopback_rtt_p50", "tcp_loopback_rtt_p50_1cpu")
+SPAWN_METRICS = ("remote_spawn_rate_py", "remote_spawn_rate_cpp")
+GLOBAL_METRICS = ("global_register_propagation_p50", "global_register_propagation_p99")
+REMOTE_SPAWNS = 2_000
+GLOBAL_REGISTRATIONS = 500
 KILL_METRICS = (
     "nodedown_kill9",
     "nodedown_kill9_min",
@@ -401,6 +405,60 @@ def nodedown(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
 # --------------------------------------------------------------------------
 
 
+def remote_spawn(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
+    """Sequential spawn_remote to a node process: a Python behavior
+    (bench_srv) and the built-in C++ one (noexpp.probe); spawns per second."""
+    scale = 10 if args.quick else 1
+    cookie = Cookie()
+    peer: PeerNode | None = None
+    node: noexpp.Node | None = None
+    try:
+        peer = PeerNode("bench_b", cookie.path, args.threads)
+        node = noexpp.Node("bench_a", cookie=cookie.value, threads=args.threads)
+        node.connect(peer.id)
+        for metric, behavior, spawn_args in (("remote_spawn_rate_py", BEHAVIOR, ()),
+                                             ("remote_spawn_rate_cpp", "noexpp.probe", (0,))):
+            if not selected(metric, prefixes):
+                continue
+            for _ in range(100 // scale):  # warm-up
+                node.spawn_remote(peer.id, behavior, *spawn_args)
+            n = REMOTE_SPAWNS // scale
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                node.spawn_remote(peer.id, behavior, *spawn_args)
+            emit(metric, n / ((time.perf_counter_ns() - t0) / 1e9), "spawns/s", prefixes)
+    finally:
+        if node is not None:
+            node.stop()
+        if peer is not None:
+            peer.stop()
+        cookie.remove()
+
+
+def global_propagation(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
+    """Three nodes in this interpreter; from just before register() on the
+    deciding node until both other nodes' replicas resolve the name (their
+    whereis polled in turn); then unregister, untimed."""
+    scale = 10 if args.quick else 1
+    with noexpp.LocalCluster(3, mode="threads", threads=args.threads) as cluster:
+        nodes = sorted(cluster.nodes, key=lambda n: n.id)  # the smallest id decides
+        leader, others = nodes[0], nodes[1:]
+        owner = leader.spawn("noexpp.probe", 0)
+        samples: list[int] = []
+        clock = time.perf_counter_ns
+        for i in range(GLOBAL_REGISTRATIONS // scale):
+            name = f"bench-{i}"
+            t0 = clock()
+            leader.global_registry.register(name, owner)
+            pending = list(others)
+            while pending:
+                pending = [n for n in pending if n.global_registry.whereis(name) is None]
+            samples.append(clock() - t0)
+            leader.global_registry.unregister(name)
+        emit("global_register_propagation_p50", percentile(samples, 50) / 1e3, "us", prefixes)
+        emit("global_register_propagation_p99", percentile(samples, 99) / 1e3, "us", prefixes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -423,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         (TCP_METRICS, tcp_floor),  # first: it forks, so before any engine thread exists
         (CALL_METRICS + CAST_METRICS, dist_calls),
         (KILL_METRICS + TICK_METRICS, nodedown),
+        (SPAWN_METRICS, remote_spawn),
+        (GLOBAL_METRICS, global_propagation),
     )
     for names, group in groups:
         if not any(selected(m, args.prefixes) for m in names):

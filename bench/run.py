@@ -104,6 +104,10 @@ PY_SUP_LOGGED_METRICS = (
 # Run by bench/py_dist.py in a fresh interpreter (it forks for the TCP floor
 # and starts peer node processes).
 PY_DIST_METRICS = (
+    "remote_spawn_rate_py",
+    "remote_spawn_rate_cpp",
+    "global_register_propagation_p50",
+    "global_register_propagation_p99",
     "tcp_loopback_rtt_p50",
     "tcp_loopback_rtt_p50_1cpu",
     "dist_call_rate_py",
