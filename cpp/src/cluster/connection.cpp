@@ -98,6 +98,7 @@ asio::awaitable<void> Connection::run() {
     for (;;) {
       Frame f = co_await read_frame(max);
       if (dropped()) continue;  // a cut network: nothing arrives
+      last_frame_at_ = Clock::now();
       if (f.kind == FrameKind::heartbeat || f.kind == FrameKind::heartbeat_ack) {
         on_heartbeat(f);
       } else if (f.kind == FrameKind::goodbye) {
@@ -275,11 +276,17 @@ asio::awaitable<void> Connection::heartbeats() {
       last_heartbeat_sent_ = now;
       send(FrameKind::heartbeat, {Term(micros_now()), Term(cluster_.local_process_count())});
     }
-    if (detector_.suspected(now)) {
+    // Any frame is a sign of life (as Erlang's tick counts any traffic):
+    // under bulk traffic a heartbeat waits its turn behind the data, and a
+    // peer whose data still arrives is not silent. Phi is judged as if the
+    // last heartbeat had come with the last frame.
+    auto judged_at = now;
+    if (auto hb = detector_.last_heartbeat(); hb && last_frame_at_ > *hb) judged_at = *hb + (now - last_frame_at_);
+    if (detector_.suspected(judged_at)) {
       const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
-          now - detector_.last_heartbeat().value_or(now));
+          now - std::max(detector_.last_heartbeat().value_or(now), last_frame_at_));
       close({CloseReason::Kind::heartbeat, "no heartbeat for " + std::to_string(silent.count()) +
-                                               " ms (phi " + std::to_string(detector_.phi(now)) + ")"});
+                                               " ms (phi " + std::to_string(detector_.phi(judged_at)) + ")"});
       co_return;
     }
     heartbeat_timer_.expires_after(tick);

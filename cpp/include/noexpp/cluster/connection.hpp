@@ -159,6 +159,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   CloseReason close_reason_;
   PhiAccrualDetector detector_;
   Clock::time_point last_heartbeat_sent_{};
+  Clock::time_point last_frame_at_{};  // any frame read: liveness evidence besides heartbeats
 
   mutable std::mutex mu_;  // guards everything below
   bool closed_ = false;
