@@ -25,6 +25,7 @@ from cluster_wire_client import (
     HEARTBEAT,
     HEARTBEAT_ACK,
     HELLO,
+    PROTOCOL_VERSION,
     REJECT,
     REPLY,
     STATUS_NOPROC,
@@ -263,7 +264,7 @@ def test_raw_client_reflecting_the_nodes_proof_is_rejected(served: Served, raw: 
 def test_raw_client_with_another_protocol_version_gets_reject_version(
         served: Served, raw: Callable[[], WireClient]) -> None:
     c = raw()
-    c.hello(RAW_ID, os.urandom(32), version=2)
+    c.hello(RAW_ID, os.urandom(32), version=PROTOCOL_VERSION + 1)
     reject = c.recv(timeout=CLOSE_BOUND)
     assert reject[:2] == [REJECT, "version"], reject
     c.expect_closed(CLOSE_BOUND)
@@ -344,10 +345,10 @@ def test_raw_client_after_the_handshake_can_call_the_node_itself(
     node_itself = Pid(served.target.id, c.peer_creation, 0)
     me = Pid(RAW_ID, 12345, 1)
     c.send([CALL, node_itself, me, 1, Tuple(["process_count"])])
-    assert c.recv_kind({REPLY}, timeout=TIMEOUT) == [REPLY, 1, STATUS_OK, served.target.process_count(), None]
+    assert c.recv_kind({REPLY}, timeout=TIMEOUT) == [REPLY, 1, STATUS_OK, served.target.process_count(), None, None]
     c.send([CALL, node_itself, me, 2, Tuple(["whereis", name])])
     assert c.recv_kind({REPLY}, timeout=TIMEOUT) == [
-        REPLY, 2, STATUS_OK, Pid(served.target.id, c.peer_creation, _serial(ref)), None]
+        REPLY, 2, STATUS_OK, Pid(served.target.id, c.peer_creation, _serial(ref)), None, None]
     # a pid of an older incarnation of the node is not this node's
     c.send([CALL, Pid(served.target.id, c.peer_creation + 1, _serial(ref)), me, 3, "x"])
     reply = c.recv_kind({REPLY}, timeout=TIMEOUT)

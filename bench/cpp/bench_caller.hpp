@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 
 #include "bench_util.hpp"
 
@@ -33,7 +33,7 @@ inline constexpr auto kLoopTimeout = std::chrono::seconds(300);
 inline Term error_term(const CallOutcome& o) {
   std::string what = noexpp::to_string(o.status);
   if (o.ok()) what = "unexpected reply " + o.value.to_string();
-  else if (o.status == CallOutcome::Status::crashed) what += ": " + o.reason.to_string();
+  else if (o.status == Errc::process_crashed) what += ": " + o.reason.to_string();
   return Term::tuple({Term("error"), Term(what)});
 }
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include <noexpp/core/behavior.hpp>
+#include <noexpp/behavior.hpp>
 
 namespace noexpp_bench {
 

@@ -46,8 +46,8 @@
 #include <vector>
 
 #include <noexpp/cluster/cluster.hpp>
-#include <noexpp/core/behavior_registry.hpp>
-#include <noexpp/core/node.hpp>
+#include <noexpp/behavior_registry.hpp>
+#include <noexpp/node.hpp>
 
 #include "bench_caller.hpp"
 #include "bench_server.hpp"
@@ -321,11 +321,11 @@ bool run_dist(const Config& cfg) {
   NodeStopper local{noexpp::Node::create(options)};
   noexpp::Node& node = *local.node;
   node.start();
-  if (auto r = node.cluster()->connect_wait(server.id(), kConnectTimeout); !r) {
+  if (auto r = cluster::cluster_of(node)->connect_wait(server.id(), kConnectTimeout); !r) {
     note("connecting to " + server.id() + " failed: " + r.error().to_string());
     return false;
   }
-  const auto peer = node.cluster()->node_pid(server.id());
+  const auto peer = cluster::cluster_of(node)->node_pid(server.id());
   if (!peer) {
     note("no node pid for " + server.id());
     return false;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 
 #include "bench_caller.hpp"
 #include "bench_server.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 
 #include "bench_util.hpp"
 #include "benchmarks.hpp"

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 
 #include "bench_server.hpp"
 #include "benchmarks.hpp"

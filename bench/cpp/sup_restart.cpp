@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 #include <noexpp/sup/supervisor.hpp>
 
 #include "bench_server.hpp"

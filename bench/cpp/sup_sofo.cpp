@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include <noexpp/core/node.hpp>
+#include <noexpp/node.hpp>
 #include <noexpp/sup/supervisor.hpp>
 
 #include "bench_server.hpp"

@@ -1,5 +1,8 @@
 #include "errors.hpp"
 
+#include "noexpp/cluster/cluster.hpp"
+#include "noexpp/sup/errors.hpp"
+
 namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
@@ -11,56 +14,63 @@ pyb::object error_class(const char* name) { return pyb::module_::import("noexpp.
   throw pyb::error_already_set();
 }
 
+/// The noexpp.errors class of a core error (nullptr: not a noexpp exception).
+const char* core_error_class(Errc c) {
+  switch (c) {
+    case Errc::call_timeout: return "CallTimeout";
+    case Errc::no_process: return "NoProcess";
+    case Errc::process_crashed: return "ProcessCrashed";
+    case Errc::no_connection: return "NodeDown";
+    case Errc::self_call: return "CallingSelfError";
+    case Errc::node_stopped: return "NodeStopped";
+    case Errc::message_too_large: return "MessageTooLargeError";
+    case Errc::duplicate_name: return "DuplicateNameError";
+    case Errc::behavior_not_found: return "BehaviorNotFoundError";
+    case Errc::init_failed: return "InitError";
+    default: return "NoexppError";
+  }
+}
+
+const char* sup_error_class(sup::SupErrc c) {
+  switch (c) {
+    case sup::SupErrc::duplicate_child: return "DuplicateChildError";
+    case sup::SupErrc::child_not_found: return "ChildNotFoundError";
+    case sup::SupErrc::child_running: return "ChildRunningError";
+    case sup::SupErrc::max_restarts_exceeded: return "MaxRestartsExceededError";
+    case sup::SupErrc::missing_child_template: return "MissingChildTemplateError";
+    case sup::SupErrc::invalid_simple_one_for_one: return "InvalidSimpleOneForOneError";
+    case sup::SupErrc::supervisor_not_running: return "SupervisorNotRunning";
+    default: return "NoexppError";
+  }
+}
+
 }  // namespace
 
 void raise_error(const Error& e) {
+  const auto& cat = e.code.category();
+  const int v = e.code.value();
   const char* cls = "NoexppError";
-  switch (e.code) {
-    case Errc::call_timeout: cls = "CallTimeout"; break;
-    case Errc::no_process: cls = "NoProcess"; break;
-    case Errc::process_crashed: cls = "ProcessCrashed"; break;
-    case Errc::no_connection: cls = "NodeDown"; break;
-    case Errc::self_call: cls = "CallingSelfError"; break;
-    case Errc::node_stopped: cls = "NodeStopped"; break;
-    case Errc::duplicate_name: cls = "DuplicateNameError"; break;
-    case Errc::behavior_not_found: cls = "BehaviorNotFoundError"; break;
-    case Errc::init_failed: cls = "InitError"; break;
-    case Errc::duplicate_child: cls = "DuplicateChildError"; break;
-    case Errc::child_not_found: cls = "ChildNotFoundError"; break;
-    case Errc::child_running: cls = "ChildRunningError"; break;
-    case Errc::max_restarts_exceeded: cls = "MaxRestartsExceededError"; break;
-    case Errc::missing_child_template: cls = "MissingChildTemplateError"; break;
-    case Errc::invalid_simple_one_for_one: cls = "InvalidSimpleOneForOneError"; break;
-    case Errc::supervisor_not_running: cls = "SupervisorNotRunning"; break;
-    case Errc::authentication_failed: cls = "AuthenticationError"; break;
-    case Errc::message_too_large: cls = "MessageTooLargeError"; break;
-    case Errc::listen_failed: raise(pyb::module_::import("builtins").attr("OSError")(e.detail));
-    case Errc::bad_term: throw pyb::type_error(e.to_string());
-    case Errc::invalid_argument: throw pyb::value_error(e.to_string());
-    default: break;
+  if (cat == core_category()) {
+    if (v == static_cast<int>(Errc::bad_term)) throw pyb::type_error(e.to_string());
+    if (v == static_cast<int>(Errc::invalid_argument)) throw pyb::value_error(e.to_string());
+    cls = core_error_class(static_cast<Errc>(v));
+  } else if (cat == sup::sup_category()) {
+    cls = sup_error_class(static_cast<sup::SupErrc>(v));
+  } else if (cat == cluster::cluster_category()) {
+    if (v == static_cast<int>(cluster::ClusterErrc::listen_failed))
+      raise(pyb::module_::import("builtins").attr("OSError")(e.detail));
+    if (v == static_cast<int>(cluster::ClusterErrc::authentication_failed)) cls = "AuthenticationError";
   }
   raise(error_class(cls)(e.detail.empty() ? e.to_string() : e.detail));
 }
 
 pyb::object call_failure(const CallOutcome& o, const std::string& target) {
-  using S = CallOutcome::Status;
-  switch (o.status) {
-    case S::timeout: return error_class("CallTimeout")("call to " + target + " timed out");
-    case S::noproc:
-      return error_class("NoProcess")("no process " + target +
-                                      (o.reason.kind == ExitReason::Kind::noproc ? "" : " (it exited: " + o.reason.to_string() + ")"),
-                                      pyb::cast(o.reason));
-    case S::crashed:
-      return error_class("ProcessCrashed")(target + " crashed while handling the call: " + o.reason.to_string(),
-                                           pyb::cast(o.reason));
-    case S::noconnection: return error_class("NodeDown")("node of " + target + " is down (noconnection)");
-    case S::self_call: return error_class("CallingSelfError")("process " + target + " cannot call itself");
-    case S::node_stopped: return error_class("NodeStopped")("node is not running; cannot call " + target);
-    case S::too_large:
-      return error_class("MessageTooLargeError")("call to " + target + ": " + o.reason.message);
-    case S::ok: break;
-  }
-  return error_class("NoexppError")("call failed");
+  // The engine words the message; NoProcess and ProcessCrashed also carry the reason.
+  const auto e = o.error(target);
+  const char* cls = core_error_class(o.status);
+  if (o.status == Errc::no_process || o.status == Errc::process_crashed)
+    return error_class(cls)(e.detail, pyb::cast(o.reason));
+  return error_class(cls)(e.detail);
 }
 
 void raise_call_failure(const CallOutcome& o, const std::string& target) { raise(call_failure(o, target)); }

@@ -2,8 +2,8 @@
 // Engine errors -> the Python exception classes of noexpp.errors.
 #include <pybind11/pybind11.h>
 
-#include "noexpp/core/envelope.hpp"
-#include "noexpp/core/error.hpp"
+#include "noexpp/call.hpp"
+#include "noexpp/error.hpp"
 
 namespace noexpp::py {
 

@@ -2,6 +2,8 @@
 
 #include <Python.h>
 
+#include "core/internal/node_internals.hpp"
+
 namespace noexpp::py {
 
 namespace {
@@ -46,33 +48,24 @@ void BatchGil::acquire() {
 
 void BatchGil::release() { held_.reset(); }
 
-CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref,
-                             std::chrono::steady_clock::time_point deadline) {
+CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref) {
   using namespace std::chrono;
   // Only the main thread runs signal handlers (PyErr_CheckSignals is a no-op
   // elsewhere), so only it needs to wake up in slices.
   const bool main_thread = PyThread_get_thread_ident() == main_thread_id;
   for (;;) {
-    auto slice = main_thread ? std::min(deadline, steady_clock::now() + milliseconds(100)) : deadline;
+    const auto slice = main_thread ? steady_clock::now() + milliseconds(100) : kNoDeadline;
     bool done = without_gil([&] {
-      Executor::BlockingScope blocking(node.executor());
+      Executor::BlockingScope blocking(NodeInternals::executor(node));
       return waiter.wait_until(slice);
     });
     // Checked before returning an outcome too: a Ctrl-C may have hit a
     // handler this thread ran inline, and it belongs to this caller.
     if (main_thread && PyErr_CheckSignals() != 0) {
-      node.cancel_call(ref);
+      NodeInternals::cancel_call(node, ref);
       throw pyb::error_already_set();
     }
     if (done) return waiter.take();
-    if (steady_clock::now() >= deadline) {
-      if (!ref || !node.cancel_call(ref)) {
-        // It completed as we gave up: the outcome is there or imminent.
-        without_gil([&] { return waiter.wait_until(steady_clock::time_point::max()); });
-        return waiter.take();
-      }
-      return CallOutcome::failed(CallOutcome::Status::timeout);
-    }
   }
 }
 

@@ -9,8 +9,8 @@
 
 #include <pybind11/pybind11.h>
 
-#include "noexpp/core/node.hpp"
-#include "noexpp/core/pending_calls.hpp"
+#include "noexpp/node.hpp"
+#include "core/internal/pending_calls.hpp"
 
 namespace noexpp::py {
 
@@ -65,13 +65,12 @@ void with_gil(F&& f) {
   f();
 }
 
-/// Waits (GIL released) for a call's outcome until `deadline`. On an engine
-/// thread a spare thread stands in meanwhile. On the main thread it wakes every
-/// 100 ms to run Python's signal handlers, so Ctrl-C interrupts the wait (the
-/// call is abandoned and KeyboardInterrupt propagates). Returns the outcome,
-/// or a timeout outcome after abandoning the call.
-CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref,
-                             std::chrono::steady_clock::time_point deadline);
+/// Waits (GIL released) for a call's outcome; the engine's deadline ends the
+/// call, so the outcome always comes. On an engine thread a spare thread
+/// stands in meanwhile. On the main thread it wakes every 100 ms to run
+/// Python's signal handlers, so Ctrl-C interrupts the wait (the call is
+/// abandoned and KeyboardInterrupt propagates).
+CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref);
 
 /// Deletes a node with the GIL released (stopping joins engine threads that
 /// may be waiting for the GIL).

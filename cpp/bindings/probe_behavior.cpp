@@ -4,8 +4,8 @@
 // It has no Python in it.
 #include <stdexcept>
 
-#include "noexpp/core/behavior_registry.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/behavior_registry.hpp"
+#include "noexpp/node.hpp"
 #include "register.hpp"
 
 namespace noexpp::py {

@@ -6,7 +6,7 @@
 #include "time_convert.hpp"
 
 #include "errors.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/node.hpp"
 #include "py_types.hpp"
 #include "term_convert.hpp"
 

@@ -7,7 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include "gil_boundary.hpp"
-#include "noexpp/core/behavior.hpp"
+#include "noexpp/behavior.hpp"
 
 namespace noexpp::py {
 

@@ -2,8 +2,8 @@
 // The small C++ types the bindings expose to Python. Thread: GIL held unless noted.
 #include <memory>
 
-#include "noexpp/core/envelope.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/call.hpp"
+#include "noexpp/node.hpp"
 
 namespace noexpp::py {
 

@@ -7,7 +7,7 @@
 #include "errors.hpp"
 #include "gil_boundary.hpp"
 #include "noexpp/cluster/cluster.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/node.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
 #include "time_convert.hpp"
@@ -17,9 +17,9 @@ namespace pyb = pybind11;
 namespace {
 
 cluster::Cluster& cluster_of(Node& node) {
-  if (!node.cluster())
-    raise_error(Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"});
-  return *node.cluster();
+  auto* c = cluster::cluster_of(node);
+  if (!c) raise_error(Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"});
+  return *c;
 }
 
 std::chrono::milliseconds millis_from(pyb::handle seconds, const char* what) {
@@ -28,9 +28,8 @@ std::chrono::milliseconds millis_from(pyb::handle seconds, const char* what) {
 
 }  // namespace
 
-ClusterOptions cluster_options_from(const pyb::dict& d) {
-  ClusterOptions o;
-  o.listen = true;
+cluster::ClusterOptions cluster_options_from(const pyb::dict& d) {
+  cluster::ClusterOptions o;
   for (auto [key, value] : d) {
     const auto k = key.cast<std::string>();
     if (value.is_none()) continue;
@@ -58,8 +57,9 @@ void register_cluster(pyb::module_& m) {
   });
   m.def("cluster_members", [](Node& node) {
     pyb::list out;
-    if (!node.cluster()) return out;
-    auto members = without_gil([&] { return node.cluster()->members(); });
+    auto* c = cluster::cluster_of(node);
+    if (!c) return out;
+    auto members = without_gil([&] { return c->members(); });
     for (auto& mi : members)
       out.append(pyb::make_tuple(mi.id, mi.status, mi.process_count, mi.since_heartbeat, mi.rtt, mi.creation));
     return out;
@@ -80,7 +80,7 @@ void register_cluster(pyb::module_& m) {
     });
   });
   m.def("unsubscribe_membership", [](Node& node, std::uint64_t id) {
-    if (node.cluster()) node.cluster()->events().unsubscribe(id);
+    if (auto* c = cluster::cluster_of(node)) c->events().unsubscribe(id);
   });
   m.def("cluster_partition", [](Node& node, const std::string& peer, bool on) { cluster_of(node).set_partitioned(peer, on); });
   m.def("cluster_delay", [](Node& node, const std::string& peer, pyb::object seconds) {

@@ -6,8 +6,9 @@
 #include "errors.hpp"
 #include "gil_boundary.hpp"
 #include "noexpp/cluster/cluster.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/node.hpp"
 #include "noexpp/dist/global_registry.hpp"
+#include "noexpp/dist/remote_spawn.hpp"
 #include "py_types.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
@@ -18,9 +19,9 @@ namespace pyb = pybind11;
 namespace {
 
 dist::GlobalRegistry& registry_of(Node& node) {
-  if (!node.global_registry())
-    raise_error(Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"});
-  return *node.global_registry();
+  auto* g = dist::global_registry(node);
+  if (!g) raise_error(Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"});
+  return *g;
 }
 
 }  // namespace
@@ -28,11 +29,9 @@ dist::GlobalRegistry& registry_of(Node& node) {
 void register_dist(pyb::module_& m) {
   m.def("spawn_remote", [](const std::shared_ptr<Node>& node, const std::string& id, const std::string& behavior,
                            pyb::tuple args, std::string name, pyb::object timeout) {
-    if (!node->cluster())
-      raise_error(Error{Errc::no_connection, "node " + node->id() + " does not listen (created with listen=None)"});
     Term t = to_term(args);
     auto d = duration_from(timeout);
-    auto pid = value_or_raise(without_gil([&] { return node->cluster()->spawn(id, behavior, std::move(t), name, d); }));
+    auto pid = value_or_raise(without_gil([&] { return dist::spawn(*node, id, behavior, std::move(t), name, d); }));
     return Ref{node, pid};
   });
   m.def("global_register", [](Node& node, const std::string& name, const Ref& ref, int on_conflict, pyb::object timeout) {

@@ -5,8 +5,11 @@
 
 #include "errors.hpp"
 #include "gil_boundary.hpp"
-#include "noexpp/core/behavior_registry.hpp"
-#include "noexpp/core/node.hpp"
+#include "core/internal/node_internals.hpp"
+#include "noexpp/behavior_registry.hpp"
+#include "noexpp/cluster/cluster.hpp"
+#include "noexpp/dist/node.hpp"
+#include "noexpp/node.hpp"
 #include "py_behavior.hpp"
 #include "py_types.hpp"
 #include "register.hpp"
@@ -17,13 +20,15 @@ namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
 
-pyb::object ref_call(const Ref& r, pyb::object request, pyb::object timeout) {
-  auto deadline = deadline_from(timeout);
+pyb::object ref_call(const Ref& r, pyb::object request, pyb::object timeout_seconds) {
+  const auto timeout = duration_from(timeout_seconds);
   Term t = to_term(request);
   auto waiter = std::make_shared<CallWaiter>();
   // Without the GIL: if the target is idle, this thread runs it right here.
-  auto ref = without_gil([&] { return r.node->call_async_here(r.pid, std::move(t), waiter->completion()); });
-  CallOutcome o = wait_for_outcome(*r.node, *waiter, ref, deadline);
+  // The engine owns the deadline: the outcome always comes.
+  auto ref = without_gil(
+      [&] { return NodeInternals::call_from_waiting_thread(*r.node, r.pid, std::move(t), timeout, waiter->completion()); });
+  CallOutcome o = wait_for_outcome(*r.node, *waiter, ref);
   if (!o.ok()) raise_call_failure(o, r.pid.to_string());
   return to_python(o.value, r.node);
 }
@@ -60,12 +65,9 @@ void send_or_raise(const Ref& r, pyb::object message, bool as_cast) {
 /// Local: a table lookup. Remote: a request to its node (false when that
 /// node is unreachable).
 bool ref_alive(const Ref& r) {
-  if (!r.node->is_remote(r.pid)) return r.node->alive(r.pid);
-  const Pid node_pid{r.pid.node, r.pid.creation, 0};
-  auto o = without_gil([&] {
-    return r.node->call(node_pid, Term::tuple({Term("alive"), Term(r.pid)}), std::chrono::seconds(5));
-  });
-  return o.ok() && o.value.is_bool() && o.value.as_bool();
+  if (r.node->is_local(r.pid)) return r.node->alive(r.pid);
+  auto* c = cluster::cluster_of(*r.node);
+  return c && without_gil([&] { return c->alive(r.pid, std::chrono::seconds(5)); });
 }
 
 std::string ref_repr(const Ref& r) { return "Ref(" + r.pid.to_string() + ")"; }
@@ -120,9 +122,9 @@ void register_node(pyb::module_& m) {
 
   pyb::class_<Node, std::shared_ptr<Node>>(m, "Node")
       .def(pyb::init([](std::string name, std::string host, int port, int threads, std::optional<pyb::dict> cluster) {
-             NodeOptions o{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads, {}};
-             if (cluster) o.cluster = cluster_options_from(*cluster);
+             NodeOptions o{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads};
              try {
+               if (cluster) return dist::create_node(std::move(o), cluster_options_from(*cluster), &delete_node);
                return Node::create(std::move(o), &delete_node);
              } catch (const ErrorException& e) {
                raise_error(e.error);
@@ -138,7 +140,7 @@ void register_node(pyb::module_& m) {
            }, pyb::arg("grace") = 5.0)
       .def_property_readonly("id", &Node::id)
       .def_property_readonly("running", &Node::running)
-      .def_property_readonly("threads", [](Node& n) { return n.executor().threads(); })
+      .def_property_readonly("threads", &Node::threads)
       .def("spawn", &spawn, pyb::arg("behavior"), pyb::arg("args"), pyb::arg("name") = "",
            pyb::arg("link") = std::nullopt)
       .def("whereis", [](const std::shared_ptr<Node>& n, const std::string& name) -> std::optional<Ref> {
@@ -166,7 +168,7 @@ void register_node(pyb::module_& m) {
         for (auto& p : n->processes()) out.append(pyb::make_tuple(Ref{n, p.pid}, p.name, p.behavior));
         return out;
       })
-      .def("open_calls", [](Node& n) { return n.pending().size(); });
+      .def("open_calls", &Node::open_calls);
 
   m.def("register_python_behavior", [](const std::string& name, pyb::object cls) {
     auto r = BehaviorRegistry::instance().add(BehaviorEntry{name, "python", PyBehavior::factory_for(cls), cls.ptr()});

@@ -1,8 +1,7 @@
 // ProcessContext: what a Python behavior's helpers (self.send_after, ...) use.
 #include <pybind11/pybind11.h>
 
-#include "noexpp/core/node.hpp"
-#include "noexpp/core/process.hpp"
+#include "noexpp/node.hpp"
 #include "py_types.hpp"
 #include "register.hpp"
 #include "term_convert.hpp"
@@ -17,11 +16,11 @@ struct ProcessContext {
   /// The behavior, but only from the process's own handlers: its state is
   /// not safe to touch from elsewhere.
   GenServer& own() const {
-    auto* cur = Process::current();
-    if (!cur || cur->pid() != ref.pid)
+    auto* cur = GenServer::current();
+    if (!cur || cur->self() != ref.pid)
       throw std::runtime_error("this helper can only be used inside the process's own handlers (" +
                                ref.pid.to_string() + ")");
-    return cur->behavior();
+    return *cur;
   }
 };
 
@@ -46,7 +45,7 @@ void register_process(pyb::module_& m) {
       .def("unlink", [](const ProcessContext& c, const Ref& other) { c.own().unlink(other.pid); })
       .def("trap_exit", [](const ProcessContext& c, bool on) { c.own().trap_exit(on); });
 
-  m.def("in_process", [] { return Process::current() != nullptr; },
+  m.def("in_process", [] { return GenServer::current() != nullptr; },
         "True inside a process's handler (there, call_async returns a process awaitable).");
 }
 

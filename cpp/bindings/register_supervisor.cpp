@@ -6,7 +6,7 @@
 
 #include "errors.hpp"
 #include "gil_boundary.hpp"
-#include "noexpp/core/behavior_registry.hpp"
+#include "noexpp/behavior_registry.hpp"
 #include "noexpp/sup/supervisor.hpp"
 #include "py_behavior.hpp"
 #include "py_types.hpp"
@@ -130,7 +130,7 @@ pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>&
   out["total_restarts"] = s.total_restarts;
   out["uptime"] = s.uptime;
   out["stop_reason"] = s.stop_reason.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(s.stop_reason));
-  out["error"] = s.stop_error == Errc::ok ? pyb::object(pyb::none()) : pyb::object(pyb::str("max_restarts_exceeded"));
+  out["error"] = !s.stop_error ? pyb::object(pyb::none()) : pyb::object(pyb::str("max_restarts_exceeded"));
   out["children"] = children;
   return out;
 }

@@ -4,8 +4,8 @@
 
 #include <pybind11/pybind11.h>
 
-#include "noexpp/core/node.hpp"
-#include "noexpp/core/term.hpp"
+#include "noexpp/node.hpp"
+#include "noexpp/term.hpp"
 
 namespace noexpp::py {
 

@@ -4,7 +4,7 @@
 
 #include <pybind11/pybind11.h>
 
-#include "noexpp/core/behavior.hpp"
+#include "noexpp/behavior.hpp"
 
 namespace noexpp::py {
 

@@ -29,12 +29,17 @@ inline std::string map_string(const Term& map, const char* key) {
 
 class ClusterTest : public NodeTest {
  protected:
+  /// The cluster layer's nodes; the dist suites add the global registry
+  /// and remote spawn (DistTest).
+  virtual std::shared_ptr<Node> create_node(NodeOptions n, cluster::ClusterOptions o) {
+    return cluster::create_node(std::move(n), std::move(o));
+  }
+
   /// Timings for the suites: fast heartbeats so a silent peer is found in
   /// about 0.7 s (the defaults' bound is checked by the Python suite), with
   /// room for sanitizer builds on a loaded machine.
-  static ClusterOptions fast_options() {
-    ClusterOptions o;
-    o.listen = true;
+  static cluster::ClusterOptions fast_options() {
+    cluster::ClusterOptions o;
     o.cookie = kCookie;
     o.heartbeat_interval = std::chrono::milliseconds(50);
     o.acceptable_pause = std::chrono::milliseconds(500);
@@ -45,14 +50,13 @@ class ClusterTest : public NodeTest {
   }
 
   std::shared_ptr<Node> make_cluster_node(const std::string& name, std::vector<std::string> seeds = {},
-                                          ClusterOptions o = fast_options(), std::uint16_t port = 0) {
+                                          cluster::ClusterOptions o = fast_options(), std::uint16_t port = 0) {
     NodeOptions n;
     n.name = name;
     n.threads = 2;
     n.port = port;
-    n.cluster = std::move(o);
-    n.cluster.seeds = std::move(seeds);
-    auto node = Node::create(n);
+    o.seeds = std::move(seeds);
+    auto node = create_node(n, std::move(o));
     node->start();
     nodes_.push_back(node);
     return node;
@@ -61,7 +65,7 @@ class ClusterTest : public NodeTest {
   /// Records the membership events of `node` from now on.
   std::shared_ptr<Recorder<MembershipEvent>> watch_membership(Node& node) {
     auto log = std::make_shared<Recorder<MembershipEvent>>();
-    node.cluster()->events().subscribe([log](const LifecycleEvent& e) {
+    cluster::cluster_of(node)->events().subscribe([log](const LifecycleEvent& e) {
       log->push({e.type, map_string(e.fields, "node"), map_string(e.fields, "reason"), map_string(e.fields, "detail")});
     });
     return log;
@@ -73,14 +77,14 @@ class ClusterTest : public NodeTest {
     return log->wait_until(
         [&](const std::vector<MembershipEvent>&) {
           for (auto& id : ids)
-            if (!node.cluster()->node_pid(id)) return false;
+            if (!cluster::cluster_of(node)->node_pid(id)) return false;
           return true;
         },
         timeout);
   }
 
   static bool connect(Node& from, Node& to) {
-    auto r = from.cluster()->connect_wait(to.id(), kWait);
+    auto r = cluster::cluster_of(from)->connect_wait(to.id(), kWait);
     return r.ok();
   }
 };

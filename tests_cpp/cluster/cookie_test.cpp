@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include <noexpp/cluster/cookie.hpp>
+#include "cluster/cookie.hpp"
 
 namespace noexpp::test {
 namespace {

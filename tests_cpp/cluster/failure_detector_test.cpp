@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <noexpp/cluster/failure_detector.hpp>
+#include "cluster/failure_detector.hpp"
 
 namespace noexpp::test {
 namespace {

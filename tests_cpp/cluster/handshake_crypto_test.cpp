@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <noexpp/cluster/handshake_crypto.hpp>
+#include "cluster/handshake_crypto.hpp"
 
 namespace noexpp::test {
 namespace {

@@ -12,7 +12,7 @@ TEST_F(MembershipTest, listen_on_port_zero_reports_the_bound_port_in_the_id) {
   auto a = make_cluster_node("alpha");
   EXPECT_EQ(a->id().rfind("alpha@127.0.0.1:", 0), 0u);
   EXPECT_NE(a->id(), "alpha@127.0.0.1:0");
-  EXPECT_EQ(a->id(), "alpha@127.0.0.1:" + std::to_string(a->cluster()->port()));
+  EXPECT_EQ(a->id(), "alpha@127.0.0.1:" + std::to_string(cluster::cluster_of(*a)->port()));
 }
 
 TEST_F(MembershipTest, three_nodes_form_a_full_mesh_from_one_seed) {
@@ -22,7 +22,7 @@ TEST_F(MembershipTest, three_nodes_form_a_full_mesh_from_one_seed) {
   EXPECT_TRUE(wait_members_up(*a, {b->id(), c->id()}));
   EXPECT_TRUE(wait_members_up(*b, {a->id(), c->id()}));  // b learns c from a's gossip
   EXPECT_TRUE(wait_members_up(*c, {a->id(), b->id()}));
-  auto members = b->cluster()->members();
+  auto members = cluster::cluster_of(*b)->members();
   ASSERT_EQ(members.size(), 2u);
   for (auto& m : members) EXPECT_EQ(m.status, "up") << m.id;
 }
@@ -39,7 +39,7 @@ TEST_F(MembershipTest, simultaneous_connects_keep_exactly_one_connection) {
   EXPECT_TRUE(b_log->wait_until_count(1));
   // Round trips through the survivor; a second connection would have made
   // one side see a node_down (the loser closing) after its node_up.
-  auto pa = a->cluster()->node_pid(b->id());
+  auto pa = cluster::cluster_of(*a)->node_pid(b->id());
   ASSERT_TRUE(pa);
   EXPECT_TRUE(a->call(*pa, Term::tuple({Term("members")})).ok());
   auto b_events = b_log->snapshot();
@@ -54,17 +54,17 @@ TEST_F(MembershipTest, a_wrong_cookie_is_rejected_before_any_other_frame) {
   auto other = fast_options();
   other.cookie = "not-the-same-cookie";
   auto b = make_cluster_node("beta", {}, other);
-  auto r = b->cluster()->connect_wait(a->id(), kWait);
+  auto r = cluster::cluster_of(*b)->connect_wait(a->id(), kWait);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::authentication_failed) << r.error().to_string();
-  EXPECT_FALSE(a->cluster()->node_pid(b->id()));
-  EXPECT_FALSE(b->cluster()->node_pid(a->id()));
-  EXPECT_TRUE(a->cluster()->members().empty());
+  EXPECT_EQ(r.error().code, cluster::ClusterErrc::authentication_failed) << r.error().to_string();
+  EXPECT_FALSE(cluster::cluster_of(*a)->node_pid(b->id()));
+  EXPECT_FALSE(cluster::cluster_of(*b)->node_pid(a->id()));
+  EXPECT_TRUE(cluster::cluster_of(*a)->members().empty());
 }
 
 TEST_F(MembershipTest, connecting_to_a_port_nobody_listens_on_fails_with_no_connection) {
   auto a = make_cluster_node("alpha");
-  auto r = a->cluster()->connect_wait("ghost@127.0.0.1:1", kWait);
+  auto r = cluster::cluster_of(*a)->connect_wait("ghost@127.0.0.1:1", kWait);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::no_connection);
 }
@@ -102,15 +102,15 @@ TEST_F(MembershipTest, a_partition_is_seen_as_node_down_by_both_sides_and_heal_b
   ASSERT_TRUE(wait_members_up(*b, {a->id()}));
   auto a_log = watch_membership(*a);
   auto b_log = watch_membership(*b);
-  a->cluster()->set_partitioned(b->id(), true);
-  b->cluster()->set_partitioned(a->id(), true);
+  cluster::cluster_of(*a)->set_partitioned(b->id(), true);
+  cluster::cluster_of(*b)->set_partitioned(a->id(), true);
   ASSERT_TRUE(a_log->wait_until_count(1));
   ASSERT_TRUE(b_log->wait_until_count(1));
   EXPECT_EQ(a_log->snapshot()[0].type, "node_down");
   EXPECT_EQ(b_log->snapshot()[0].type, "node_down");
   EXPECT_EQ(a_log->snapshot()[0].reason, "noconnection");
-  a->cluster()->heal_all();
-  b->cluster()->heal_all();
+  cluster::cluster_of(*a)->heal_all();
+  cluster::cluster_of(*b)->heal_all();
   ASSERT_TRUE(a_log->wait_until_count(2));
   ASSERT_TRUE(b_log->wait_until_count(2));
   EXPECT_EQ(a_log->snapshot()[1].type, "node_up");
@@ -121,7 +121,7 @@ TEST_F(MembershipTest, a_restarted_node_with_the_same_name_is_a_new_incarnation)
   auto a = make_cluster_node("alpha");
   auto b = make_cluster_node("beta", {a->id()});
   ASSERT_TRUE(wait_members_up(*a, {b->id()}));
-  const auto port = b->cluster()->port();
+  const auto port = cluster::cluster_of(*b)->port();
   Pid old_pid = spawn_on(*b, fn_server({}));
   auto log = watch_membership(*a);
   b->abort();
@@ -131,7 +131,7 @@ TEST_F(MembershipTest, a_restarted_node_with_the_same_name_is_a_new_incarnation)
   ASSERT_TRUE(log->wait_until_count(2));  // up again
   EXPECT_EQ(log->snapshot()[1].type, "node_up");
   auto o = a->call(old_pid, Term("ping"), 2s);
-  EXPECT_EQ(o.status, CallOutcome::Status::noproc);
+  EXPECT_EQ(o.status, Errc::no_process);
   Pid new_pid = spawn_on(*b2, fn_server({}));
   EXPECT_EQ(new_pid.node, old_pid.node);
   EXPECT_NE(new_pid.creation, old_pid.creation);
@@ -154,7 +154,7 @@ TEST_F(FaultInjectionTest, a_delay_slows_every_frame_to_that_peer_and_keeps_orde
   Handlers h;
   h.cast = [seen](GenServer&, const Term& t) { seen->push(t.as_int()); };
   Pid target = spawn_on(*b, fn_server(h));
-  a->cluster()->set_delay(b->id(), 150ms);
+  cluster::cluster_of(*a)->set_delay(b->id(), 150ms);
   ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());  // the delay is in place once a frame went through it
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) a->cast(target, Term(std::int64_t{i}));
@@ -163,7 +163,7 @@ TEST_F(FaultInjectionTest, a_delay_slows_every_frame_to_that_peer_and_keeps_orde
   auto v = seen->snapshot();
   ASSERT_EQ(v.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(v[i], i);
-  a->cluster()->heal_all();
+  cluster::cluster_of(*a)->heal_all();
   ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());  // frames queued before the heal drain first
   const auto t1 = std::chrono::steady_clock::now();
   ASSERT_TRUE(a->call(target, Term("sync"), kWait).ok());

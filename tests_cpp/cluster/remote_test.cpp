@@ -2,8 +2,10 @@
 // send, ordering between a pair of processes, calls failing fast when a node
 // goes, remote monitors and links, remote stop, pids carried inside terms,
 // malformed traffic on the listener, and the frame maximum.
-#include <noexpp/cluster/wire.hpp>
-#include <noexpp/core/codec.hpp>
+#include "cluster/wire.hpp"
+#include <asio.hpp>
+
+#include "core/internal/codec.hpp"
 
 #include <array>
 #include <stdexcept>
@@ -108,7 +110,7 @@ class RemoteTest : public ClusterTest {
     std::shared_ptr<Node> a, b;
   };
   /// Two nodes, alpha and beta, each seeing the other up.
-  Pair connected_pair(ClusterOptions o = fast_options()) {
+  Pair connected_pair(cluster::ClusterOptions o = fast_options()) {
     auto a = make_cluster_node("alpha", {}, o);
     auto b = make_cluster_node("beta", {a->id()}, o);
     EXPECT_TRUE(wait_members_up(*a, {b->id()}));
@@ -182,7 +184,7 @@ TEST_F(RemoteTest, remote_call_whose_handler_crashes_is_crashed_with_the_reason)
   Pid pb = spawn_on(*b, fn_server(crasher()));
   ExitWatch dead(*b, pb);
   auto o = a->call(pb, "crash", kWait);
-  EXPECT_EQ(o.status, CallOutcome::Status::crashed) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::process_crashed) << testing::PrintToString(o);
   EXPECT_EQ(o.reason, ExitReason::error("std::runtime_error", "boom"));
   EXPECT_EQ(dead.wait(), ExitReason::error("std::runtime_error", "boom"));
 }
@@ -215,11 +217,11 @@ TEST_F(RemoteTest, call_to_a_node_that_is_not_connected_fails_with_noconnection_
   auto a = make_cluster_node("alpha");
   auto c = make_cluster_node("gamma");  // listening, but nobody connected it to alpha
   Pid pc = spawn_on(*c, fn_server({}));
-  ASSERT_FALSE(a->cluster()->node_pid(c->id()));
+  ASSERT_FALSE(cluster::cluster_of(*a)->node_pid(c->id()));
   const auto t0 = Clock::now();
   auto o = a->call(pc, "anyone?", 10s);
   const auto took = Clock::now() - t0;
-  EXPECT_EQ(o.status, CallOutcome::Status::noconnection) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::no_connection) << testing::PrintToString(o);
   EXPECT_EQ(o.reason, ExitReason::noconnection());
   EXPECT_LT(took, 2s) << "waited for the timeout instead of failing at once";
 }
@@ -227,12 +229,12 @@ TEST_F(RemoteTest, call_to_a_node_that_is_not_connected_fails_with_noconnection_
 TEST_F(RemoteTest, call_to_a_remote_pid_that_does_not_exist_is_noproc) {
   auto [a, b] = connected_pair();
   auto o = a->call(missing_pid_on(*b), "anyone?", kWait);
-  EXPECT_EQ(o.status, CallOutcome::Status::noproc) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::no_process) << testing::PrintToString(o);
   // And a pid whose process has exited.
   Pid gone = spawn_on(*b, fn_server({}));
   ASSERT_TRUE(b->stop_process(gone, ExitReason::normal(), kWait).ok());
   o = a->call(gone, "anyone?", kWait);
-  EXPECT_EQ(o.status, CallOutcome::Status::noproc) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::no_process) << testing::PrintToString(o);
 }
 
 TEST_F(RemoteTest, a_reply_arriving_after_the_callers_timeout_is_dropped) {
@@ -246,7 +248,7 @@ TEST_F(RemoteTest, a_reply_arriving_after_the_callers_timeout_is_dropped) {
   };
   Pid pb = spawn_on(*b, fn_server(h));
   auto o = a->call(pb, "later", 300ms);
-  EXPECT_EQ(o.status, CallOutcome::Status::timeout) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::call_timeout) << testing::PrintToString(o);
   auto from = from_slot->wait();
   ASSERT_TRUE(from.has_value());
   b->reply(*from, Term("too late"));
@@ -342,7 +344,7 @@ TEST_F(RemoteTest, call_in_flight_when_the_callee_node_aborts_fails_with_noconne
   b->abort();
   auto d = done->wait();
   ASSERT_TRUE(d.has_value()) << "the call never completed";
-  EXPECT_EQ(d->outcome.status, CallOutcome::Status::noconnection) << testing::PrintToString(d->outcome);
+  EXPECT_EQ(d->outcome.status, Errc::no_connection) << testing::PrintToString(d->outcome);
   EXPECT_EQ(d->outcome.reason, ExitReason::noconnection());
   EXPECT_LT(d->at - t0, 2s) << "the call waited for its timeout";
 }
@@ -368,7 +370,7 @@ TEST_F(RemoteTest, call_in_flight_when_the_callee_node_stops_gracefully_fails_we
   auto d = done->wait();
   ASSERT_TRUE(d.has_value()) << "the call never completed";
   EXPECT_FALSE(d->outcome.ok());
-  EXPECT_NE(d->outcome.status, CallOutcome::Status::timeout) << testing::PrintToString(d->outcome);
+  EXPECT_NE(d->outcome.status, Errc::call_timeout) << testing::PrintToString(d->outcome);
   EXPECT_LT(d->at - t0, 2s) << "the call waited for its timeout";
 }
 
@@ -449,8 +451,8 @@ TEST_F(RemoteTest, remote_monitors_fire_noconnection_when_the_nodes_are_partitio
   auto ref = a->monitor_by(watcher, target);
   ExitWatch cb(*a, target);
   round_trip(*a, target);
-  a->cluster()->set_partitioned(b->id(), true);
-  b->cluster()->set_partitioned(a->id(), true);
+  cluster::cluster_of(*a)->set_partitioned(b->id(), true);
+  cluster::cluster_of(*b)->set_partitioned(a->id(), true);
   auto r = cb.wait();
   ASSERT_TRUE(r.has_value()) << "Node::monitor callback never fired";
   EXPECT_EQ(*r, ExitReason::noconnection());
@@ -789,7 +791,7 @@ TEST_F(RemoteTest, a_pid_inside_a_term_sent_a_to_b_to_c_is_usable_on_c) {
     if (i.kind != Info::Kind::message) return;
     const Term& who = map_get(i.message, "who");
     if (!who.is_pid()) {
-      got->set({i.message, CallOutcome::failed(CallOutcome::Status::noproc)});
+      got->set({i.message, CallOutcome::failed(Errc::no_process)});
       return;
     }
     self.await_call(who.as_pid(), Term("ping from gamma"), kWait,
@@ -824,7 +826,7 @@ class MalformedTrafficTest : public RemoteTest {
     asio::io_context io;
     asio::ip::tcp::socket s(io);
     std::error_code ec;
-    s.connect({asio::ip::make_address("127.0.0.1"), node.cluster()->port()}, ec);
+    s.connect({asio::ip::make_address("127.0.0.1"), cluster::cluster_of(node)->port()}, ec);
     EXPECT_FALSE(ec) << "cannot connect: " << ec.message();
     if (ec) return false;
     asio::write(s, asio::buffer(bytes), ec);
@@ -869,7 +871,7 @@ class MalformedTrafficTest : public RemoteTest {
     EXPECT_TRUE(connect(*c, *b));
     EXPECT_TRUE(c->call(pb, "from a new peer", kWait).ok());
     for (auto& e : a_log->snapshot()) EXPECT_NE(e.type, "node_down") << e.node << ": " << e.detail;
-    EXPECT_TRUE(a->cluster()->node_pid(b->id()).has_value());
+    EXPECT_TRUE(cluster::cluster_of(*a)->node_pid(b->id()).has_value());
   }
 };
 
@@ -937,12 +939,12 @@ TEST_F(RemoteTest, a_message_over_the_frame_maximum_is_message_too_large_and_the
   EXPECT_EQ(seen->snapshot().at(0), Term("small"));
   // A call whose request is too large.
   auto c = a->call(pb, big, kWait);
-  EXPECT_EQ(c.status, CallOutcome::Status::too_large) << testing::PrintToString(c);
+  EXPECT_EQ(c.status, Errc::message_too_large) << testing::PrintToString(c);
   // A reply that is too large.
   auto d = a->call(pb, "big reply", kWait);
-  EXPECT_EQ(d.status, CallOutcome::Status::too_large) << testing::PrintToString(d);
+  EXPECT_EQ(d.status, Errc::message_too_large) << testing::PrintToString(d);
   EXPECT_TRUE(a->call(pb, "still fine", kWait).ok());
-  EXPECT_TRUE(a->cluster()->node_pid(b->id()).has_value());
+  EXPECT_TRUE(cluster::cluster_of(*a)->node_pid(b->id()).has_value());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/internal/codec.hpp"
 #include "test_support.hpp"
 
 namespace noexpp {

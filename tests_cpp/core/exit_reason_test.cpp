@@ -3,6 +3,7 @@
 #include <string>
 #include <system_error>
 
+#include "core/internal/codec.hpp"
 #include "test_support.hpp"
 
 namespace noexpp {
@@ -119,8 +120,8 @@ TEST(ExitReason, equality_compares_every_field) {
 
 TEST(Error, codes_are_std_error_codes_with_messages) {
   std::error_code ec = Errc::bad_term;
-  EXPECT_EQ(&ec.category(), &noexpp_category());
-  EXPECT_STREQ(noexpp_category().name(), "noexpp");
+  EXPECT_EQ(&ec.category(), &core_category());
+  EXPECT_STREQ(core_category().name(), "noexpp");
   EXPECT_TRUE(ec);
   EXPECT_FALSE(std::error_code(Errc::ok));
   for (auto e : {Errc::call_timeout, Errc::no_process, Errc::process_crashed, Errc::no_connection,
@@ -152,23 +153,24 @@ TEST(CallOutcome, factories) {
   auto ok = CallOutcome::reply(3);
   EXPECT_TRUE(ok.ok());
   EXPECT_EQ(ok.value, Term(3));
-  auto crashed = CallOutcome::failed(CallOutcome::Status::crashed, ExitReason::error("E", "m"));
+  auto crashed = CallOutcome::failed(Errc::process_crashed, ExitReason::error("E", "m"));
   EXPECT_FALSE(crashed.ok());
   EXPECT_EQ(crashed.reason, ExitReason::error("E", "m"));
 }
 
 TEST(CallOutcome, status_names_from_the_engine) {
-  const char* (*fn)(CallOutcome::Status) = &noexpp::to_string;
-  using S = CallOutcome::Status;
+  const char* (*fn)(Errc) = &noexpp::to_string;
+  using S = Errc;
   std::set<std::string> names;
-  for (auto s : {S::ok, S::timeout, S::noproc, S::crashed, S::noconnection, S::self_call, S::node_stopped}) {
+  for (auto s : {S::ok, S::call_timeout, S::no_process, S::process_crashed, S::no_connection, S::self_call,
+                 S::node_stopped}) {
     std::string n = fn(s);
     EXPECT_FALSE(n.empty());
     names.insert(n);
   }
   EXPECT_EQ(names.size(), 7u);  // distinct names
-  EXPECT_EQ(std::string(fn(S::timeout)), "timeout");
-  EXPECT_EQ(std::string(fn(S::noproc)), "noproc");
+  EXPECT_EQ(std::string(fn(S::call_timeout)), "call_timeout");
+  EXPECT_EQ(std::string(fn(S::no_process)), "no_process");
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <thread>
 #include <tuple>
 
-#include "noexpp/core/process.hpp"
+#include "core/process.hpp"
 #include "test_support.hpp"
 
 namespace noexpp::test {
@@ -146,7 +146,7 @@ TEST_F(GenServerTest, init_failure_fails_spawn_and_leaves_no_process) {
   auto pid = init_self->peek();
   ASSERT_TRUE(pid.has_value());
   EXPECT_FALSE(node_->alive(*pid));
-  EXPECT_EQ(node_->call(*pid, "ping", kWait).status, CallOutcome::Status::noproc);
+  EXPECT_EQ(node_->call(*pid, "ping", kWait).status, Errc::no_process);
   EXPECT_FALSE(terminated->load()) << "terminate must not run when init fails (as OTP)";
 }
 
@@ -203,7 +203,7 @@ TEST_F(GenServerTest, spawn_and_call_from_inside_a_handler) {
     return Term::tuple({to_string(o2.status), o2.value});
   };
   Pid p = spawn(fn_server(parent));
-  EXPECT_EQ(call_ok(p, "child args"), Term::tuple({to_string(CallOutcome::Status::ok), "hello"}));
+  EXPECT_EQ(call_ok(p, "child args"), Term::tuple({to_string(Errc::ok), "hello"}));
   EXPECT_EQ(node_->process_count(), 2u);
 }
 
@@ -313,7 +313,7 @@ TEST_F(GenServerTest, deferred_reply_via_node_reply_from_any_thread) {
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->value, Term(42));
   node_->reply(*from, 43);  // a second reply to the same call is dropped
-  EXPECT_EQ(node_->pending().size(), 0u);
+  EXPECT_EQ(node_->open_calls(), 0u);
 }
 
 TEST_F(GenServerTest, deferred_call_fails_when_the_server_crashes) {
@@ -326,7 +326,7 @@ TEST_F(GenServerTest, deferred_call_fails_when_the_server_crashes) {
   node_->cast(p, "crash");
   auto o = outcome->wait();
   ASSERT_TRUE(o.has_value());
-  EXPECT_EQ(o->status, CallOutcome::Status::crashed) << testing::PrintToString(*o);
+  EXPECT_EQ(o->status, Errc::process_crashed) << testing::PrintToString(*o);
   EXPECT_EQ(o->reason.kind, ExitReason::Kind::error);
   EXPECT_EQ(o->reason.message, "lost it");
 }
@@ -511,13 +511,13 @@ TEST_F(GenServerTest, call_timeout_then_late_reply_is_dropped) {
   Pid p = spawn(fn_server(h));
   auto t0 = std::chrono::steady_clock::now();
   auto o = node_->call(p, "slow", 100ms);
-  EXPECT_EQ(o.status, CallOutcome::Status::timeout) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::call_timeout) << testing::PrintToString(o);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
   node_->cast(p, "release");  // the late reply is sent before the next call is handled
   auto next = node_->call(p, "fresh", kWait);
   ASSERT_TRUE(next.ok()) << testing::PrintToString(next);
   EXPECT_EQ(next.value, Term::tuple({"reply_to", "fresh"}));
-  EXPECT_EQ(node_->pending().size(), 0u);
+  EXPECT_EQ(node_->open_calls(), 0u);
   EXPECT_TRUE(node_->alive(p));
 }
 
@@ -525,10 +525,10 @@ TEST_F(GenServerTest, call_async_timeout_completes_once) {
   Handlers h;
   h.call = [](GenServer&, const Term&, const From&) -> CallReply { return CallReply::noreply(); };
   Pid p = spawn(fn_server(h));
-  auto outcomes = std::make_shared<Recorder<CallOutcome::Status>>();
+  auto outcomes = std::make_shared<Recorder<Errc>>();
   node_->call_async(p, "never", 50ms, [outcomes](CallOutcome o) { outcomes->push(o.status); });
   ASSERT_TRUE(outcomes->wait_until_count(1));
-  EXPECT_EQ(outcomes->snapshot()[0], CallOutcome::Status::timeout);
+  EXPECT_EQ(outcomes->snapshot()[0], Errc::call_timeout);
   // Completion is exactly once: the node stopping later must not complete it again.
   node_->stop();
   EXPECT_EQ(outcomes->size(), 1u);
@@ -538,13 +538,13 @@ TEST_F(GenServerTest, call_to_a_dead_pid_is_noproc) {
   Pid p = spawn(fn_server({}));
   ASSERT_TRUE(node_->stop_process(p, ExitReason::normal(), kWait).ok());
   auto o = node_->call(p, "ping", kWait);
-  EXPECT_EQ(o.status, CallOutcome::Status::noproc);
+  EXPECT_EQ(o.status, Errc::no_process);
   // A serial never handed out, and a pid of another incarnation of this node.
   Pid never{p.node, p.creation, p.serial + 1000000};
-  EXPECT_EQ(node_->call(never, "ping", kWait).status, CallOutcome::Status::noproc);
+  EXPECT_EQ(node_->call(never, "ping", kWait).status, Errc::no_process);
   Pid live = spawn(fn_server({}));
   Pid wrong_creation{live.node, live.creation + 1, live.serial};
-  EXPECT_EQ(node_->call(wrong_creation, "ping", kWait).status, CallOutcome::Status::noproc);
+  EXPECT_EQ(node_->call(wrong_creation, "ping", kWait).status, Errc::no_process);
   // Casts and sends to a dead pid are dropped quietly.
   node_->cast(p, "x");
   node_->send(p, "x");
@@ -555,7 +555,7 @@ TEST_F(GenServerTest, call_target_crashes_while_handling) {
   h.call = [](GenServer&, const Term&, const From&) -> CallReply { throw std::runtime_error("kaboom"); };
   Pid p = spawn(fn_server(h));
   auto o = node_->call(p, "anything", kWait);
-  EXPECT_EQ(o.status, CallOutcome::Status::crashed) << testing::PrintToString(o);
+  EXPECT_EQ(o.status, Errc::process_crashed) << testing::PrintToString(o);
   EXPECT_EQ(o.reason, ExitReason::error("std::runtime_error", "kaboom"));
   EXPECT_FALSE(node_->alive(p));
 }
@@ -563,14 +563,14 @@ TEST_F(GenServerTest, call_target_crashes_while_handling) {
 TEST_F(GenServerTest, queued_call_fails_when_the_target_crashes) {
   auto o = call_queued_behind([](GenServer&) { throw std::runtime_error("crashed with calls queued"); });
   ASSERT_TRUE(o.has_value());
-  EXPECT_EQ(o->status, CallOutcome::Status::crashed) << testing::PrintToString(*o);
+  EXPECT_EQ(o->status, Errc::process_crashed) << testing::PrintToString(*o);
   EXPECT_EQ(o->reason.message, "crashed with calls queued");
 }
 
 TEST_F(GenServerTest, queued_call_is_noproc_when_the_target_stops_normally) {
   auto o = call_queued_behind([](GenServer& self) { self.stop(); });
   ASSERT_TRUE(o.has_value());
-  EXPECT_EQ(o->status, CallOutcome::Status::noproc) << testing::PrintToString(*o);
+  EXPECT_EQ(o->status, Errc::no_process) << testing::PrintToString(*o);
 }
 
 TEST_F(GenServerTest, self_call_from_a_handler_fails_immediately) {
@@ -582,12 +582,12 @@ TEST_F(GenServerTest, self_call_from_a_handler_fails_immediately) {
     return Term(to_string(self.node().call(self.self(), "inner", kWait).status));
   };
   Pid p = spawn(fn_server(h));
-  EXPECT_EQ(call_ok(p, "call_myself"), Term(to_string(CallOutcome::Status::self_call)));
+  EXPECT_EQ(call_ok(p, "call_myself"), Term(to_string(Errc::self_call)));
   EXPECT_TRUE(node_->alive(p));
 }
 
 TEST_F(GenServerTest, await_call_to_self_fails_immediately) {
-  auto got = std::make_shared<Slot<CallOutcome::Status>>();
+  auto got = std::make_shared<Slot<Errc>>();
   Handlers h;
   h.cast = [got](GenServer& self, const Term&) {
     self.await_call(self.self(), "inner", kWait, [got](CallOutcome o) { got->set(o.status); });
@@ -596,7 +596,7 @@ TEST_F(GenServerTest, await_call_to_self_fails_immediately) {
   node_->cast(p, "go");
   auto s = got->wait();
   ASSERT_TRUE(s.has_value());
-  EXPECT_EQ(*s, CallOutcome::Status::self_call);
+  EXPECT_EQ(*s, Errc::self_call);
   EXPECT_TRUE(node_->alive(p));
 }
 
@@ -642,7 +642,7 @@ TEST_F(GenServerTest, call_and_spawn_after_node_stop_are_node_stopped) {
   Pid p = spawn(fn_server({}));
   node_->stop();
   EXPECT_FALSE(node_->running());
-  EXPECT_EQ(node_->call(p, "ping", kWait).status, CallOutcome::Status::node_stopped);
+  EXPECT_EQ(node_->call(p, "ping", kWait).status, Errc::node_stopped);
   auto r = node_->spawn(fn_server({}), {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::node_stopped);
@@ -663,7 +663,7 @@ TEST_F(GenServerTest, node_stop_fails_open_calls_with_node_stopped) {
   ASSERT_TRUE(o.has_value());
   // The server stopped (shutdown) with the call open: noproc or node_stopped
   // are both honest; a caller left hanging is not.
-  EXPECT_NE(o->status, CallOutcome::Status::ok);
+  EXPECT_NE(o->status, Errc::ok);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include <noexpp/core/link_set.hpp>
+#include "core/link_set.hpp"
 
 namespace noexpp {
 namespace {

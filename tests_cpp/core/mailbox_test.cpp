@@ -5,7 +5,7 @@
 #include <mutex>
 #include <thread>
 
-#include "noexpp/core/mailbox.hpp"
+#include "core/mailbox.hpp"
 #include "test_support.hpp"
 
 namespace noexpp::test {

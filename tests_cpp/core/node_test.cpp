@@ -28,8 +28,8 @@ TEST_F(NodeLifecycleTest, identity) {
   EXPECT_TRUE(self.is_node_itself());
   EXPECT_TRUE(node_->is_local(self));
   EXPECT_EQ(node_name(self.node), node_->id());
-  EXPECT_EQ(node_->executor().threads(), 2);
-  EXPECT_FALSE(node_->executor().on_engine_thread());
+  EXPECT_EQ(node_->threads(), 2);
+  EXPECT_FALSE(node_->on_engine_thread());
 }
 
 TEST_F(NodeLifecycleTest, incarnations_with_one_name_do_not_share_pids) {

@@ -6,7 +6,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
-#include "noexpp/core/pending_calls.hpp"
+#include "core/internal/pending_calls.hpp"
 #include "test_support.hpp"
 
 namespace noexpp::test {
@@ -79,24 +79,24 @@ TEST_F(PendingCallsTest, unknown_ref_completes_nothing) {
 }
 
 TEST_F(PendingCallsTest, fail_all_fails_every_open_call) {
-  auto got = std::make_shared<Recorder<CallOutcome::Status>>();
+  auto got = std::make_shared<Recorder<Errc>>();
   for (int i = 0; i < 40; ++i)
     pc_.add(pc_.reserve_ref(), to([got](CallOutcome o) { got->push(o.status); }),
             std::chrono::steady_clock::now() + 1h);
   auto done = pc_.reserve_ref();
   pc_.add(done, to([got](CallOutcome o) { got->push(o.status); }));
   ASSERT_TRUE(pc_.complete(done, CallOutcome::reply(1)));
-  pc_.fail_all(CallOutcome::Status::node_stopped);
+  pc_.fail_all(Errc::node_stopped);
   EXPECT_EQ(pc_.size(), 0u);
   auto v = got->snapshot();
   ASSERT_EQ(v.size(), 41u);
-  EXPECT_EQ(v[0], CallOutcome::Status::ok);
-  for (std::size_t i = 1; i < v.size(); ++i) EXPECT_EQ(v[i], CallOutcome::Status::node_stopped);
+  EXPECT_EQ(v[0], Errc::ok);
+  for (std::size_t i = 1; i < v.size(); ++i) EXPECT_EQ(v[i], Errc::node_stopped);
 }
 
 TEST_F(PendingCallsTest, deadline_fails_the_call_with_timeout) {
   run_io();
-  auto got = std::make_shared<Recorder<CallOutcome::Status>>();
+  auto got = std::make_shared<Recorder<Errc>>();
   auto start = std::chrono::steady_clock::now();
   auto ref = pc_.reserve_ref();
   pc_.add(ref, to([got](CallOutcome o) { got->push(o.status); }), start + 30ms);
@@ -107,7 +107,7 @@ TEST_F(PendingCallsTest, deadline_fails_the_call_with_timeout) {
   pc_.add(far, to([got](CallOutcome o) { got->push(o.status); }), start + 1h);
   ASSERT_TRUE(got->wait_until_count(1));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 30ms);  // never early
-  EXPECT_EQ(got->snapshot()[0], CallOutcome::Status::timeout);
+  EXPECT_EQ(got->snapshot()[0], Errc::call_timeout);
   EXPECT_FALSE(pc_.contains(ref));
   EXPECT_TRUE(pc_.contains(open));
   EXPECT_TRUE(pc_.contains(far));
@@ -126,7 +126,7 @@ TEST_F(PendingCallsTest, many_deadlines_each_time_out_once) {
     refs.insert(ref);
     // Spread over several ticks, some already past.
     pc_.add(ref, to([got, ref](CallOutcome o) {
-              if (o.status == CallOutcome::Status::timeout) got->push(ref);
+              if (o.status == Errc::call_timeout) got->push(ref);
             }),
             now + std::chrono::milliseconds(i % 60) - 5ms);
   }
@@ -148,12 +148,12 @@ TEST_F(PendingCallsTest, racing_reply_timeout_and_death_complete_exactly_once) {
     pc_.add(refs.back(), to([runs, i](CallOutcome) { (*runs)[i].fetch_add(1); }), deadline);
   }
   std::atomic<int> completed{0}, cancelled{0};
-  auto racer = [&](CallOutcome::Status s) {
+  auto racer = [&](Errc s) {
     for (auto r : refs)
       if (pc_.complete(r, CallOutcome::failed(s))) completed.fetch_add(1);
   };
-  std::thread a(racer, CallOutcome::Status::ok);
-  std::thread b(racer, CallOutcome::Status::crashed);
+  std::thread a(racer, Errc::ok);
+  std::thread b(racer, Errc::process_crashed);
   std::thread c([&] {
     for (auto r : refs)
       if (pc_.cancel(r)) cancelled.fetch_add(1);

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "noexpp/core/registry.hpp"
+#include "core/registry.hpp"
 #include "test_support.hpp"
 
 namespace noexpp::test {

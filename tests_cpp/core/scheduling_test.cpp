@@ -319,7 +319,7 @@ TEST_F(SchedulingTest, coroutine_sees_call_failures_as_outcomes) {
   Pid w = spawn(fn_server(worker));
   node_->cast(w, "run");
   ASSERT_TRUE(st->log->wait_until_count(1));
-  EXPECT_EQ(st->log->snapshot()[0], Term::tuple({"failed", 0, to_string(CallOutcome::Status::noproc)}));
+  EXPECT_EQ(st->log->snapshot()[0], Term::tuple({"failed", 0, to_string(Errc::no_process)}));
   EXPECT_TRUE(node_->alive(w));
 }
 
@@ -362,7 +362,7 @@ TEST_F(SchedulingTest, killed_while_suspended_in_co_await) {
   auto r = watch.wait();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(*r, ExitReason::killed());
-  EXPECT_EQ(node_->pending().size(), 0u);  // its open call went with it
+  EXPECT_EQ(node_->open_calls(), 0u);  // its open call went with it
   node_->reply(*from, 1);                  // nobody waits for it any more
   EXPECT_EQ(st->log->size(), 0u);  // the coroutine never resumed
 }

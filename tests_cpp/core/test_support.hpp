@@ -273,7 +273,7 @@ namespace noexpp {
 inline void PrintTo(const Term& t, std::ostream* os) { *os << t.to_string(); }
 inline void PrintTo(const ExitReason& r, std::ostream* os) { *os << r.to_string(); }
 inline void PrintTo(const Pid& p, std::ostream* os) { *os << p.to_string(); }
-inline void PrintTo(CallOutcome::Status s, std::ostream* os) { *os << to_string(s); }
+inline void PrintTo(Errc s, std::ostream* os) { *os << to_string(s); }
 inline void PrintTo(ExitReason::Kind k, std::ostream* os) { *os << to_string(k); }
 inline void PrintTo(Info::Kind k, std::ostream* os) {
   *os << (k == Info::Kind::message ? "message" : k == Info::Kind::down ? "down" : "exit");

@@ -130,7 +130,7 @@ TEST_F(TimerTest, pids_are_never_reused) {
     }
     last = p;
   }
-  for (auto& p : pids) EXPECT_EQ(node_->call(p, "ping", kWait).status, CallOutcome::Status::noproc);
+  for (auto& p : pids) EXPECT_EQ(node_->call(p, "ping", kWait).status, Errc::no_process);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <array>
 #include <thread>
 
-#include "../cluster/cluster_test_support.hpp"
+#include "dist_test_support.hpp"
 
 namespace noexpp::test {
 namespace {
@@ -61,10 +61,10 @@ struct Owner {
   }
 };
 
-class GlobalRegistryTest : public ClusterTest {
+class GlobalRegistryTest : public DistTest {
  protected:
   void SetUp() override {
-    ClusterTest::SetUp();
+    DistTest::SetUp();
     a_ = make_cluster_node("alpha");
     b_ = make_cluster_node("beta", {a_->id()});
     c_ = make_cluster_node("gamma", {a_->id()});
@@ -73,13 +73,13 @@ class GlobalRegistryTest : public ClusterTest {
     ASSERT_LT(b_->id(), c_->id());
   }
 
-  static dist::GlobalRegistry& g(Node& n) { return *n.global_registry(); }
+  static dist::GlobalRegistry& g(Node& n) { return *dist::global_registry(n); }
 
   static bool meshed(const std::vector<std::shared_ptr<Node>>& nodes) {
     return poll_until([&] {
       for (auto& n : nodes)
         for (auto& m : nodes)
-          if (n != m && !n->cluster()->node_pid(m->id())) return false;
+          if (n != m && !cluster::cluster_of(*n)->node_pid(m->id())) return false;
       return true;
     });
   }
@@ -108,8 +108,8 @@ class GlobalRegistryTest : public ClusterTest {
     std::vector<std::shared_ptr<Recorder<MembershipEvent>>> logs;
     for (auto& o : others) logs.push_back(watch_membership(*o));
     for (auto& o : others) {
-      lone->cluster()->set_partitioned(o->id(), true);
-      o->cluster()->set_partitioned(lone->id(), true);
+      cluster::cluster_of(*lone)->set_partitioned(o->id(), true);
+      cluster::cluster_of(*o)->set_partitioned(lone->id(), true);
     }
     auto saw_down = [](Recorder<MembershipEvent>& log, const std::string& id) {
       return log.wait_until([&](const std::vector<MembershipEvent>& v) {
@@ -435,7 +435,7 @@ TEST_P(GlobalConflictTest, partition_heal_keeps_one_owner_everywhere_and_the_los
   ASSERT_EQ(g(*a_).whereis(name), winner.pid);
 
   const auto start = Clock::now();
-  for (auto& n : trio()) n->cluster()->heal_all();
+  for (auto& n : trio()) cluster::cluster_of(*n)->heal_all();
   ASSERT_TRUE(meshed(trio()));
   ASSERT_TRUE(everywhere(trio(), name, winner.pid)) << replicas(trio(), name);
   std::printf("heal (%s): one owner everywhere %.1f ms after heal\n", dist::to_string(mode),

@@ -4,7 +4,7 @@
 // real TCP on 127.0.0.1, with each of its errors: behavior_not_found,
 // init_failed, duplicate_name, no_connection (not connected, or the node goes
 // down during the spawn), call_timeout, and no orphan after a timeout.
-#include <noexpp/core/behavior_registry.hpp>
+#include <noexpp/behavior_registry.hpp>
 
 #include <array>
 #include <map>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "../cluster/cluster_test_support.hpp"
+#include "dist_test_support.hpp"
 
 namespace noexpp::test {
 namespace {
@@ -227,10 +227,10 @@ TEST(BehaviorRegistryTest, concurrent_registrations_of_one_name_exactly_one_type
 
 // ---- remote spawn ------------------------------------------------------------------
 
-class RemoteSpawnTest : public ClusterTest {
+class RemoteSpawnTest : public DistTest {
  protected:
   void SetUp() override {
-    ClusterTest::SetUp();
+    DistTest::SetUp();
     register_test_behaviors();
     a_ = make_cluster_node("alpha");
     b_ = make_cluster_node("beta", {a_->id()});
@@ -239,7 +239,7 @@ class RemoteSpawnTest : public ClusterTest {
   }
   Result<Pid> spawn_on_b(const std::string& behavior, Term args, const std::string& name = "",
                          Duration timeout = kWait) {
-    return a_->cluster()->spawn(b_->id(), behavior, std::move(args), name, timeout);
+    return dist::spawn(*a_, b_->id(), behavior, std::move(args), name, timeout);
   }
   std::shared_ptr<Node> a_, b_;
 };
@@ -272,7 +272,7 @@ TEST_F(RemoteSpawnTest, args_travel_as_terms_and_a_name_registers_it_there) {
   EXPECT_EQ(a_->call(r.value(), "args", kWait).value, args);
   EXPECT_EQ(b_->whereis(name), r.value());
   EXPECT_FALSE(a_->whereis(name).has_value());
-  auto via_request = a_->cluster()->request(b_->id(), Term::tuple({"whereis", name}), kWait);
+  auto via_request = cluster::cluster_of(*a_)->request(b_->id(), Term::tuple({"whereis", name}), kWait);
   ASSERT_TRUE(via_request.ok());
   EXPECT_EQ(via_request.value(), Term(r.value()));
 }
@@ -316,7 +316,7 @@ TEST_F(RemoteSpawnTest, taken_name_is_duplicate_name_and_starts_nothing) {
 
 TEST_F(RemoteSpawnTest, node_not_connected_is_no_connection_at_once) {
   const auto start = Clock::now();
-  auto r = a_->cluster()->spawn("ghost@127.0.0.1:1", kCounter, Term::tuple({}), "", 30s);
+  auto r = dist::spawn(*a_, "ghost@127.0.0.1:1", kCounter, Term::tuple({}), "", 30s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::no_connection);
   EXPECT_NE(r.error().detail.find("ghost@127.0.0.1:1"), std::string::npos) << r.error().detail;

@@ -30,7 +30,7 @@ class AutoShutdownTest : public SupTest {
     auto st = s.stats();
     EXPECT_FALSE(st.running);
     EXPECT_EQ(st.stop_reason, std::string("auto_shutdown (") + mode + ")");
-    EXPECT_EQ(st.stop_error, Errc::ok);
+    EXPECT_FALSE(st.stop_error) << st.stop_error.message();
     EXPECT_EQ(st.health, "stopped");
     EXPECT_EQ(node_->process_count(), 0u);
   }

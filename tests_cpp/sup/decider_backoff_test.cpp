@@ -34,7 +34,7 @@ TEST_F(Decider, resume_keeps_the_child_and_its_state) {
   EXPECT_EQ(node_->call(a, "incr").value, Term(1));
   EXPECT_EQ(node_->call(a, "incr").value, Term(2));
   auto crashed = node_->call(a, "crash");
-  EXPECT_EQ(crashed.status, CallOutcome::Status::crashed);
+  EXPECT_EQ(crashed.status, Errc::process_crashed);
   EXPECT_EQ(crashed.reason, ExitReason::error("std::runtime_error", "boom"));
   EXPECT_EQ(node_->call(a, "incr").value, Term(3));  // same process, same state
   node_->cast(a, "crash");
@@ -88,7 +88,7 @@ TEST_F(Decider, stop_removes_the_child) {
   EXPECT_EQ(pid_of(s, "c"), c);
   EXPECT_EQ(journal_->count("start b"), 1u);
   EXPECT_EQ(s.stats().total_restarts, 0u);
-  EXPECT_EQ(s.restart_child("b").error().code, Errc::child_not_found);
+  EXPECT_EQ(s.restart_child("b").error().code, sup::SupErrc::child_not_found);
   EXPECT_TRUE(s.running());
 }
 
@@ -104,7 +104,7 @@ TEST_F(Decider, escalate_stops_the_supervisor) {
                                    "child_stopped b", "child_stopped c", "child_stopped a", "supervisor_stopped"}));
   EXPECT_EQ(str_field(events_of("supervisor_stopped").at(0), "error"), "max_restarts_exceeded");
   auto st = s.stats();
-  EXPECT_EQ(st.stop_error, Errc::max_restarts_exceeded);
+  EXPECT_EQ(st.stop_error, sup::SupErrc::max_restarts_exceeded);
   EXPECT_EQ(st.health, "failed");
   EXPECT_NE(st.stop_reason.find("escalated"), std::string::npos) << st.stop_reason;
   EXPECT_EQ(journal_->lines("terminate"), (Lines{"terminate b error std::runtime_error: boom",
@@ -176,7 +176,7 @@ TEST_F(Decider, resume_then_restart_uses_the_latest_answer) {
   };
   auto s = start_sup(spec);
   Pid a = pid_of(s, "a");
-  EXPECT_EQ(node_->call(a, "crash").status, CallOutcome::Status::crashed);
+  EXPECT_EQ(node_->call(a, "crash").status, Errc::process_crashed);
   EXPECT_EQ(pid_of(s, "a"), a);
   crash_and_wait_restart(s, "a", 1);
   EXPECT_NE(pid_of(s, "a"), a);
@@ -261,8 +261,8 @@ TEST_F(BackoffTest, supervisor_serves_calls_while_a_child_waits) {
   EXPECT_EQ(counts.active, 1);
   EXPECT_EQ(s.stats().health, "restarting");
   // A waiting child is neither restartable nor deletable by hand...
-  EXPECT_EQ(s.restart_child("a").error().code, Errc::child_running);
-  EXPECT_EQ(s.delete_child("a").error().code, Errc::child_running);
+  EXPECT_EQ(s.restart_child("a").error().code, sup::SupErrc::child_running);
+  EXPECT_EQ(s.delete_child("a").error().code, sup::SupErrc::child_running);
   // ...and new children still start.
   ASSERT_TRUE(s.start_child(worker("c")).ok());
   EXPECT_TRUE(events_of("child_restarted").empty());

@@ -36,7 +36,7 @@ TEST_F(DynamicChildren, start_child_duplicate_id) {
   Pid a = pid_of(s, "a");
   auto r = s.start_child(worker("a"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::duplicate_child);
+  EXPECT_EQ(r.error().code, sup::SupErrc::duplicate_child);
   EXPECT_EQ(pid_of(s, "a"), a);
   EXPECT_EQ(journal_->count("start a"), 1u);  // the duplicate never started
 }
@@ -99,7 +99,7 @@ TEST_F(DynamicChildren, terminate_child_keeps_the_spec) {
   EXPECT_EQ(counts.active, 1);
   EXPECT_TRUE(s.terminate_child("a").ok());  // already stopped: nothing to do
   EXPECT_EQ(journal_->count("terminate a shutdown"), 1u);
-  EXPECT_EQ(s.terminate_child("nope").error().code, Errc::child_not_found);
+  EXPECT_EQ(s.terminate_child("nope").error().code, sup::SupErrc::child_not_found);
   EXPECT_EQ(s.stats().total_restarts, 0u);
 }
 
@@ -112,14 +112,14 @@ TEST_F(DynamicChildren, terminate_temporary_child_deletes_it) {
 TEST_F(DynamicChildren, restart_child_starts_a_terminated_child) {
   auto s = start_sup(spec_of(Strategy::one_for_one, {worker("a"), worker("b")}));
   Pid old = pid_of(s, "a");
-  EXPECT_EQ(s.restart_child("a").error().code, Errc::child_running);
+  EXPECT_EQ(s.restart_child("a").error().code, sup::SupErrc::child_running);
   ASSERT_TRUE(s.terminate_child("a").ok());
   auto r = s.restart_child("a");
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_NE(r.value(), old);
   EXPECT_EQ(pid_of(s, "a"), r.value());
   EXPECT_EQ(ids_of(s), (Lines{"a", "b"}));  // keeps its place in the start order
-  EXPECT_EQ(s.restart_child("nope").error().code, Errc::child_not_found);
+  EXPECT_EQ(s.restart_child("nope").error().code, sup::SupErrc::child_not_found);
   // A restart by hand is a start: child_started, not counted as a restart.
   ASSERT_TRUE(wait_event("child_started", "a", 2, s.pid()));
   EXPECT_TRUE(events_of("child_restarted").empty());
@@ -142,13 +142,13 @@ TEST_F(DynamicChildren, restart_child_init_failure) {
 
 TEST_F(DynamicChildren, delete_child_only_when_terminated) {
   auto s = start_sup(spec_of(Strategy::one_for_one, {worker("a"), worker("b")}));
-  EXPECT_EQ(s.delete_child("a").error().code, Errc::child_running);
+  EXPECT_EQ(s.delete_child("a").error().code, sup::SupErrc::child_running);
   ASSERT_TRUE(s.terminate_child("a").ok());
   ASSERT_TRUE(s.delete_child("a").ok());
   EXPECT_EQ(ids_of(s), (Lines{"b"}));
-  EXPECT_EQ(s.delete_child("a").error().code, Errc::child_not_found);
-  EXPECT_EQ(s.restart_child("a").error().code, Errc::child_not_found);
-  EXPECT_EQ(s.terminate_child("a").error().code, Errc::child_not_found);
+  EXPECT_EQ(s.delete_child("a").error().code, sup::SupErrc::child_not_found);
+  EXPECT_EQ(s.restart_child("a").error().code, sup::SupErrc::child_not_found);
+  EXPECT_EQ(s.terminate_child("a").error().code, sup::SupErrc::child_not_found);
   // The id can be used again, now as the last child.
   ASSERT_TRUE(s.start_child(worker("a")).ok());
   EXPECT_EQ(ids_of(s), (Lines{"b", "a"}));

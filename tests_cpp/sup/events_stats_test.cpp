@@ -74,7 +74,7 @@ TEST_F(Events, delivered_on_an_engine_thread) {
   auto on_engine = std::make_shared<Recorder<bool>>();
   node_->events().subscribe(
       [on_engine, node = node_.get()](const LifecycleEvent& e) {
-        if (e.type == "supervisor_started") on_engine->push(node->executor().on_engine_thread());
+        if (e.type == "supervisor_started") on_engine->push(node->on_engine_thread());
       });
   auto s = start_sup(spec_of(Strategy::one_for_one, {worker("a")}));  // emitted from this (non-engine) thread
   ASSERT_TRUE(on_engine->wait_until_count(1));
@@ -137,7 +137,7 @@ TEST_F(Health, failed_after_giving_up) {
   ASSERT_TRUE(wait_stopped(s.pid()));
   auto st = s.stats();
   EXPECT_EQ(st.health, "failed");
-  EXPECT_EQ(st.stop_error, Errc::max_restarts_exceeded);
+  EXPECT_EQ(st.stop_error, sup::SupErrc::max_restarts_exceeded);
 }
 
 }  // namespace

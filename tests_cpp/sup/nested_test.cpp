@@ -75,11 +75,11 @@ TEST_F(Nested, child_supervisor_hands_out_a_working_handle) {
   ASSERT_EQ(kids.size(), 2u);
   EXPECT_TRUE(kids[1].pid.is_nil());
   EXPECT_EQ(root.child_supervisor("w1").error().code, Errc::invalid_argument);
-  EXPECT_EQ(root.child_supervisor("nope").error().code, Errc::child_not_found);
+  EXPECT_EQ(root.child_supervisor("nope").error().code, sup::SupErrc::child_not_found);
   ASSERT_TRUE(root.terminate_child("mid").ok());
   EXPECT_FALSE(mid.value().running());
-  EXPECT_EQ(mid.value().which_children().error().code, Errc::supervisor_not_running);
-  EXPECT_EQ(root.child_supervisor("mid").error().code, Errc::supervisor_not_running);
+  EXPECT_EQ(mid.value().which_children().error().code, sup::SupErrc::supervisor_not_running);
+  EXPECT_EQ(root.child_supervisor("mid").error().code, sup::SupErrc::supervisor_not_running);
 }
 
 TEST_F(Nested, crash_in_the_leaf_is_handled_by_the_leaf) {

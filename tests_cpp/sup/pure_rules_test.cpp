@@ -1,8 +1,7 @@
 // The pure parts of supervision, without a node: the restart table,
 // restart intensity over explicit time points, backoff delays, spec
 // validation and the enum names.
-#include <noexpp/sup/restart_decision.hpp>
-#include <noexpp/sup/restart_intensity.hpp>
+#include "sup/restart_plan.hpp"
 
 #include "sup_test_support.hpp"
 
@@ -10,7 +9,19 @@ namespace noexpp::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using sup::RestartIntensity;
+/// The restart intensity rule as the plan keeps it: a window of counted
+/// restarts (supervisor.erl's add_restart).
+class RestartIntensity {
+ public:
+  RestartIntensity(int max_restarts, Duration within) : max_(max_restarts), within_(within) {}
+  bool add(Clock::time_point now) { return sup::plan::count_restart(restarts_, max_, within_, now); }
+  int recent(Clock::time_point now) const { return sup::plan::recent_restarts(restarts_, within_, now); }
+
+ private:
+  int max_;
+  Duration within_;
+  std::deque<Clock::time_point> restarts_;
+};
 
 /// A delay in milliseconds: Backoff computes in double seconds, so compare
 /// with EXPECT_NEAR rather than exact nanoseconds.
@@ -28,18 +39,18 @@ std::vector<ExitReason> abnormal_reasons() {
 // ---- should_restart ----------------------------------------------------------
 
 TEST(RestartDecision, permanent_restarts_after_any_exit) {
-  for (auto& r : not_abnormal_reasons()) EXPECT_TRUE(sup::should_restart(RestartType::permanent, r)) << r.to_string();
-  for (auto& r : abnormal_reasons()) EXPECT_TRUE(sup::should_restart(RestartType::permanent, r)) << r.to_string();
+  for (auto& r : not_abnormal_reasons()) EXPECT_TRUE(sup::plan::should_restart(RestartType::permanent, r)) << r.to_string();
+  for (auto& r : abnormal_reasons()) EXPECT_TRUE(sup::plan::should_restart(RestartType::permanent, r)) << r.to_string();
 }
 
 TEST(RestartDecision, transient_restarts_only_after_abnormal_exit) {
-  for (auto& r : not_abnormal_reasons()) EXPECT_FALSE(sup::should_restart(RestartType::transient, r)) << r.to_string();
-  for (auto& r : abnormal_reasons()) EXPECT_TRUE(sup::should_restart(RestartType::transient, r)) << r.to_string();
+  for (auto& r : not_abnormal_reasons()) EXPECT_FALSE(sup::plan::should_restart(RestartType::transient, r)) << r.to_string();
+  for (auto& r : abnormal_reasons()) EXPECT_TRUE(sup::plan::should_restart(RestartType::transient, r)) << r.to_string();
 }
 
 TEST(RestartDecision, temporary_never_restarts) {
-  for (auto& r : not_abnormal_reasons()) EXPECT_FALSE(sup::should_restart(RestartType::temporary, r)) << r.to_string();
-  for (auto& r : abnormal_reasons()) EXPECT_FALSE(sup::should_restart(RestartType::temporary, r)) << r.to_string();
+  for (auto& r : not_abnormal_reasons()) EXPECT_FALSE(sup::plan::should_restart(RestartType::temporary, r)) << r.to_string();
+  for (auto& r : abnormal_reasons()) EXPECT_FALSE(sup::plan::should_restart(RestartType::temporary, r)) << r.to_string();
 }
 
 // ---- RestartIntensity --------------------------------------------------------
@@ -166,7 +177,7 @@ TEST(ValidateSpec, duplicate_child_ids) {
   s.children.push_back(plain_child("a"));
   auto r = sup::validate(s);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::duplicate_child);
+  EXPECT_EQ(r.error().code, sup::SupErrc::duplicate_child);
   EXPECT_NE(r.error().detail.find("'a'"), std::string::npos) << r.error().detail;
 }
 
@@ -257,7 +268,7 @@ TEST(ValidateSpec, simple_one_for_one_with_static_children) {
   s.child_template = plain_child("t");
   auto r = sup::validate(s);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::invalid_simple_one_for_one);
+  EXPECT_EQ(r.error().code, sup::SupErrc::invalid_simple_one_for_one);
 }
 
 TEST(ValidateSpec, simple_one_for_one_without_template) {
@@ -265,7 +276,7 @@ TEST(ValidateSpec, simple_one_for_one_without_template) {
   s.strategy = Strategy::simple_one_for_one;
   auto r = sup::validate(s);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::missing_child_template);
+  EXPECT_EQ(r.error().code, sup::SupErrc::missing_child_template);
   s.child_template = plain_child("t");
   EXPECT_TRUE(sup::validate(s).ok());
 }

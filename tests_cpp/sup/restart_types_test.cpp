@@ -164,7 +164,7 @@ TEST_F(RestartTypes, temporary_abnormal) {
   auto s = start_with(RestartType::temporary);
   end_a(s, "crash");
   expect_not_restarted(s, true);
-  EXPECT_EQ(s.restart_child("a").error().code, Errc::child_not_found);
+  EXPECT_EQ(s.restart_child("a").error().code, sup::SupErrc::child_not_found);
 }
 
 TEST_F(RestartTypes, temporary_killed) {

@@ -185,8 +185,8 @@ TEST_F(SimpleOneForOne, terminate_child_by_pid_forgets_it) {
   ASSERT_EQ(kids.size(), 1u);
   EXPECT_EQ(kids[0].pid, p2);
   EXPECT_EQ(journal_->lines("terminate"), (Lines{"terminate w shutdown"}));
-  EXPECT_EQ(s.terminate_child(p1).error().code, Errc::child_not_found);
-  EXPECT_EQ(s.terminate_child(s.pid()).error().code, Errc::child_not_found);
+  EXPECT_EQ(s.terminate_child(p1).error().code, sup::SupErrc::child_not_found);
+  EXPECT_EQ(s.terminate_child(s.pid()).error().code, sup::SupErrc::child_not_found);
   EXPECT_EQ(s.stats().total_restarts, 0u);
 }
 
@@ -235,24 +235,24 @@ TEST_F(SimpleOneForOne, rejects_static_children) {
   spec.children.push_back(worker("static"));
   auto r = sup::start_supervisor(node_, spec);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::invalid_simple_one_for_one);
+  EXPECT_EQ(r.error().code, sup::SupErrc::invalid_simple_one_for_one);
   EXPECT_EQ(journal_->count("start static"), 0u);
 }
 
 TEST_F(SimpleOneForOne, needs_a_child_template) {
   auto r = sup::start_supervisor(node_, spec_of(Strategy::simple_one_for_one, {}));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::missing_child_template);
+  EXPECT_EQ(r.error().code, sup::SupErrc::missing_child_template);
   EXPECT_EQ(node_->process_count(), 0u);
 }
 
 TEST_F(SimpleOneForOne, rejects_operations_by_id_and_child_specs) {
   auto s = start_sup(sofo());
   add(s, Term::list({1}));
-  EXPECT_EQ(s.terminate_child("w").error().code, Errc::invalid_simple_one_for_one);
-  EXPECT_EQ(s.restart_child("w").error().code, Errc::invalid_simple_one_for_one);
-  EXPECT_EQ(s.delete_child("w").error().code, Errc::invalid_simple_one_for_one);
-  EXPECT_EQ(s.start_child(worker("x")).error().code, Errc::invalid_simple_one_for_one);
+  EXPECT_EQ(s.terminate_child("w").error().code, sup::SupErrc::invalid_simple_one_for_one);
+  EXPECT_EQ(s.restart_child("w").error().code, sup::SupErrc::invalid_simple_one_for_one);
+  EXPECT_EQ(s.delete_child("w").error().code, sup::SupErrc::invalid_simple_one_for_one);
+  EXPECT_EQ(s.start_child(worker("x")).error().code, sup::SupErrc::invalid_simple_one_for_one);
   EXPECT_EQ(s.count_children().value().specs, 1);
 }
 

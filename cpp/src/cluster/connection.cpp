@@ -1,12 +1,11 @@
-#include "noexpp/cluster/connection.hpp"
+#include "cluster/connection.hpp"
 
 #include <sys/socket.h>
 
 #include <cstring>
 
-#include "../core/log.hpp"
-#include "noexpp/cluster/cluster.hpp"
-#include "noexpp/cluster/handshake_crypto.hpp"
+#include "core/internal/log.hpp"
+#include "cluster/handshake_crypto.hpp"
 #include "noexpp/cluster/node_id.hpp"
 
 namespace noexpp::cluster {
@@ -38,6 +37,24 @@ std::int64_t int_item(const Frame& f, std::size_t i, const char* what) {
 
 Term bytes_term(const std::string& s) { return Term(Binary{{s.begin(), s.end()}}); }
 
+/// A reject frame's code and text (either may be missing from a hostile peer).
+struct Rejection {
+  std::string code;
+  std::string text;
+};
+Rejection rejection_of(const Frame& f) {
+  return {f.at(0).is_string() ? f.at(0).as_string() : "?", f.at(1).is_string() ? f.at(1).as_string() : ""};
+}
+
+/// Fails with the peer's reason for rejecting the handshake.
+[[noreturn]] void rejected_by(const std::string& peer, const Frame& f, bool duplicate_is_quiet) {
+  const auto r = rejection_of(f);
+  const auto kind = (r.code == "cookie" || r.code == "version") ? CloseReason::Kind::authentication
+                    : (duplicate_is_quiet && r.code == "duplicate") ? CloseReason::Kind::duplicate
+                                                                    : CloseReason::Kind::closed;
+  fail(kind, peer + " rejected the handshake (" + r.code + "): " + r.text);
+}
+
 std::int64_t micros_now() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -45,16 +62,21 @@ std::int64_t micros_now() {
 
 }  // namespace
 
-Connection::Connection(Cluster& cluster, asio::ip::tcp::socket socket, Side side, std::string expected_peer)
-    : cluster_(cluster),
+namespace {
+std::atomic<std::uint64_t> next_connection_id{1};
+}
+
+Connection::Connection(ConnectionHost& host, asio::ip::tcp::socket socket, Side side, std::string expected_peer)
+    : host_(host),
+      id_(next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       socket_(std::move(socket)),
       side_(side),
       peer_id_(std::move(expected_peer)),
-      handshake_timer_(cluster.io()),
-      heartbeat_timer_(cluster.io()),
-      delay_timer_(cluster.io()),
-      detector_(PhiOptions{cluster.options().heartbeat_interval, cluster.options().phi_threshold,
-                           cluster.options().acceptable_pause, cluster.options().min_std_dev, 200}) {
+      handshake_timer_(host.io()),
+      heartbeat_timer_(host.io()),
+      delay_timer_(host.io()),
+      detector_(PhiOptions{host.options().heartbeat_interval, host.options().phi_threshold,
+                           host.options().acceptable_pause, host.options().min_std_dev, 200}) {
   if (!peer_id_.empty()) peer_index_ = intern_node_name(peer_id_);
 }
 
@@ -63,11 +85,11 @@ Connection::~Connection() = default;
 void Connection::start() {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  handshake_timer_.expires_after(cluster_.options().handshake_timeout);
+  handshake_timer_.expires_after(host_.options().handshake_timeout);
   handshake_timer_.async_wait([self = shared_from_this()](const std::error_code& e) {
     if (!e && !self->established()) self->close({CloseReason::Kind::closed, "handshake timed out"});
   });
-  asio::co_spawn(cluster_.io(), run(), asio::detached);
+  asio::co_spawn(host_.io(), run(), asio::detached);
 }
 
 asio::awaitable<void> Connection::run() {
@@ -91,10 +113,10 @@ asio::awaitable<void> Connection::run() {
       std::lock_guard lk(mu_);
       last_heartbeat_ = Clock::now();
     }
-    cluster_.on_established(self);
+    host_.on_established(self);
     if (closing_) co_return;
-    asio::co_spawn(cluster_.io(), heartbeats(), asio::detached);
-    const auto max = cluster_.options().max_frame_bytes;
+    asio::co_spawn(host_.io(), heartbeats(), asio::detached);
+    const auto max = host_.options().max_frame_bytes;
     for (;;) {
       Frame f = co_await read_frame(max);
       if (dropped()) continue;  // a cut network: nothing arrives
@@ -106,7 +128,7 @@ asio::awaitable<void> Connection::run() {
       } else if (f.kind <= FrameKind::reject) {
         fail(CloseReason::Kind::closed, std::string("protocol error: ") + to_string(f.kind) + " frame after the handshake");
       } else {
-        cluster_.on_frame(*this, f);
+        host_.on_frame(*this, f);
       }
     }
   } catch (const ConnectionEnded& e) {
@@ -176,24 +198,17 @@ void Connection::reject(const char* code, CloseReason why) {
 // Either side may answer reject [code, text] instead, and closes.
 
 asio::awaitable<void> Connection::handshake_as_initiator() {
-  const auto& opts = cluster_.options();
+  const auto& opts = host_.options();
   const std::string nonce_a = random_nonce();
   std::vector<Term> hello;
   hello.emplace_back(kProtocolVersion);
-  hello.emplace_back(cluster_.local_id());
-  hello.emplace_back(static_cast<std::int64_t>(cluster_.local_creation()));
+  hello.emplace_back(host_.local_id());
+  hello.emplace_back(static_cast<std::int64_t>(host_.local_creation()));
   hello.push_back(bytes_term(nonce_a));
   hello.emplace_back(opts.hidden);
   co_await write_now(FrameKind::hello, std::move(hello));
   Frame f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) {
-    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
-    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
-    const auto kind = (code == "cookie" || code == "version") ? CloseReason::Kind::authentication
-                      : code == "duplicate"                    ? CloseReason::Kind::duplicate
-                                                               : CloseReason::Kind::closed;
-    fail(kind, peer_id_ + " rejected the handshake (" + code + "): " + text);
-  }
+  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, true);
   if (f.kind != FrameKind::challenge)
     fail(CloseReason::Kind::closed, std::string("handshake: expected challenge, got ") + to_string(f.kind));
   const std::string id_b = string_item(f, 0, "node id");
@@ -202,20 +217,15 @@ asio::awaitable<void> Connection::handshake_as_initiator() {
   const std::string proof_b = string_item(f, 3, "proof");
   if (id_b != peer_id_)
     reject("identity", {CloseReason::Kind::closed, "dialled " + peer_id_ + " but the node there is " + id_b});
-  if (!proofs_equal(proof_b, handshake_proof(cluster_.cookie(), 'B', nonce_a, id_b)))
+  if (!proofs_equal(proof_b, handshake_proof(host_.cookie(), 'B', nonce_a, id_b)))
     reject("cookie", {CloseReason::Kind::authentication,
                       id_b + " failed the cookie check: its cookie differs from this node's"});
   peer_creation_ = static_cast<std::uint32_t>(creation_b);
   std::vector<Term> response;
-  response.push_back(bytes_term(handshake_proof(cluster_.cookie(), 'A', nonce_b, cluster_.local_id())));
+  response.push_back(bytes_term(handshake_proof(host_.cookie(), 'A', nonce_b, host_.local_id())));
   co_await write_now(FrameKind::response, std::move(response));
   f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) {
-    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
-    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
-    fail(code == "cookie" ? CloseReason::Kind::authentication : CloseReason::Kind::closed,
-         peer_id_ + " rejected the handshake (" + code + "): " + text);
-  }
+  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, false);
   if (f.kind != FrameKind::welcome)
     fail(CloseReason::Kind::closed, std::string("handshake: expected welcome, got ") + to_string(f.kind));
 }
@@ -239,25 +249,20 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
   peer_id_ = id_a;
   peer_index_ = intern_node_name(id_a);
   peer_creation_ = static_cast<std::uint32_t>(creation_a);
-  if (auto code = cluster_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
+  if (auto code = host_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
     reject(code.c_str(), {CloseReason::Kind::duplicate, "turned away " + id_a + " (" + code + ")"});
   const std::string nonce_b = random_nonce();
   std::vector<Term> challenge;
-  challenge.emplace_back(cluster_.local_id());
-  challenge.emplace_back(static_cast<std::int64_t>(cluster_.local_creation()));
+  challenge.emplace_back(host_.local_id());
+  challenge.emplace_back(static_cast<std::int64_t>(host_.local_creation()));
   challenge.push_back(bytes_term(nonce_b));
-  challenge.push_back(bytes_term(handshake_proof(cluster_.cookie(), 'B', nonce_a, cluster_.local_id())));
+  challenge.push_back(bytes_term(handshake_proof(host_.cookie(), 'B', nonce_a, host_.local_id())));
   co_await write_now(FrameKind::challenge, std::move(challenge));
   f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) {
-    const std::string code = f.at(0).is_string() ? f.at(0).as_string() : "?";
-    const std::string text = f.at(1).is_string() ? f.at(1).as_string() : "";
-    fail(code == "cookie" ? CloseReason::Kind::authentication : CloseReason::Kind::closed,
-         id_a + " rejected the handshake (" + code + "): " + text);
-  }
+  if (f.kind == FrameKind::reject) rejected_by(id_a, f, false);
   if (f.kind != FrameKind::response)
     fail(CloseReason::Kind::closed, std::string("handshake: expected response, got ") + to_string(f.kind));
-  if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(cluster_.cookie(), 'A', nonce_b, id_a)))
+  if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(host_.cookie(), 'A', nonce_b, id_a)))
     reject("cookie", {CloseReason::Kind::authentication,
                       id_a + " failed the cookie check: its cookie differs from this node's"});
   co_await write_now(FrameKind::welcome, std::vector<Term>{});
@@ -267,14 +272,14 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
 
 asio::awaitable<void> Connection::heartbeats() {
   auto self = shared_from_this();
-  const auto interval = cluster_.options().heartbeat_interval;
+  const auto interval = host_.options().heartbeat_interval;
   // Checked four times per interval: detection lags phi by at most that.
   const auto tick = std::max<Clock::duration>(interval / 4, std::chrono::milliseconds(5));
   while (!closing_) {
     const auto now = Clock::now();
     if (now - last_heartbeat_sent_ >= interval) {
       last_heartbeat_sent_ = now;
-      send(FrameKind::heartbeat, {Term(micros_now()), Term(cluster_.local_process_count())});
+      send(FrameKind::heartbeat, {Term(micros_now()), Term(host_.local_process_count())});
     }
     // Any frame is a sign of life (as Erlang's tick counts any traffic):
     // under bulk traffic a heartbeat waits its turn behind the data, and a
@@ -326,7 +331,7 @@ Connection::Stats Connection::stats() const {
 // ---- writing ----------------------------------------------------------------
 
 Result<bool> Connection::send(FrameKind kind, std::vector<Term> items) {
-  auto bytes = encode_frame(kind, std::move(items), cluster_.options().max_frame_bytes);
+  auto bytes = encode_frame(kind, std::move(items), host_.options().max_frame_bytes);
   if (!bytes) return bytes.error();
   const bool urgent = kind == FrameKind::call || kind == FrameKind::reply || kind == FrameKind::heartbeat ||
                       kind == FrameKind::heartbeat_ack;
@@ -342,7 +347,7 @@ bool Connection::send(std::vector<char> frame, bool urgent) {
     // A slow link (fault injection): frames wait their turn, in order.
     const bool arm = delayed_.empty();
     delayed_.emplace_back(Clock::now() + std::chrono::microseconds(delay), std::move(frame));
-    if (arm) asio::post(cluster_.io(), [self = shared_from_this()] { self->release_delayed(); });
+    if (arm) asio::post(host_.io(), [self = shared_from_this()] { self->release_delayed(); });
     return true;
   }
   if (urgent && fd_ >= 0 && !write_scheduled_) {
@@ -361,7 +366,7 @@ bool Connection::send(std::vector<char> frame, bool urgent) {
   queue_.push_back(std::move(frame));
   if (!write_scheduled_) {
     write_scheduled_ = true;
-    asio::post(cluster_.io(), [self = shared_from_this()] { self->flush(); });
+    asio::post(host_.io(), [self = shared_from_this()] { self->flush(); });
   }
   return true;
 }
@@ -377,7 +382,7 @@ void Connection::release_delayed() {
   }
   if (!queue_.empty() && !write_scheduled_) {
     write_scheduled_ = true;
-    asio::post(cluster_.io(), [self = shared_from_this()] { self->flush(); });
+    asio::post(host_.io(), [self = shared_from_this()] { self->flush(); });
   }
   if (delayed_.empty()) return;
   delay_timer_.expires_at(delayed_.front().first);
@@ -431,7 +436,7 @@ void Connection::close(CloseReason why) {
   close_reason_ = why;
   {
     std::lock_guard lk(mu_);
-    closed_ = true;
+    closed_.store(true, std::memory_order_release);
     fd_ = -1;
     queue_.clear();
   }
@@ -441,66 +446,7 @@ void Connection::close(CloseReason why) {
   handshake_timer_.cancel();
   heartbeat_timer_.cancel();
   delay_timer_.cancel();
-  cluster_.on_closed(shared_from_this(), why);
-}
-
-// ---- in flight --------------------------------------------------------------
-
-bool Connection::track_call(std::uint64_t ref) {
-  std::lock_guard lk(mu_);
-  if (closed_) return false;
-  calls_.emplace(ref, true);
-  return true;
-}
-
-void Connection::untrack_call(std::uint64_t ref) {
-  std::lock_guard lk(mu_);
-  calls_.erase(ref);
-}
-
-bool Connection::track_monitor(std::uint64_t ref, RemoteMonitor m) {
-  std::lock_guard lk(mu_);
-  if (closed_) return false;
-  monitors_.emplace(ref, std::move(m));
-  return true;
-}
-
-std::optional<RemoteMonitor> Connection::untrack_monitor(std::uint64_t ref) {
-  std::lock_guard lk(mu_);
-  auto it = monitors_.find(ref);
-  if (it == monitors_.end()) return std::nullopt;
-  auto m = std::move(it->second);
-  monitors_.erase(it);
-  return m;
-}
-
-bool Connection::install_monitor(std::uint64_t remote_ref, InstalledMonitor m) {
-  std::lock_guard lk(mu_);
-  if (closed_) return false;
-  installed_.emplace(remote_ref, m);
-  return true;
-}
-
-std::optional<InstalledMonitor> Connection::uninstall_monitor(std::uint64_t remote_ref) {
-  std::lock_guard lk(mu_);
-  auto it = installed_.find(remote_ref);
-  if (it == installed_.end()) return std::nullopt;
-  auto m = it->second;
-  installed_.erase(it);
-  return m;
-}
-
-Connection::InFlight Connection::take_in_flight() {
-  InFlight out;
-  std::lock_guard lk(mu_);
-  closed_ = true;
-  for (auto& [ref, _] : calls_) out.calls.push_back(ref);
-  for (auto& [ref, m] : monitors_) out.monitors.emplace_back(ref, std::move(m));
-  for (auto& [ref, m] : installed_) out.installed.push_back(m);
-  calls_.clear();
-  monitors_.clear();
-  installed_.clear();
-  return out;
+  host_.on_closed(shared_from_this(), why);
 }
 
 }  // namespace noexpp::cluster

@@ -1,4 +1,4 @@
-#include "noexpp/cluster/cookie.hpp"
+#include "cluster/cookie.hpp"
 
 #include <fcntl.h>
 #include <openssl/rand.h>

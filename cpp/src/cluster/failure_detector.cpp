@@ -1,4 +1,4 @@
-#include "noexpp/cluster/failure_detector.hpp"
+#include "cluster/failure_detector.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "noexpp/cluster/handshake_crypto.hpp"
+#include "cluster/handshake_crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>

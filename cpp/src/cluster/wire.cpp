@@ -1,6 +1,6 @@
-#include "noexpp/cluster/wire.hpp"
+#include "cluster/wire.hpp"
 
-#include "noexpp/core/codec.hpp"
+#include "core/internal/codec.hpp"
 
 namespace noexpp::cluster {
 

@@ -1,12 +1,17 @@
-#include "noexpp/core/behavior.hpp"
+#include "noexpp/behavior.hpp"
 
-#include "noexpp/core/node.hpp"
-#include "noexpp/core/process.hpp"
+#include "noexpp/node.hpp"
+#include "core/process.hpp"
 
 namespace noexpp {
 
 CallReply GenServer::handle_call(const Term& request, const From&) {
   throw std::logic_error("handle_call not implemented for request " + request.to_string());
+}
+
+GenServer* GenServer::current() {
+  auto* p = Process::current();
+  return p ? &p->behavior() : nullptr;
 }
 
 Pid GenServer::self() const { return process_->pid(); }

@@ -1,4 +1,4 @@
-#include "noexpp/core/behavior_registry.hpp"
+#include "noexpp/behavior_registry.hpp"
 
 namespace noexpp {
 

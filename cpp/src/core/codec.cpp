@@ -1,4 +1,4 @@
-#include "noexpp/core/codec.hpp"
+#include "core/internal/codec.hpp"
 
 #include <cstring>
 #include <limits>

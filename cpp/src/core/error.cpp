@@ -1,9 +1,11 @@
-#include "noexpp/core/error.hpp"
+#include "noexpp/error.hpp"
+
+#include "noexpp/call.hpp"
 
 namespace noexpp {
 namespace {
 
-class Category : public std::error_category {
+class CoreCategory : public std::error_category {
  public:
   const char* name() const noexcept override { return "noexpp"; }
   std::string message(int c) const override {
@@ -15,21 +17,12 @@ class Category : public std::error_category {
       case Errc::no_connection: return "node unreachable (noconnection)";
       case Errc::self_call: return "a process cannot call itself";
       case Errc::node_stopped: return "node is not running";
+      case Errc::message_too_large: return "message too large";
       case Errc::duplicate_name: return "name already registered";
       case Errc::behavior_not_found: return "behavior not found";
       case Errc::init_failed: return "init failed";
       case Errc::bad_term: return "value cannot be encoded or decoded";
       case Errc::invalid_argument: return "invalid argument";
-      case Errc::duplicate_child: return "child id already present";
-      case Errc::child_not_found: return "no such child";
-      case Errc::child_running: return "child is running";
-      case Errc::max_restarts_exceeded: return "restart intensity exceeded";
-      case Errc::missing_child_template: return "simple_one_for_one needs a child template";
-      case Errc::invalid_simple_one_for_one: return "not allowed with simple_one_for_one";
-      case Errc::supervisor_not_running: return "supervisor is not running";
-      case Errc::authentication_failed: return "authentication failed";
-      case Errc::message_too_large: return "message too large";
-      case Errc::listen_failed: return "cannot listen";
     }
     return "unknown error";
   }
@@ -37,15 +30,62 @@ class Category : public std::error_category {
 
 }  // namespace
 
-const std::error_category& noexpp_category() {
-  static Category c;
+const std::error_category& core_category() {
+  static CoreCategory c;
   return c;
 }
 
+std::error_code make_error_code(Errc e) { return {static_cast<int>(e), core_category()}; }
+
+const char* to_string(Errc e) {
+  switch (e) {
+    case Errc::ok: return "ok";
+    case Errc::call_timeout: return "call_timeout";
+    case Errc::no_process: return "no_process";
+    case Errc::process_crashed: return "process_crashed";
+    case Errc::no_connection: return "no_connection";
+    case Errc::self_call: return "self_call";
+    case Errc::node_stopped: return "node_stopped";
+    case Errc::message_too_large: return "message_too_large";
+    case Errc::duplicate_name: return "duplicate_name";
+    case Errc::behavior_not_found: return "behavior_not_found";
+    case Errc::init_failed: return "init_failed";
+    case Errc::bad_term: return "bad_term";
+    case Errc::invalid_argument: return "invalid_argument";
+  }
+  return "?";
+}
+
 std::string Error::to_string() const {
-  auto s = make_error_code(code).message();
+  auto s = code.message();
   if (!detail.empty()) s += ": " + detail;
   return s;
+}
+
+bool is_call_status(std::int64_t code) {
+  switch (static_cast<Errc>(code)) {
+    case Errc::ok: case Errc::call_timeout: case Errc::no_process: case Errc::process_crashed:
+    case Errc::no_connection: case Errc::self_call: case Errc::node_stopped: case Errc::message_too_large:
+      return true;
+    default: return false;
+  }
+}
+
+Error CallOutcome::error(const std::string& target) const {
+  switch (status) {
+    case Errc::ok: return Error{};
+    case Errc::call_timeout: return Error{status, "call to " + target + " timed out"};
+    case Errc::no_process:
+      return Error{status, "no process " + target +
+                               (reason.kind == ExitReason::Kind::noproc ? "" : " (it exited: " + reason.to_string() + ")")};
+    case Errc::process_crashed:
+      return Error{status, target + " crashed while handling the call: " + reason.to_string()};
+    case Errc::no_connection: return Error{status, "node of " + target + " is down (noconnection)"};
+    case Errc::self_call: return Error{status, "process " + target + " cannot call itself"};
+    case Errc::node_stopped: return Error{status, "node is not running; cannot call " + target};
+    case Errc::message_too_large: return Error{status, "call to " + target + ": " + detail};
+    default: return Error{status, "call to " + target + " failed" + (detail.empty() ? "" : ": " + detail)};
+  }
 }
 
 }  // namespace noexpp

@@ -1,9 +1,8 @@
-#include "noexpp/core/events.hpp"
+#include "noexpp/events.hpp"
 
 #include <chrono>
 
-#include "log.hpp"
-#include "noexpp/core/executor.hpp"
+#include "core/internal/log.hpp"
 
 namespace noexpp {
 namespace {
@@ -26,25 +25,25 @@ Term LifecycleEvent::to_term() const {
 std::uint64_t EventBus::subscribe(Subscriber s) {
   std::lock_guard lk(mu_);
   auto id = next_id_++;
-  subscribers_.emplace_back(id, std::make_shared<Subscriber>(std::move(s)));
+  subscribers_.push_back({id, next_event_, std::make_shared<Subscriber>(std::move(s))});
   count_.store(subscribers_.size(), std::memory_order_relaxed);
   return id;
 }
 
 void EventBus::unsubscribe(std::uint64_t id) {
   std::lock_guard lk(mu_);
-  std::erase_if(subscribers_, [&](auto& s) { return s.first == id; });
+  std::erase_if(subscribers_, [&](const Subscription& s) { return s.id == id; });
   count_.store(subscribers_.size(), std::memory_order_relaxed);
 }
 
 void EventBus::emit(std::string type, Term fields) {
   std::lock_guard lk(mu_);
   if (subscribers_.empty()) return;
-  queue_.push_back(LifecycleEvent{std::move(type), seconds_now<std::chrono::system_clock>(),
-                         seconds_now<std::chrono::steady_clock>(), std::move(fields)});
+  queue_.emplace_back(next_event_++, LifecycleEvent{std::move(type), seconds_now<std::chrono::system_clock>(),
+                                                   seconds_now<std::chrono::steady_clock>(), std::move(fields)});
   if (draining_) return;
   draining_ = true;
-  executor_.post([this] { drain(); });
+  post_([this] { drain(); });
 }
 
 void EventBus::flush(std::chrono::steady_clock::duration timeout) {
@@ -64,9 +63,11 @@ void EventBus::drain() {
         drained_.notify_all();
         return;
       }
-      e = std::move(queue_.front());
+      const auto seq = queue_.front().first;
+      e = std::move(queue_.front().second);
       queue_.pop_front();
-      for (auto& s : subscribers_) subs.push_back(s.second);
+      for (auto& s : subscribers_)
+        if (s.first_event <= seq) subs.push_back(s.fn);
     }
     for (auto& s : subs) {
       try {

@@ -1,5 +1,5 @@
-#include "tls.hpp"
-#include "noexpp/core/executor.hpp"
+#include "core/tls.hpp"
+#include "core/internal/executor.hpp"
 
 #include <pthread.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "noexpp/core/exit_reason.hpp"
+#include "noexpp/exit_reason.hpp"
 
 namespace noexpp {
 

@@ -1,4 +1,4 @@
-#include "noexpp/core/link_set.hpp"
+#include "core/link_set.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,9 +1,9 @@
-#include "log.hpp"
+#include "core/internal/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "noexpp/core/node.hpp"
+#include "noexpp/node.hpp"
 
 namespace noexpp {
 

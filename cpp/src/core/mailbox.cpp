@@ -1,4 +1,4 @@
-#include "noexpp/core/mailbox.hpp"
+#include "core/mailbox.hpp"
 
 #include <thread>
 

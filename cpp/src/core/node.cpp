@@ -1,13 +1,17 @@
-#include "noexpp/core/node.hpp"
+// Node: lifecycle, local delivery and the public API. Pids that are not
+// local go to the router (installed from above); processes live in the
+// ProcessTable, timers in Timers, open calls in PendingCalls.
+#include "noexpp/node.hpp"
 
 #include <algorithm>
-#include <condition_variable>
 #include <random>
+#include <thread>
 
-#include "log.hpp"
-#include "noexpp/cluster/cluster.hpp"
-#include "noexpp/core/process.hpp"
-#include "noexpp/dist/global_registry.hpp"
+#include "core/internal/log.hpp"
+#include "core/internal/node_internals.hpp"
+#include "core/internal/router.hpp"
+#include "core/node_state.hpp"
+#include "core/process.hpp"
 
 namespace noexpp {
 namespace {
@@ -28,7 +32,24 @@ Pid current_pid_or(Pid fallback) {
   return cur ? cur->pid() : fallback;
 }
 
+Deadline deadline_after(Duration timeout) {
+  return timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
+}
+
 }  // namespace
+
+Node::State::State(NodeOptions o)
+    : options(std::move(o)),
+      id(options.name + "@" + options.host + ":" + std::to_string(options.port)),
+      name_index(intern_node_name(id)),
+      creation(fresh_creation()),
+      executor(std::max(1, options.threads)),
+      calls(executor.io()),
+      events([this](std::function<void()> f) { executor.post(std::move(f)); }),
+      timers(executor.io(), [this](std::uint64_t timer, Pid to, Term message) {
+        // The timer's id travels as the envelope's ref: the process forgets it.
+        if (place_of(to) == Place::local) deliver_local(to, make_envelope(Envelope::Kind::info, to, timer, std::move(message)));
+      }) {}
 
 std::shared_ptr<Node> Node::create(NodeOptions options) {
   return std::shared_ptr<Node>(new Node(std::move(options)));
@@ -38,118 +59,104 @@ std::shared_ptr<Node> Node::create(NodeOptions options, void (*deleter)(Node*)) 
   return std::shared_ptr<Node>(new Node(std::move(options)), deleter);
 }
 
-Node::Node(NodeOptions options)
-    : options_(std::move(options)),
-      cluster_(options_.cluster.listen
-                   ? std::make_unique<cluster::Cluster>(*this, options_.host, options_.port, options_.cluster)
-                   : nullptr),
-      id_(options_.name + "@" + options_.host + ":" + std::to_string(cluster_ ? cluster_->port() : options_.port)),
-      name_index_(intern_node_name(id_)),
-      creation_(fresh_creation()),
-      executor_(std::max(1, options_.threads)),
-      pending_(executor_.io()) {
-  if (cluster_) global_ = std::make_unique<dist::GlobalRegistry>(*this, *cluster_);
-}
+Node::Node(NodeOptions options) : s_(std::make_unique<State>(std::move(options))) {}
 
 Node::~Node() {
   stop();
+  // Modules go first, newest first (they may hold subscriptions on older ones).
+  while (!s_->modules.empty()) s_->modules.pop_back();
   // What is left (processes stuck in a handler at stop) goes with the node.
-  for (auto& s : table_) s.procs.clear();
+  s_->table.clear();
+}
+
+// ---- lifecycle ---------------------------------------------------------------
+
+bool Node::running() const { return s_->running.load(std::memory_order_acquire); }
+const std::string& Node::id() const { return s_->id; }
+Pid Node::node_pid() const { return Pid{s_->name_index, s_->creation, 0}; }
+bool Node::is_local(Pid p) const { return s_->place_of(p) == State::Place::local; }
+int Node::threads() const { return s_->executor.threads(); }
+bool Node::on_engine_thread() const { return s_->executor.on_engine_thread(); }
+EventBus& Node::events() { return s_->events; }
+std::size_t Node::open_calls() const { return s_->calls.size(); }
+
+void Node::attach(std::shared_ptr<NodeModule> module) { s_->modules.push_back(std::move(module)); }
+
+NodeModule* Node::module(std::string_view name) const {
+  for (auto& m : s_->modules)
+    if (name == m->name()) return m.get();
+  return nullptr;
 }
 
 void Node::start() {
-  if (stopped_.load() || running_.exchange(true)) return;
-  executor_.start();
-  if (cluster_) cluster_->start();
-  log().debug("node {} started with {} threads", id_, executor_.threads());
+  if (s_->stopped.load() || s_->running.exchange(true)) return;
+  s_->executor.start();
+  for (auto& m : s_->modules) m->start();
+  log().debug("node {} started with {} threads", s_->id, s_->executor.threads());
 }
 
-void Node::stop(Duration grace) {
-  if (stopped_.exchange(true)) return;
-  if (executor_.on_engine_thread()) {
-    // Joining engine threads from one of them would deadlock: hand it off.
-    stopped_.store(false);
-    std::thread([self = shared_from_this(), grace] { self->stop(grace); }).detach();
-    return;
-  }
-  if (running_.load()) {
-    const auto deadline = std::chrono::steady_clock::now() + grace;
-    // Roots first: a supervisor stops its own children, in reverse start
-    // order, and must not see them exit under it. Then whatever is left.
-    stop_processes([&](const Process& p) { return p.parent().is_nil() || !alive(p.parent()); }, deadline);
-    stop_processes([](const Process&) { return true; }, deadline);
-  }
-  // Peers hear goodbye (unless aborted) once the processes, which may still
-  // have sent them exit signals, are gone.
-  if (cluster_) cluster_->stop(!aborted_.load());
-  // The events of this shutdown (children and supervisors stopping) reach
-  // subscribers before the threads that deliver them stop.
-  events_.flush(std::chrono::seconds(1));
-  if (cluster_) cluster_->events().flush(std::chrono::seconds(1));
-  running_.store(false, std::memory_order_release);
-  pending_.fail_all(CallOutcome::Status::node_stopped);
-  {
-    std::lock_guard lk(timers_mu_);
-    for (auto& [id, t] : timers_) t->cancel();
-  }
-  executor_.stop();
-  {
-    std::lock_guard lk(timers_mu_);
-    timers_.clear();
-  }
-  auto left = process_count();
-  if (left) log().warn("node {} stopped with {} processes that did not exit in time", id_, left);
-  log().debug("node {} stopped", id_);
-}
-
-void Node::abort() {
-  aborted_.store(true);
-  if (cluster_) cluster_->abort_connections();
-  stop(std::chrono::milliseconds(500));
-}
-
-bool Node::stop_async(Pid target, ExitReason reason) {
-  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0);
-  e->reason = std::make_unique<ExitReason>(std::move(reason));
-  return deliver(target, e);
-}
-
-void Node::stop_processes(const std::function<bool(const Process&)>& which,
-                          std::chrono::steady_clock::time_point deadline) {
+void Node::State::stop_processes(Node& node, const std::function<bool(const Process&)>& which,
+                                 std::chrono::steady_clock::time_point deadline) {
+  auto& s = *this;
+  // Looked at without any table lock held: `which` asks the table itself.
+  auto procs = s.table.snapshot();
+  std::erase_if(procs, [&](const std::shared_ptr<Process>& p) { return !which(*p); });
   // Newest first, as a supervisor stops its children in reverse start order.
-  std::vector<std::shared_ptr<Process>> procs;
-  for (auto& s : table_) {
-    std::lock_guard lk(s.mu);
-    for (auto& [serial, p] : s.procs)
-      if (which(*p)) procs.push_back(p);
-  }
   std::sort(procs.begin(), procs.end(), [](auto& a, auto& b) { return a->pid().serial > b->pid().serial; });
   std::vector<Pid> pids;
   for (auto& p : procs) {
     pids.push_back(p->pid());
-    auto* e = make_envelope(Envelope::Kind::stop, node_pid(), 0);
-    e->reason = std::make_unique<ExitReason>(ExitReason::shutdown());
-    p->deliver(e);
+    p->deliver(Envelope::with_reason(Envelope::Kind::stop, node.node_pid(), 0, ExitReason::shutdown()));
   }
   procs.clear();
-  std::unique_lock lk(empty_mu_);
-  empty_cv_.wait_until(lk, deadline, [&] {
-    return exiting_.load(std::memory_order_acquire) == 0 &&
-           std::none_of(pids.begin(), pids.end(), [&](Pid p) { return alive(p); });
+  s.table.wait_until(deadline, [&] {
+    return s.exiting.load() == 0 && std::none_of(pids.begin(), pids.end(), [&](Pid p) { return node.alive(p); });
   });
 }
 
-void Node::exit_ended() {
-  if (exiting_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopped_.load()) {
-    std::lock_guard lk(empty_mu_);
-    empty_cv_.notify_all();
+void Node::stop(Duration grace) {
+  if (s_->stopped.exchange(true)) return;
+  if (s_->executor.on_engine_thread()) {
+    // Joining engine threads from one of them would deadlock: hand it off.
+    s_->stopped.store(false);
+    std::thread([self = shared_from_this(), grace] { self->stop(grace); }).detach();
+    return;
   }
+  if (s_->running.load()) {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // Roots first: a supervisor stops its own children, in reverse start
+    // order, and must not see them exit under it. Then whatever is left.
+    s_->stop_processes(*this, [&](const Process& p) { return p.parent().is_nil() || !alive(p.parent()); }, deadline);
+    s_->stop_processes(*this, [](const Process&) { return true; }, deadline);
+  }
+  // Peers hear goodbye (unless aborted) once the processes, which may still
+  // have sent them exit signals, are gone.
+  const bool graceful = !s_->aborted.load();
+  for (auto it = s_->modules.rbegin(); it != s_->modules.rend(); ++it) (*it)->stop(graceful);
+  // The events of this shutdown (children and supervisors stopping) reach
+  // subscribers before the threads that deliver them stop.
+  s_->events.flush(std::chrono::seconds(1));
+  s_->running.store(false, std::memory_order_release);
+  s_->calls.fail_all(Errc::node_stopped);
+  s_->timers.cancel_all();
+  s_->executor.stop();
+  s_->timers.clear();
+  auto left = process_count();
+  if (left) log().warn("node {} stopped with {} processes that did not exit in time", s_->id, left);
+  log().debug("node {} stopped", s_->id);
 }
 
-// ---- processes -----------------------------------------------------------
+void Node::abort() {
+  s_->aborted.store(true);
+  for (auto& m : s_->modules) m->abort();
+  stop(std::chrono::milliseconds(500));
+}
+
+// ---- processes -----------------------------------------------------------------
 
 Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const SpawnOptions& opts) {
-  if (!running() || stopped_.load(std::memory_order_acquire)) return Error{Errc::node_stopped, "node " + id_ + " is not running"};
+  if (!running() || s_->stopped.load(std::memory_order_acquire))
+    return Error{Errc::node_stopped, "node " + s_->id + " is not running"};
   std::unique_ptr<GenServer> behavior;
   try {
     behavior = factory();
@@ -157,65 +164,24 @@ Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const 
     return Error{Errc::init_failed, std::string("behavior factory raised: ") + e.what()};
   }
   if (!behavior) return Error{Errc::invalid_argument, "behavior factory returned nothing"};
-  const Pid pid{name_index_, creation_, next_serial_.fetch_add(1, std::memory_order_relaxed)};
+  const Pid pid{s_->name_index, s_->creation, s_->next_serial.fetch_add(1, std::memory_order_relaxed)};
   auto proc = std::make_shared<Process>(*this, pid, std::move(behavior), opts.name);
   if (opts.on_crash) proc->set_crash_hook(opts.on_crash);
   proc->set_parent(opts.parent);
-  if (!opts.name.empty() && !registry_.add(opts.name, pid))
+  if (!opts.name.empty() && !s_->registry.add(opts.name, pid))
     return Error{Errc::duplicate_name, "name '" + opts.name + "' is already registered"};
-  {
-    auto& s = shard(pid.serial);
-    std::lock_guard lk(s.mu);
-    s.procs.emplace(pid.serial, proc);
-  }
+  s_->table.insert(proc, pid.serial);
   if (!opts.link_to.is_nil()) link(opts.link_to, pid);
-  if (auto failure = proc->run_init(args))
-    return Error{Errc::init_failed, failure->to_string()};
+  if (auto failure = proc->run_init(args)) return Error{Errc::init_failed, failure->to_string()};
   return pid;
 }
 
-std::shared_ptr<Process> Node::find(Pid p) const {
-  if (!is_local(p)) return nullptr;
-  auto& s = shard(p.serial);
-  std::lock_guard lk(s.mu);
-  auto it = s.procs.find(p.serial);
-  return it == s.procs.end() ? nullptr : it->second;
-}
+bool Node::alive(Pid p) const { return is_local(p) && s_->table.find(p.serial) != nullptr; }
 
-bool Node::alive(Pid p) const { return find(p) != nullptr; }
-
-std::shared_ptr<Process> Node::remove_process(Pid p) {
-  std::shared_ptr<Process> removed;
-  {
-    auto& s = shard(p.serial);
-    std::lock_guard lk(s.mu);
-    if (auto it = s.procs.find(p.serial); it != s.procs.end()) {
-      removed = std::move(it->second);
-      s.procs.erase(it);
-    }
-  }
-  if (stopped_.load()) {  // stop() waits for these exits
-    std::lock_guard lk(empty_mu_);
-    empty_cv_.notify_all();
-  }
-  return removed;
-}
-
-std::size_t Node::process_count() const {
-  std::size_t n = 0;
-  for (auto& s : table_) {
-    std::lock_guard lk(s.mu);
-    n += s.procs.size();
-  }
-  return n;
-}
+std::size_t Node::process_count() const { return s_->table.size(); }
 
 std::vector<ProcessInfo> Node::processes() const {
-  std::vector<std::shared_ptr<Process>> procs;
-  for (auto& s : table_) {
-    std::lock_guard lk(s.mu);
-    for (auto& [serial, p] : s.procs) procs.push_back(p);
-  }
+  auto procs = s_->table.snapshot();
   std::vector<ProcessInfo> out;
   out.reserve(procs.size());
   for (auto& p : procs) out.push_back({p->pid(), p->registered_name(), p->behavior_name()});
@@ -223,160 +189,135 @@ std::vector<ProcessInfo> Node::processes() const {
   return out;
 }
 
-// ---- messages ------------------------------------------------------------
+std::optional<Pid> Node::whereis(const std::string& name) const { return s_->registry.whereis(name); }
 
-bool Node::deliver(Pid to, Envelope* e) {
-  if (!is_local(to)) {
-    std::unique_ptr<Envelope> holder(e);
-    if (!cluster_ || to.is_nil() || to.node == name_index_) return false;  // nowhere, or an older incarnation of ours
-    auto routed = cluster_->route(to, *e);
-    return routed.ok() && routed.value();
-  }
-  // Pushed under the table shard's lock: the process cannot leave the table
-  // meanwhile, so no reference count is taken per message. The mailbox lock
-  // nests inside; scheduling happens after both are released.
-  bool schedule = false;
-  const bool run_next = e->wakes_for_reply();
-  if (is_local(to)) {
-    auto& s = shard(to.serial);
-    std::lock_guard lk(s.mu);
-    auto it = s.procs.find(to.serial);
-    if (it != s.procs.end()) {
-      switch (it->second->mailbox_.push(e)) {
-        case Mailbox::Push::queued: return true;
-        case Mailbox::Push::closed: return false;
-        case Mailbox::Push::queued_and_schedule:
-          schedule = true;
-          e = nullptr;
-          it->second->schedule(run_next);  // only posts a run; takes no lock of ours
-          break;
-      }
+// ---- delivery ------------------------------------------------------------------
+
+bool Node::State::deliver_local(Pid to, Envelope* e, bool run_here) {
+  std::shared_ptr<Process> keep;
+  bool delivered = false;
+  const bool found = table.with(to.serial, [&](Process& p) {
+    if (run_here) {
+      keep = p.shared_from_this();  // it may run (and exit) right here, outside the lock
+    } else {
+      delivered = p.deliver(e);
     }
+  });
+  if (!found) {
+    delete e;
+    return false;
   }
-  if (e) delete e;
-  return schedule;
+  if (keep) return keep->deliver(e, /*run_here=*/true);
+  return delivered;
 }
 
+bool Node::State::route(Pid to, Envelope* e, bool run_here) {
+  switch (place_of(to)) {
+    case Place::local: return deliver_local(to, e, run_here);
+    case Place::remote: {
+      std::unique_ptr<Envelope> holder(e);
+      auto sent = router->send(to, *e);
+      return sent.ok() && sent.value();
+    }
+    case Place::nowhere: break;
+  }
+  delete e;
+  return false;
+}
 
 bool Node::send(Pid to, Term message) {
-  return deliver(to, make_envelope(Envelope::Kind::info, current_pid_or(node_pid()), 0, std::move(message)));
+  return s_->route(to, make_envelope(Envelope::Kind::info, current_pid_or(node_pid()), 0, std::move(message)));
 }
 
 bool Node::cast(Pid to, Term request) {
-  return deliver(to, make_envelope(Envelope::Kind::cast, current_pid_or(node_pid()), 0, std::move(request)));
+  return s_->route(to, make_envelope(Envelope::Kind::cast, current_pid_or(node_pid()), 0, std::move(request)));
 }
 
 Result<bool> Node::send_message(Pid to, Term message, bool as_cast) {
   const auto kind = as_cast ? Envelope::Kind::cast : Envelope::Kind::info;
-  if (is_local(to) || !cluster_ || to.is_nil() || to.node == name_index_)
-    return deliver(to, make_envelope(kind, current_pid_or(node_pid()), 0, std::move(message)));
+  if (s_->place_of(to) != State::Place::remote)
+    return s_->route(to, make_envelope(kind, current_pid_or(node_pid()), 0, std::move(message)));
   Envelope e(kind, current_pid_or(node_pid()), 0, std::move(message));
-  auto routed = cluster_->route(to, e);
-  if (!routed && routed.error().code == Errc::message_too_large) return routed.error();
-  return routed.ok() && routed.value();
+  auto sent = s_->router->send(to, e);
+  if (!sent && sent.error().code == Errc::message_too_large) return sent.error();
+  return sent.ok() && sent.value();
+}
+
+// ---- calls ----------------------------------------------------------------------
+
+void Node::State::start_call(Node& node, std::uint64_t ref, Pid to, Term request, Duration timeout,
+                             CallWaiterRef waiter, bool run_here) {
+  auto& s = *this;
+  auto fail_now = [&](CallOutcome o) { PendingCalls::finish_now(std::move(waiter), ref, std::move(o)); };
+  if (!node.running()) return fail_now(CallOutcome::failed(Errc::node_stopped));
+  auto* cur = Process::current();
+  if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(Errc::self_call));
+  const Pid caller = cur ? cur->pid() : node.node_pid();
+  switch (s.place_of(to)) {
+    case Node::State::Place::remote:
+      return s.router->call(to, caller, ref, std::move(request), std::move(waiter), deadline_after(timeout));
+    case Node::State::Place::nowhere:
+      if (!to.is_nil() && to.node != s.name_index)  // another node's pid, and no router
+        return fail_now(CallOutcome::failed(Errc::no_connection, ExitReason::noconnection()));
+      return fail_now(CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
+    case Node::State::Place::local: break;
+  }
+  auto proc = s.table.find(to.serial);
+  if (!proc) return fail_now(CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
+  s.calls.add(ref, std::move(waiter), deadline_after(timeout));
+  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request)), run_here))
+    s.calls.complete(ref, CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
 }
 
 std::uint64_t Node::call_async(Pid to, Term request, Duration timeout, Completion done) {
-  auto ref = pending_.reserve_ref();
-  call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{nullptr, std::move(done)});
-  return pending_.contains(ref) ? ref : 0;
-}
-
-std::uint64_t Node::call_async_here(Pid to, Term request, Completion done) {
-  auto ref = pending_.reserve_ref();
-  call_with_ref(ref, to, std::move(request), kInfinity, CallWaiterRef{nullptr, std::move(done)},
-                !executor_.on_engine_thread());
-  return pending_.contains(ref) ? ref : 0;
-}
-
-void Node::call_with_ref(std::uint64_t ref, Pid to, Term request, Duration timeout, CallWaiterRef waiter,
-                         bool run_here) {
-  auto fail_now = [&](CallOutcome o) {
-    pending_.add(ref, std::move(waiter));  // one completion path for all outcomes
-    pending_.complete(ref, std::move(o));
-  };
-  if (!running()) return fail_now(CallOutcome::failed(CallOutcome::Status::node_stopped));
-  auto* cur = Process::current();
-  if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(CallOutcome::Status::self_call));
-  if (!is_local(to) && cluster_ && !to.is_nil() && to.node != name_index_) {
-    pending_.add(ref, std::move(waiter), timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout);
-    if (auto failed = cluster_->route_call(to, cur ? cur->pid() : node_pid(), ref, std::move(request)))
-      pending_.complete(ref, std::move(*failed));
-    return;
-  }
-  if (!is_local(to) && !to.is_nil() && to.node != name_index_)
-    return fail_now(CallOutcome::failed(CallOutcome::Status::noconnection, ExitReason::noconnection()));
-  auto proc = find(to);
-  if (!proc) return fail_now(CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
-  auto deadline = timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
-  pending_.add(ref, std::move(waiter), deadline);
-  auto caller = cur ? cur->pid() : node_pid();
-  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request)), run_here))
-    pending_.complete(ref, CallOutcome::failed(CallOutcome::Status::noproc, ExitReason::noproc()));
+  auto ref = s_->calls.reserve_ref();
+  s_->start_call(*this, ref, to, std::move(request), timeout, CallWaiterRef{nullptr, std::move(done)}, false);
+  return s_->calls.contains(ref) ? ref : 0;
 }
 
 CallOutcome Node::call(Pid to, Term request, Duration timeout) {
   auto waiter = std::make_shared<CallWaiter>();
-  auto ref = call_async_here(to, std::move(request), waiter->completion());
-  auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
-                                       : std::chrono::steady_clock::now() + timeout;
-  Executor::BlockingScope blocking(executor_);
-  if (!waiter->wait_until(deadline) && ref && cancel_call(ref))
-    return CallOutcome::failed(CallOutcome::Status::timeout);
-  waiter->wait_until(std::chrono::steady_clock::time_point::max());
+  NodeInternals::call_from_waiting_thread(*this, to, std::move(request), timeout, waiter->completion());
+  // The engine's deadline ends the wait: the outcome always comes.
+  Executor::BlockingScope blocking(s_->executor);
+  waiter->wait_until(kNoDeadline);
   return waiter->take();
 }
 
-void Node::reply(const From& to, Term value) {
-  // Local callers only for now; a remote caller's node id routes the reply
-  // over the cluster connection (cluster issue).
-  pending_.complete(to.ref, CallOutcome::reply(std::move(value)));
-}
+void Node::reply(const From& to, Term value) { s_->calls.complete(to.ref, CallOutcome::reply(std::move(value))); }
 
-// ---- exits, links, monitors ----------------------------------------------
+// ---- exits, links, monitors --------------------------------------------------------
 
 bool Node::exit(Pid target, ExitReason reason, Pid from) {
-  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0);
-  e->reason = std::make_unique<ExitReason>(std::move(reason));
-  return deliver(target, e);
+  return s_->route(target, Envelope::with_reason(Envelope::Kind::exit_signal,
+                                                  from.is_nil() ? current_pid_or(node_pid()) : from, 0, std::move(reason)));
 }
 
 bool Node::shutdown(Pid target, ExitReason reason, Pid from, bool run_here) {
-  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
-                          Term(static_cast<std::int64_t>(ExitSignalMode::orderly)));
-  e->reason = std::make_unique<ExitReason>(std::move(reason));
-  return run_here ? deliver_here(target, e) : deliver(target, e);
+  auto* e = Envelope::with_reason(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
+                                  std::move(reason), Term(static_cast<std::int64_t>(ExitSignalMode::orderly)));
+  return s_->route(target, e, run_here);
 }
 
 bool Node::kill(Pid target, Pid from, bool run_here) {
-  auto* e = make_envelope(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
-                          Term(static_cast<std::int64_t>(ExitSignalMode::kill)));
-  e->reason = std::make_unique<ExitReason>(ExitReason::killed());
-  return run_here ? deliver_here(target, e) : deliver(target, e);
+  auto* e = Envelope::with_reason(Envelope::Kind::exit_signal, from.is_nil() ? current_pid_or(node_pid()) : from, 0,
+                                  ExitReason::killed(), Term(static_cast<std::int64_t>(ExitSignalMode::kill)));
+  return s_->route(target, e, run_here);
 }
 
-bool Node::deliver_here(Pid to, Envelope* e) {
-  auto proc = find(to);
-  if (!proc) {
-    delete e;
-    return false;
-  }
-  return proc->deliver(e, /*run_here=*/true);
+bool Node::stop_async(Pid target, ExitReason reason) {
+  return s_->route(target, Envelope::with_reason(Envelope::Kind::stop, current_pid_or(node_pid()), 0, std::move(reason)));
 }
 
 Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout) {
-  const bool remote = !is_local(target);
+  const bool remote = s_->place_of(target) == State::Place::remote;
   if (!remote && !alive(target)) return Error{Errc::no_process, "no process " + target.to_string()};
   auto waiter = std::make_shared<CallWaiter>();
   auto done = waiter->completion();
-  auto ref = monitor(target, [done](Pid, const ExitReason& r) { done(CallOutcome::failed(CallOutcome::Status::noproc, r)); });
-  auto* e = make_envelope(Envelope::Kind::stop, current_pid_or(node_pid()), 0);
-  e->reason = std::make_unique<ExitReason>(std::move(reason));
-  deliver(target, e);
-  auto deadline = timeout == kInfinity ? std::chrono::steady_clock::time_point::max()
-                                       : std::chrono::steady_clock::now() + timeout;
-  Executor::BlockingScope blocking(executor_);
-  if (!waiter->wait_until(deadline)) {
+  auto ref = monitor(target, [done](Pid, const ExitReason& r) { done(CallOutcome::failed(Errc::no_process, r)); });
+  stop_async(target, std::move(reason));
+  Executor::BlockingScope blocking(s_->executor);
+  if (!waiter->wait_until(deadline_after(timeout))) {
     demonitor(target, ref);
     return Error{Errc::call_timeout, "process " + target.to_string() + " did not stop in time"};
   }
@@ -390,116 +331,124 @@ Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout)
   return true;
 }
 
-bool Node::is_remote(Pid p) const { return cluster_ && !p.is_nil() && p.node != name_index_; }
-
-std::uint64_t Node::monitor(Pid target, std::function<void(Pid, const ExitReason&)> cb) {
-  auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
-  if (is_remote(target)) {
-    cluster_->monitor(ref, cluster::RemoteMonitor{{}, target, std::move(cb)});
+std::uint64_t Node::monitor(Pid target, MonitorCallback cb) {
+  auto ref = s_->next_ref.fetch_add(1, std::memory_order_relaxed);
+  if (s_->place_of(target) == State::Place::remote) {
+    s_->router->monitor(ref, Pid{}, target, std::move(cb));
     return ref;
   }
-  auto proc = find(target);
+  auto proc = is_local(target) ? s_->table.find(target.serial) : nullptr;
   if (!proc || !proc->add_monitor(Monitor{ref, {}, cb})) cb(target, ExitReason::noproc());
   return ref;
 }
 
 std::uint64_t Node::monitor_by(Pid watcher, Pid target) {
-  auto ref = next_ref_.fetch_add(1, std::memory_order_relaxed);
-  if (is_remote(target)) {
-    cluster_->monitor(ref, cluster::RemoteMonitor{watcher, target, {}});
+  auto ref = s_->next_ref.fetch_add(1, std::memory_order_relaxed);
+  if (s_->place_of(target) == State::Place::remote) {
+    s_->router->monitor(ref, watcher, target, {});
     return ref;
   }
-  auto proc = find(target);
-  if (!proc || !proc->add_monitor(Monitor{ref, watcher, {}})) {
-    auto* d = make_envelope(Envelope::Kind::down, target, ref);
-    d->reason = std::make_unique<ExitReason>(ExitReason::noproc());
-    deliver(watcher, d);
-  }
+  auto proc = is_local(target) ? s_->table.find(target.serial) : nullptr;
+  if (!proc || !proc->add_monitor(Monitor{ref, watcher, {}}))
+    s_->route(watcher, Envelope::with_reason(Envelope::Kind::down, target, ref, ExitReason::noproc()));
   return ref;
 }
 
 void Node::demonitor(Pid target, std::uint64_t ref) {
-  if (is_remote(target)) return cluster_->demonitor(target, ref);
-  if (auto proc = find(target)) proc->remove_monitor(ref);
+  if (s_->place_of(target) == State::Place::remote) return s_->router->demonitor(target, ref);
+  if (!is_local(target)) return;
+  if (auto proc = s_->table.find(target.serial)) proc->remove_monitor(ref);
 }
 
 void Node::link(Pid a, Pid b) {
   if (a == b) return;
   if (!is_local(a)) std::swap(a, b);  // the local end does the linking
-  auto pa = find(a);
+  if (!is_local(a)) return;
+  auto pa = s_->table.find(a.serial);
   if (!pa) return;
-  if (is_remote(b)) {
-    if (pa->add_link(b)) cluster_->link(a, b);
+  if (s_->place_of(b) == State::Place::remote) {
+    if (pa->add_link(b)) s_->router->link(a, b);
     return;
   }
   // a's side first: should b die once it holds the link, its exit signal
   // finds the link in a (a signal from a link a does not hold is void).
   if (!pa->add_link(b)) return;  // a has exited
-  auto pb = find(b);
+  auto pb = is_local(b) ? s_->table.find(b.serial) : nullptr;
   if (!pb || !pb->add_link(a)) {
     pa->remove_link(b);
-    auto* x = make_envelope(Envelope::Kind::exit_signal, b, kBrokenLinkExit);
-    x->reason = std::make_unique<ExitReason>(ExitReason::noproc());
-    pa->deliver(x);
+    pa->deliver(Envelope::with_reason(Envelope::Kind::exit_signal, b, kBrokenLinkExit, ExitReason::noproc()));
   }
 }
 
 void Node::unlink(Pid a, Pid b) {
   if (!is_local(a)) std::swap(a, b);
-  if (is_remote(b)) {
-    if (auto pa = find(a)) pa->remove_link(b);
-    return cluster_->unlink(a, b);
-  }
-  if (auto pa = find(a)) pa->remove_link(b);
-  if (auto pb = find(b)) pb->remove_link(a);
+  if (!is_local(a)) return;
+  if (auto pa = s_->table.find(a.serial)) pa->remove_link(b);
+  if (s_->place_of(b) == State::Place::remote) return s_->router->unlink(a, b);
+  if (!is_local(b)) return;
+  if (auto pb = s_->table.find(b.serial)) pb->remove_link(a);
 }
 
-void Node::peer_down(std::uint32_t node, std::uint32_t creation) {
-  std::vector<std::shared_ptr<Process>> procs;
-  for (auto& s : table_) {
-    std::lock_guard lk(s.mu);
-    for (auto& [serial, p] : s.procs) procs.push_back(p);
-  }
-  for (auto& p : procs)
-    for (Pid gone : p->take_links_to(node, creation)) {
-      auto* x = make_envelope(Envelope::Kind::exit_signal, gone, kBrokenLinkExit);
-      x->reason = std::make_unique<ExitReason>(ExitReason::noconnection());
-      p->deliver(x);
-    }
-}
-
-// ---- timers --------------------------------------------------------------
+// ---- timers ------------------------------------------------------------------------
 
 TimerRef Node::send_after(Pid to, Duration delay, Term message) {
-  auto id = next_ref_.fetch_add(1, std::memory_order_relaxed);
-  auto timer = std::make_unique<asio::steady_timer>(executor_.io(), delay);
-  auto* t = timer.get();
-  // Registered before the wait starts: a zero delay may fire at once, and
-  // the handler tells "cancelled" from "fired" by the registration.
-  std::lock_guard lk(timers_mu_);
-  timers_.emplace(id, std::move(timer));
-  t->async_wait([this, id, to, message = std::move(message)](const std::error_code& ec) mutable {
-    if (ec) return;
-    {
-      std::lock_guard lk(timers_mu_);
-      if (timers_.erase(id) == 0) return;  // cancelled just now
-    }
-    deliver(to, make_envelope(Envelope::Kind::info, to, id, std::move(message)));
-  });
+  auto id = s_->next_ref.fetch_add(1, std::memory_order_relaxed);
+  s_->timers.start(id, to, delay, std::move(message));
   return TimerRef{id};
 }
 
-bool Node::cancel_timer(TimerRef t) {
-  std::unique_ptr<asio::steady_timer> timer;
-  {
-    std::lock_guard lk(timers_mu_);
-    auto it = timers_.find(t.id);
-    if (it == timers_.end()) return false;
-    timer = std::move(it->second);
-    timers_.erase(it);
+bool Node::cancel_timer(TimerRef t) { return s_->timers.cancel(t.id); }
+
+// ---- NodeInternals -----------------------------------------------------------------
+
+Executor& NodeInternals::executor(Node& n) { return n.s_->executor; }
+PendingCalls& NodeInternals::calls(Node& n) { return n.s_->calls; }
+void NodeInternals::set_router(Node& n, Router* router) { n.s_->router = router; }
+
+bool NodeInternals::deliver_local(Node& n, Pid to, Envelope* e) {
+  if (!n.is_local(to)) {
+    delete e;
+    return false;
   }
-  timer->cancel();
-  return true;
+  return n.s_->deliver_local(to, e);
 }
+
+void NodeInternals::call_local(Node& n, Pid to, Pid caller, Term request, Node::Completion done) {
+  auto& s = *n.s_;
+  const auto ref = s.calls.reserve_ref();
+  auto proc = n.is_local(to) ? s.table.find(to.serial) : nullptr;
+  if (!proc) return PendingCalls::finish_now(CallWaiterRef{nullptr, std::move(done)}, ref,
+                                             CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
+  s.calls.add(ref, CallWaiterRef{nullptr, std::move(done)});
+  if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request))))
+    s.calls.complete(ref, CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
+}
+
+bool NodeInternals::add_remote_link(Node& n, Pid local, Pid remote) {
+  auto proc = n.is_local(local) ? n.s_->table.find(local.serial) : nullptr;
+  return proc && proc->add_link(remote);
+}
+
+void NodeInternals::remove_link(Node& n, Pid local, Pid other) {
+  if (!n.is_local(local)) return;
+  if (auto proc = n.s_->table.find(local.serial)) proc->remove_link(other);
+}
+
+void NodeInternals::break_links_to(Node& n, std::uint32_t node_index, std::uint32_t creation) {
+  for (auto& p : n.s_->table.snapshot())
+    for (Pid gone : p->take_links_to(node_index, creation))
+      p->deliver(Envelope::with_reason(Envelope::Kind::exit_signal, gone, kBrokenLinkExit, ExitReason::noconnection()));
+}
+
+std::uint64_t NodeInternals::call_from_waiting_thread(Node& n, Pid to, Term request, Duration timeout,
+                                                      Node::Completion done) {
+  auto& s = *n.s_;
+  auto ref = s.calls.reserve_ref();
+  s.start_call(n, ref, to, std::move(request), timeout, CallWaiterRef{nullptr, std::move(done)},
+             !s.executor.on_engine_thread());
+  return s.calls.contains(ref) ? ref : 0;
+}
+
+bool NodeInternals::cancel_call(Node& n, std::uint64_t ref) { return n.s_->calls.cancel(ref); }
 
 }  // namespace noexpp

@@ -1,6 +1,7 @@
-#include "noexpp/core/pending_calls.hpp"
+#include "core/internal/pending_calls.hpp"
 
-#include "noexpp/core/process.hpp"
+#include "core/internal/envelope.hpp"
+#include "core/process.hpp"
 
 namespace noexpp {
 namespace {
@@ -17,20 +18,21 @@ PendingCalls::PendingCalls(asio::io_context& io) : io_(io), sweeper_(io) {
 
 PendingCalls::~PendingCalls() = default;
 
-void PendingCalls::add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline) {
+void PendingCalls::add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline, std::uint64_t route) {
   {
     auto& s = shard(ref);
     std::lock_guard lk(s.mu);
-    s.entries.emplace(ref, Entry{std::move(waiter), deadline});
+    s.entries.emplace(ref, Entry{std::move(waiter), deadline, route});
   }
   if (deadline != kNoDeadline) track_deadline(ref, deadline);
 }
 
-std::optional<CallWaiterRef> PendingCalls::take(std::uint64_t ref) {
+std::optional<CallWaiterRef> PendingCalls::take(std::uint64_t ref, std::uint64_t route, bool any_route) {
   auto& s = shard(ref);
   std::lock_guard lk(s.mu);
   auto it = s.entries.find(ref);
   if (it == s.entries.end()) return std::nullopt;
+  if (!any_route && it->second.route != route) return std::nullopt;
   auto waiter = std::move(it->second.waiter);
   s.entries.erase(it);
   return waiter;
@@ -38,7 +40,9 @@ std::optional<CallWaiterRef> PendingCalls::take(std::uint64_t ref) {
 
 void PendingCalls::finish(CallWaiterRef& waiter, std::uint64_t ref, CallOutcome outcome) {
   if (waiter.process) {
-    auto* e = new Envelope(Envelope::Kind::call_done, {}, ref, std::move(outcome.value));
+    // The envelope carries the value, or (failed) the outcome's detail.
+    Term term = outcome.ok() ? std::move(outcome.value) : outcome.detail.empty() ? Term() : Term(std::move(outcome.detail));
+    auto* e = new Envelope(Envelope::Kind::call_done, {}, ref, std::move(term));
     e->status = outcome.status;
     if (!outcome.ok()) e->reason = std::make_unique<ExitReason>(std::move(outcome.reason));
     waiter.process->deliver(e);
@@ -54,6 +58,35 @@ bool PendingCalls::complete(std::uint64_t ref, CallOutcome outcome) {
   return true;
 }
 
+bool PendingCalls::complete_on_route(std::uint64_t ref, std::uint64_t route, CallOutcome outcome) {
+  auto waiter = take(ref, route, false);
+  if (!waiter) return false;
+  finish(*waiter, ref, std::move(outcome));
+  return true;
+}
+
+void PendingCalls::fail_route(std::uint64_t route, const CallOutcome& outcome) {
+  for (auto& s : shards_) {
+    std::vector<std::pair<std::uint64_t, CallWaiterRef>> failed;
+    {
+      std::lock_guard lk(s.mu);
+      for (auto it = s.entries.begin(); it != s.entries.end();) {
+        if (it->second.route == route) {
+          failed.emplace_back(it->first, std::move(it->second.waiter));
+          it = s.entries.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& [ref, waiter] : failed) finish(waiter, ref, outcome);
+  }
+}
+
+void PendingCalls::finish_now(CallWaiterRef waiter, std::uint64_t ref, CallOutcome outcome) {
+  finish(waiter, ref, std::move(outcome));
+}
+
 bool PendingCalls::cancel(std::uint64_t ref) { return take(ref).has_value(); }
 
 bool PendingCalls::contains(std::uint64_t ref) const {
@@ -62,7 +95,7 @@ bool PendingCalls::contains(std::uint64_t ref) const {
   return s.entries.count(ref) > 0;
 }
 
-void PendingCalls::fail_all(CallOutcome::Status status) {
+void PendingCalls::fail_all(Errc status) {
   for (auto& s : shards_) {
     std::vector<std::uint64_t> refs;
     {
@@ -129,7 +162,7 @@ void PendingCalls::sweep() {
       expired = std::move(it->second.waiter);
       s.entries.erase(it);
     }
-    finish(*expired, ref, CallOutcome::failed(CallOutcome::Status::timeout));
+    finish(*expired, ref, CallOutcome::failed(Errc::call_timeout));
   }
   std::lock_guard lk(sweep_mu_);
   armed_ = false;

@@ -1,4 +1,4 @@
-#include "noexpp/core/pid.hpp"
+#include "noexpp/pid.hpp"
 
 #include <deque>
 #include <mutex>

@@ -1,13 +1,13 @@
-#include "tls.hpp"
-#include "noexpp/core/process.hpp"
+#include "core/tls.hpp"
+#include "core/process.hpp"
 
 #include <cxxabi.h>
 
 #include <algorithm>
 #include <typeinfo>
 
-#include "log.hpp"
-#include "noexpp/core/node.hpp"
+#include "core/internal/log.hpp"
+#include "core/node_state.hpp"
 
 namespace noexpp {
 namespace {
@@ -107,7 +107,7 @@ void Process::schedule(bool run_next) {
   // A raw pointer is safe: a process is only destroyed after it exited, and
   // it exits inside its own run, when no other run is queued (the mailbox's
   // scheduled bit stays set once closed).
-  node_.executor().post([this] { run(); }, run_next);
+  node_.s_->executor.post([this] { run(); }, run_next);
 }
 
 void Process::run() {
@@ -117,7 +117,7 @@ void Process::run() {
   // Spin for more messages only on an engine thread (a caller running this
   // process inline would only delay itself) and only while no runnext task
   // waits (that may be the very partner that would send the next message).
-  const bool on_engine = node_.executor().on_engine_thread();
+  const bool on_engine = node_.s_->executor.on_engine_thread();
   const std::uint64_t posted_before = on_engine ? Executor::posted_count() : 0;
   bool more = true;
   auto begin = [&] {
@@ -206,11 +206,11 @@ bool Process::dispatch(Envelope& e) {
           node_.reply(from, std::move(r.value()));
         } else if (open_calls_.size() > 64) {
           // Deferred replies may have been sent from elsewhere; forget those.
-          std::erase_if(open_calls_, [&](std::uint64_t ref) { return !node_.pending().contains(ref); });
+          std::erase_if(open_calls_, [&](std::uint64_t ref) { return !node_.s_->calls.contains(ref); });
         }
       });
       if (resumed_ && std::erase(open_calls_, e.ref))  // the caller learns of the crash; the process goes on
-        node_.pending().complete(e.ref, CallOutcome::failed(CallOutcome::Status::crashed, last_crash_));
+        node_.s_->calls.complete(e.ref, CallOutcome::failed(Errc::process_crashed, last_crash_));
       return alive;
     }
     case Envelope::Kind::cast:
@@ -232,7 +232,13 @@ bool Process::dispatch(Envelope& e) {
       if (it == awaits_.end()) return true;
       auto done = std::move(it->done);
       awaits_.erase(it);
-      CallOutcome outcome{e.status, std::move(e.term), e.reason ? std::move(*e.reason) : ExitReason{}};
+      CallOutcome outcome;
+      outcome.status = e.status;
+      if (e.status == Errc::ok)
+        outcome.value = std::move(e.term);
+      else if (e.term.is_string())
+        outcome.detail = e.term.as_string();
+      if (e.reason) outcome.reason = std::move(*e.reason);
       return guarded([&] { done(std::move(outcome)); });
     }
   }
@@ -272,11 +278,14 @@ bool Process::handle_exit_signal(Envelope& e) {
 void Process::exit(ExitReason reason, bool call_terminate) {
   if (exited_) return;
   exited_ = true;
-  node_.exit_began();
+  // The node's stop waits for exits under way (see Node::State::exiting).
+  node_.s_->exiting.fetch_add(1);
   struct Ended {
-    Node& n;
-    ~Ended() { n.exit_ended(); }
-  } ended{node_};
+    Node::State& s;
+    ~Ended() {
+      if (s.exiting.fetch_sub(1) == 1) s.table.notify();
+    }
+  } ended{*node_.s_};
   if (call_terminate) {
     auto failed = capture_crash([&] { behavior_->terminate(reason); });
     if (failed) log().error("process {} ({}): terminate raised: {}", pid_.to_string(), behavior_name(), failed->to_string());
@@ -288,41 +297,37 @@ void Process::exit(ExitReason reason, bool call_terminate) {
     links = links_.take();
   });
   // The name goes first, so a supervisor restarting this child can reuse it.
-  if (!name_.empty()) node_.registry().remove(name_, pid_);
-  if (auto self = node_.remove_process(pid_)) tl_graveyard.push_back(std::move(self));
+  if (!name_.empty()) node_.s_->registry.remove(name_, pid_);
+  if (auto self = node_.s_->table.remove(pid_.serial)) tl_graveyard.push_back(std::move(self));
   for (auto id : timers_) node_.cancel_timer(TimerRef{id});
   timers_.clear();
   // A coroutine suspended in co_await will never resume: free its frame.
   auto awaits = std::move(awaits_);
   awaits_.clear();
   for (auto& a : awaits) {
-    node_.cancel_call(a.ref);
+    node_.s_->calls.cancel(a.ref);
     if (a.frame) a.frame.destroy();
   }
 
   // Calls it held (in flight, deferred or still queued) fail with its reason.
-  const auto status = reason.is_abnormal() ? CallOutcome::Status::crashed : CallOutcome::Status::noproc;
-  for (auto ref : open_calls_) node_.pending().complete(ref, CallOutcome::failed(status, reason));
+  const auto status = reason.is_abnormal() ? Errc::process_crashed : Errc::no_process;
+  for (auto ref : open_calls_) node_.s_->calls.complete(ref, CallOutcome::failed(status, reason));
   open_calls_.clear();
   while (Envelope* e = mailbox_.drain_one()) {
     std::unique_ptr<Envelope> holder(e);
     if (e->kind == Envelope::Kind::call)
-      node_.pending().complete(e->ref, CallOutcome::failed(status, reason));
+      node_.s_->calls.complete(e->ref, CallOutcome::failed(status, reason));
   }
 
   for (auto& m : monitors) {
     if (m.callback) {
       m.callback(pid_, reason);
     } else {
-      auto* d = new Envelope{Envelope::Kind::down, pid_, m.ref};
-      d->reason = std::make_unique<ExitReason>(reason);
-      node_.deliver(m.watcher, d);
+      node_.s_->route(m.watcher, Envelope::with_reason(Envelope::Kind::down, pid_, m.ref, reason));
     }
   }
   for (auto& l : links) {
-    auto* x = new Envelope{Envelope::Kind::exit_signal, pid_, kLinkExit};
-    x->reason = std::make_unique<ExitReason>(reason);
-    node_.deliver(l, x);
+    node_.s_->route(l, Envelope::with_reason(Envelope::Kind::exit_signal, pid_, kLinkExit, reason));
   }
 }
 
@@ -354,10 +359,10 @@ std::vector<Pid> Process::take_links_to(std::uint32_t node, std::uint32_t creati
 
 void Process::await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
                          std::coroutine_handle<> frame) {
-  const auto ref = node_.pending().reserve_ref();
+  const auto ref = node_.s_->calls.reserve_ref();
   awaits_.push_back(Await{ref, std::move(done), frame});
   // The outcome comes back as a call_done envelope, so `done` runs here, like a handler.
-  node_.call_with_ref(ref, to, std::move(request), timeout, CallWaiterRef{shared_from_this(), {}});
+  node_.s_->start_call(node_, ref, to, std::move(request), timeout, CallWaiterRef{shared_from_this(), {}}, false);
 }
 
 void Process::track_timer(std::uint64_t id) { timers_.push_back(id); }

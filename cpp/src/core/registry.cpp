@@ -1,4 +1,4 @@
-#include "noexpp/core/registry.hpp"
+#include "core/registry.hpp"
 
 namespace noexpp {
 

@@ -1,4 +1,4 @@
-#include "noexpp/core/term.hpp"
+#include "noexpp/term.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -67,6 +67,12 @@ std::string Term::to_string() const {
   std::string out;
   render(out, *this);
   return out;
+}
+
+const Term& Term::at(std::size_t i) const {
+  static const Term nil;
+  const std::vector<Term>* items = is_tuple() ? &as_tuple().items : is_list() ? &as_list().items : nullptr;
+  return items && i < items->size() ? (*items)[i] : nil;
 }
 
 }  // namespace noexpp

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
-#include "../core/log.hpp"
-#include "noexpp/cluster/cluster.hpp"
-#include "noexpp/core/node.hpp"
+#include "core/internal/log.hpp"
+#include "core/internal/node_internals.hpp"
 
 namespace noexpp::dist {
 namespace {
@@ -39,11 +38,6 @@ bool wins_over(Pid a, Pid b) {
          std::forward_as_tuple(node_name(b.node), b.creation, b.serial);
 }
 
-const Term& item(const Term& t, std::size_t i) {
-  static const Term nil;
-  return t.is_tuple() && i < t.as_tuple().items.size() ? t.as_tuple().items[i] : nil;
-}
-
 }  // namespace
 
 const char* to_string(OnConflict c) {
@@ -56,25 +50,25 @@ const char* to_string(OnConflict c) {
 }
 
 GlobalRegistry::GlobalRegistry(Node& node, cluster::Cluster& cluster) : node_(node), cluster_(cluster) {
-  cluster_.add_request_handler(kRegister, [this](const Term& r) -> Result<Term> {
-    auto e = entry_from(item(r, 1));
+  cluster_.add_request_handler(kRegister, [this](const Term& r) -> cluster::RequestAnswer {
+    auto e = entry_from(r.at(1));
     if (!e) return Error{Errc::invalid_argument, "malformed global registration"};
     auto d = decide_register(*e);
     if (!d) return d.error();
     return Term(d.value());
   });
-  cluster_.add_request_handler(kUnregister, [this](const Term& r) -> Result<Term> {
-    if (!item(r, 1).is_string()) return Error{Errc::invalid_argument, "malformed global unregistration"};
-    auto d = decide_unregister(item(r, 1).as_string());
+  cluster_.add_request_handler(kUnregister, [this](const Term& r) -> cluster::RequestAnswer {
+    if (!r.at(1).is_string()) return Error{Errc::invalid_argument, "malformed global unregistration"};
+    auto d = decide_unregister(r.at(1).as_string());
     if (!d) return d.error();
     return Term(d.value());
   });
-  cluster_.add_request_handler(kWhereis, [this](const Term& r) -> Result<Term> {
-    if (!item(r, 1).is_string()) return Error{Errc::invalid_argument, "malformed global whereis"};
-    auto p = whereis(item(r, 1).as_string());
+  cluster_.add_request_handler(kWhereis, [this](const Term& r) -> cluster::RequestAnswer {
+    if (!r.at(1).is_string()) return Error{Errc::invalid_argument, "malformed global whereis"};
+    auto p = whereis(r.at(1).as_string());
     return p ? Term(*p) : Term();
   });
-  cluster_.add_request_handler(kNames, [this](const Term&) -> Result<Term> {
+  cluster_.add_request_handler(kNames, [this](const Term&) -> cluster::RequestAnswer {
     std::vector<Term> out;
     for (auto& n : names()) out.emplace_back(n);
     return Term::list(std::move(out));
@@ -83,7 +77,7 @@ GlobalRegistry::GlobalRegistry(Node& node, cluster::Cluster& cluster) : node_(no
     if (auto e = entry_from(p)) merge(*e);
   });
   cluster_.add_message_handler(kRemove, [this](const std::string&, const Term& p) {
-    if (item(p, 0).is_string() && item(p, 1).is_pid()) remove(item(p, 0).as_string(), item(p, 1).as_pid());
+    if (p.at(0).is_string() && p.at(1).is_pid()) remove(p.at(0).as_string(), p.at(1).as_pid());
   });
   cluster_.add_message_handler(kSync, [this](const std::string&, const Term& p) {
     if (!p.is_list()) return;
@@ -221,7 +215,7 @@ void GlobalRegistry::lost(const GlobalName& loser, Pid winner) {
       std::lock_guard lk(mu_);
       h = on_conflict_;
     }
-    if (h) node_.executor().post([h, name = loser.name, l = loser.pid, winner] { h(name, l, winner); });
+    if (h) NodeInternals::executor(node_).post([h, name = loser.name, l = loser.pid, winner] { h(name, l, winner); });
   }
 }
 
@@ -300,5 +294,7 @@ void GlobalRegistry::set_conflict_handler(ConflictHandler h) {
   std::lock_guard lk(mu_);
   on_conflict_ = std::move(h);
 }
+
+GlobalRegistry* global_registry(Node& node) { return dynamic_cast<GlobalRegistry*>(node.module("global_registry")); }
 
 }  // namespace noexpp::dist

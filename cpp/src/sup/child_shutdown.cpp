@@ -1,9 +1,11 @@
-#include "child_shutdown.hpp"
+#include "sup/child_shutdown.hpp"
 
 #include <condition_variable>
 #include <mutex>
 
-#include "../core/log.hpp"
+#include "core/internal/executor.hpp"
+#include "core/internal/log.hpp"
+#include "core/internal/node_internals.hpp"
 
 namespace noexpp::sup {
 namespace {
@@ -44,7 +46,7 @@ void shutdown_children(Node& node, Pid self, std::vector<ChildToStop>& children)
   std::unique_lock lk(latch->mu);
   if (latch->remaining == 0) return;
   lk.unlock();
-  Executor::BlockingScope blocking(node.executor());
+  Executor::BlockingScope blocking(NodeInternals::executor(node));
   lk.lock();
   const auto start = Clock::now();
   if (longest != kInfinity && longest > Duration::zero()) {

@@ -4,8 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "noexpp/core/exit_reason.hpp"
-#include "noexpp/core/node.hpp"
+#include "noexpp/exit_reason.hpp"
+#include "noexpp/node.hpp"
 
 namespace noexpp::sup {
 

@@ -87,18 +87,18 @@ Result<bool> validate(const SupervisorSpec& spec) {
   if (b.jitter < 0.0 || b.jitter >= 1.0) return invalid("backoff jitter must be in [0, 1)");
   if (spec.strategy == Strategy::simple_one_for_one) {
     if (!spec.children.empty())
-      return Error{Errc::invalid_simple_one_for_one,
+      return Error{SupErrc::invalid_simple_one_for_one,
                    "simple_one_for_one takes no static children (got " + std::to_string(spec.children.size()) +
                        "); give child_template and use start_child(args)"};
     if (!spec.child_template)
-      return Error{Errc::missing_child_template, "simple_one_for_one needs a child_template"};
+      return Error{SupErrc::missing_child_template, "simple_one_for_one needs a child_template"};
     if (spec.child_template->significant)
       return invalid("simple_one_for_one children cannot be significant");
     return validate(*spec.child_template, spec.auto_shutdown);
   }
   std::set<std::string> ids;
   for (auto& c : spec.children) {
-    if (!ids.insert(c.id).second) return Error{Errc::duplicate_child, "duplicate child id '" + c.id + "'"};
+    if (!ids.insert(c.id).second) return Error{SupErrc::duplicate_child, "duplicate child id '" + c.id + "'"};
     if (auto ok = validate(c, spec.auto_shutdown); !ok) return ok;
   }
   return true;

@@ -1,84 +1,84 @@
 #include "noexpp/sup/supervisor.hpp"
 
-#include "supervisor_server.hpp"
-#include "supervisor_state.hpp"
+#include "sup/requests.hpp"
+#include "sup/supervisor_server.hpp"
 
 namespace noexpp::sup {
 namespace {
 
 Error not_running(Pid pid) {
-  return Error{Errc::supervisor_not_running, "supervisor " + pid.to_string() + " is not running"};
+  return Error{SupErrc::supervisor_not_running, "supervisor " + pid.to_string() + " is not running"};
 }
 
-/// Runs `f` inside the supervisor process (a call carrying a staged job) and
-/// returns what it returned.
-template <class T, class F>
-Result<T> ask(Node& node, Pid pid, SupervisorState& state, Duration timeout, F f) {
-  auto slot = std::make_shared<std::optional<Result<T>>>();
-  auto token = state.stage([slot, f = std::move(f)](SupervisorServer& s) mutable { slot->emplace(f(s)); });
+/// Sends `r` to the supervisor process (a call carrying its token) and
+/// returns the reply it left, as a T.
+template <class T>
+Result<T> ask(Node& node, Pid pid, RequestBox& box, Duration timeout, Request r) {
+  const auto token = box.post(std::move(r));
   CallOutcome o = node.call(pid, Term::tuple({"$sup", Term(token)}), timeout);
+  auto reply = box.take_reply(token);
+  box.forget(token);  // not handled (or handled too late): nothing of it stays
   if (!o.ok()) {
-    state.take(token);  // not run: forget it
-    if (o.status == CallOutcome::Status::timeout)
+    if (o.status == Errc::call_timeout)
       return Error{Errc::call_timeout, "supervisor " + pid.to_string() + " did not answer in time"};
     return not_running(pid);
   }
-  if (!*slot) return not_running(pid);
-  return std::move(**slot);
+  if (!reply) return not_running(pid);
+  if constexpr (std::is_same_v<T, Pid> || std::is_same_v<T, bool> || std::is_same_v<T, Supervisor>)
+    return std::get<Result<T>>(std::move(*reply));
+  else
+    return std::get<T>(std::move(*reply));
 }
 
 }  // namespace
 
-Supervisor::Supervisor(std::shared_ptr<Node> node, Pid pid, std::shared_ptr<SupervisorState> state)
-    : node_(std::move(node)), pid_(pid), state_(std::move(state)) {}
+Supervisor::Supervisor(std::shared_ptr<Node> node, Pid pid, std::shared_ptr<RequestBox> box)
+    : node_(std::move(node)), pid_(pid), box_(std::move(box)) {}
 
 bool Supervisor::running() const { return node_ && node_->alive(pid_); }
 
 Result<Pid> Supervisor::start_child(ChildSpec spec, Duration timeout) {
-  return ask<Pid>(*node_, pid_, *state_, timeout,
-                  [spec = std::move(spec)](SupervisorServer& s) mutable { return s.add_child(std::move(spec)); });
+  return ask<Pid>(*node_, pid_, *box_, timeout, request::StartChild{std::move(spec)});
 }
 
 Result<Pid> Supervisor::start_child(Term extra_args, Duration timeout) {
-  return ask<Pid>(*node_, pid_, *state_, timeout,
-                  [args = std::move(extra_args)](SupervisorServer& s) { return s.add_template_child(args); });
+  return ask<Pid>(*node_, pid_, *box_, timeout, request::StartTemplateChild{std::move(extra_args)});
 }
 
 Result<bool> Supervisor::terminate_child(const std::string& id, Duration timeout) {
-  return ask<bool>(*node_, pid_, *state_, timeout, [id](SupervisorServer& s) { return s.terminate_child(id); });
+  return ask<bool>(*node_, pid_, *box_, timeout, request::TerminateChild{id});
 }
 
 Result<bool> Supervisor::terminate_child(Pid child, Duration timeout) {
-  return ask<bool>(*node_, pid_, *state_, timeout, [child](SupervisorServer& s) { return s.terminate_child(child); });
+  return ask<bool>(*node_, pid_, *box_, timeout, request::TerminateChildPid{child});
 }
 
 Result<Pid> Supervisor::restart_child(const std::string& id, Duration timeout) {
-  return ask<Pid>(*node_, pid_, *state_, timeout, [id](SupervisorServer& s) { return s.restart_child(id); });
+  return ask<Pid>(*node_, pid_, *box_, timeout, request::RestartChild{id});
 }
 
 Result<bool> Supervisor::delete_child(const std::string& id, Duration timeout) {
-  return ask<bool>(*node_, pid_, *state_, timeout, [id](SupervisorServer& s) { return s.delete_child(id); });
+  return ask<bool>(*node_, pid_, *box_, timeout, request::DeleteChild{id});
 }
 
 Result<std::vector<ChildInfo>> Supervisor::which_children(Duration timeout) {
-  return ask<std::vector<ChildInfo>>(*node_, pid_, *state_, timeout,
-                                     [](SupervisorServer& s) { return s.which_children(); });
+  return ask<std::vector<ChildInfo>>(*node_, pid_, *box_, timeout, request::WhichChildren{});
 }
 
 Result<Supervisor> Supervisor::child_supervisor(const std::string& id, Duration timeout) {
-  return ask<Supervisor>(*node_, pid_, *state_, timeout, [id](SupervisorServer& s) { return s.child_supervisor(id); });
+  return ask<Supervisor>(*node_, pid_, *box_, timeout, request::ChildSupervisor{id});
 }
 
 Result<ChildCounts> Supervisor::count_children(Duration timeout) {
-  return ask<ChildCounts>(*node_, pid_, *state_, timeout, [](SupervisorServer& s) { return s.count_children(); });
+  return ask<ChildCounts>(*node_, pid_, *box_, timeout, request::CountChildren{});
 }
 
 SupervisorStats Supervisor::stats(Duration timeout) {
   if (running()) {
-    auto r = ask<SupervisorStats>(*node_, pid_, *state_, timeout, [](SupervisorServer& s) { return s.stats(); });
+    auto r = ask<SupervisorStats>(*node_, pid_, *box_, timeout, request::Stats{});
     if (r) return r.value();
   }
-  if (auto final = state_->final_stats()) return *final;
+  if (auto final = box_->final_stats()) return *final;
   SupervisorStats s;
   s.health = "stopped";
   return s;
@@ -93,10 +93,10 @@ Result<bool> Supervisor::stop(Duration timeout) {
 
 Result<Supervisor> start_supervisor(const std::shared_ptr<Node>& node, SupervisorSpec spec, const SpawnOptions& opts) {
   if (auto ok = validate(spec); !ok) return ok.error();
-  auto state = std::make_shared<SupervisorState>();
-  auto pid = spawn_supervisor(*node, std::move(spec), state, opts);
+  auto box = std::make_shared<RequestBox>();
+  auto pid = spawn_supervisor(*node, std::move(spec), box, opts);
   if (!pid) return pid.error();
-  return Supervisor(node, pid.value(), state);
+  return Supervisor(node, pid.value(), box);
 }
 
 }  // namespace noexpp::sup

@@ -1,25 +1,25 @@
-#include "supervisor_server.hpp"
+#include "sup/supervisor_server.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 
-#include "../core/log.hpp"
-#include "child_shutdown.hpp"
-#include "noexpp/core/node.hpp"
-#include "noexpp/sup/restart_decision.hpp"
+#include "core/internal/log.hpp"
+#include "noexpp/node.hpp"
+#include "sup/child_shutdown.hpp"
 
 namespace noexpp::sup {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr const char* kTag = "$sup";
 
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 /// simple_one_for_one: the template's args followed by start_child's, as a
 /// tuple when the template's are one (Python's *args), else as a list.
@@ -38,10 +38,11 @@ Term append_args(const Term& base, const Term& extra) {
   return base.is_tuple() ? Term::tuple(std::move(items)) : Term::list(std::move(items));
 }
 
-Error not_found(const std::string& id) { return Error{Errc::child_not_found, "no child '" + id + "'"}; }
+Error not_found(const std::string& id) { return Error{SupErrc::child_not_found, "no child '" + id + "'"}; }
 Error not_for_simple(const char* op) {
-  return Error{Errc::invalid_simple_one_for_one, std::string(op) + " by id is not available with simple_one_for_one" +
-                                                     (std::string(op) == "terminate_child" ? " (pass the child's pid)" : "")};
+  return Error{SupErrc::invalid_simple_one_for_one,
+               std::string(op) + " by id is not available with simple_one_for_one" +
+                   (std::string(op) == "terminate_child" ? " (pass the child's pid)" : "")};
 }
 
 /// "5 s", "0.25 s": seconds as people write them.
@@ -53,15 +54,14 @@ std::string format_seconds(Duration d) {
 
 }  // namespace
 
-SupervisorServer::SupervisorServer(SupervisorSpec spec, std::shared_ptr<SupervisorState> state, Pid parent)
-    : spec_(std::move(spec)), state_(std::move(state)), parent_(parent),
-      intensity_(spec_.max_restarts, spec_.within) {}
+SupervisorServer::SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent)
+    : spec_(std::move(spec)), box_(std::move(box)), parent_(parent) {}
 
 // ---- lifecycle -------------------------------------------------------------
 
 void SupervisorServer::init(const Term&) {
   trap_exit(true);
-  started_ = Clock::now();
+  started_ = now();
   emit("supervisor_started", {{"strategy", to_string(spec_.strategy)}});
   auto statics = std::move(spec_.children);
   spec_.children.clear();
@@ -73,7 +73,7 @@ void SupervisorServer::init(const Term&) {
       stop_all();  // the ones already started, newest first
       stop_reason_ = why;
       stopped_ = true;
-      state_->set_final(stats());
+      box_->set_final(stats());
       emit("supervisor_stopped", {{"reason", why}, {"error", Term()}});  // spawn fails: no exit monitor
       throw HandlerError("ChildStartError", why);
     }
@@ -90,15 +90,15 @@ void SupervisorServer::terminate(const ExitReason& reason) {
   stopped_ = true;
   // supervisor_stopped is emitted by the monitor spawn_supervisor set up,
   // once this process is gone, so a subscriber sees it stopped.
-  state_->set_final(stats());
+  box_->set_final(stats());
 }
 
 // ---- messages ----------------------------------------------------------------
 
 CallReply SupervisorServer::handle_call(const Term& request, const From&) {
-  if (request.is_tuple() && request.as_tuple().items.size() == 2 && request.as_tuple().items[0].is(kTag) &&
-      request.as_tuple().items[1].is_int()) {
-    if (auto job = state_->take(static_cast<std::uint64_t>(request.as_tuple().items[1].as_int()))) job(*this);
+  if (request.is_tuple() && request.as_tuple().items.size() == 2 && request.at(0).is(kTag) && request.at(1).is_int()) {
+    const auto token = static_cast<std::uint64_t>(request.at(1).as_int());
+    if (auto r = box_->take(token)) box_->answer(token, std::visit([this](auto& req) { return handle(req); }, *r));
     return Term();
   }
   log().warn("supervisor {}: unexpected call {}", label(), request.to_string());
@@ -115,15 +115,111 @@ void SupervisorServer::handle_info(const Info& info) {
     if (auto it = find_pid(info.from); it != children_.end()) on_child_exit(it, info.reason);
     return;  // a child already forgotten (stopped by us): nothing to do
   }
-  if (info.kind == Info::Kind::message && info.message.is_tuple()) {
-    auto& items = info.message.as_tuple().items;
-    if (items.size() == 4 && items[0].is(kTag) && items[1].is("restart") && items[2].is_list() &&
-        items[3].is_int()) {
-      std::vector<std::uint64_t> keys;
-      for (auto& k : items[2].as_list().items) keys.push_back(static_cast<std::uint64_t>(k.as_int()));
-      restart_pending(keys, static_cast<std::uint64_t>(items[3].as_int()));
-    }
+  // ("$sup", "restart", key, token, counted): a restart a child waits for came due.
+  const Term& m = info.message;
+  if (info.kind == Info::Kind::message && m.is_tuple() && m.at(0).is(kTag) && m.at(1).is("restart") &&
+      m.at(2).is_int() && m.at(3).is_int() && m.at(4).is_bool())
+    on_restart_due(static_cast<std::uint64_t>(m.at(2).as_int()), static_cast<std::uint64_t>(m.at(3).as_int()),
+                   m.at(4).as_bool());
+}
+
+// ---- events, through the plan -------------------------------------------------
+
+plan::Supervisor SupervisorServer::view() const {
+  plan::Supervisor v;
+  v.strategy = spec_.strategy;
+  v.auto_shutdown = spec_.auto_shutdown;
+  v.max_restarts = spec_.max_restarts;
+  v.within = spec_.within;
+  v.backoff = spec_.backoff;
+  v.restarts = restarts_;
+  v.children.reserve(children_.size());
+  for (auto& r : children_)
+    v.children.push_back({r.key, r.spec.restart, r.spec.significant, r.state, r.started_mono, r.attempt});
+  return v;
+}
+
+void SupervisorServer::on_child_exit(Iter it, const ExitReason& reason) {
+  ChildRecord& rec = *it;
+  const Pid old = rec.pid;
+  mark_stopped(rec);
+  if (reason.is_abnormal()) rec.last_error = reason.to_string();
+  rec.last_failure = reason;
+  emit("child_stopped", {{"child_id", rec.spec.id}, {"pid", old}, {"reason", reason.to_string()}});
+  const auto directive = rec.directive->load(std::memory_order_acquire);
+  const std::string id = rec.spec.id;
+  apply(plan::on_exit(view(), {rec.key, reason, directive}, now(), unit_random()), id, reason);
+}
+
+void SupervisorServer::on_restart_due(std::uint64_t key, std::uint64_t token, bool counted) {
+  auto it = find_key(key);
+  if (it == children_.end() || it->restart_token != token) return;  // stale: a newer wait owns it
+  const std::string id = it->spec.id;
+  const ExitReason cause = it->last_failure;
+  apply(plan::on_restart_due(view(), {key, counted}, now(), unit_random()), id, cause);
+}
+
+void SupervisorServer::apply(const plan::Plan& p, const std::string& cause_id, const ExitReason& cause) {
+  if (p.counted) ++total_restarts_;
+  restarts_ = p.restarts;
+  for (auto& [key, attempt] : p.attempts)
+    if (auto it = find_key(key); it != children_.end()) it->attempt = attempt;
+  switch (p.end) {
+    case plan::Plan::End::escalated:
+      return give_up("child '" + cause_id + "' escalated: " + cause.to_string(), SupErrc::max_restarts_exceeded);
+    case plan::Plan::End::intensity_exceeded:
+      emit("restart_intensity_exceeded", {{"child_id", cause_id},
+                                          {"max_restarts", spec_.max_restarts},
+                                          {"within", std::chrono::duration<double>(spec_.within).count()}});
+      return give_up("more than " + std::to_string(spec_.max_restarts) + " restarts within " +
+                         format_seconds(spec_.within) + " (last: child '" + cause_id + "': " + cause.to_string() + ")",
+                     SupErrc::max_restarts_exceeded);
+    default: break;
   }
+  for (auto key : p.stop)
+    if (auto it = find_key(key); it != children_.end() && it->running()) stop_running(*it);
+  for (auto key : p.absorbed)
+    if (auto it = find_key(key); it != children_.end() && it->restarting()) {
+      it->state = plan::ChildState::stopped;
+      it->restart_token = 0;
+    }
+  for (auto key : p.forget)
+    if (auto it = find_key(key); it != children_.end()) forget(it);
+  for (auto key : p.start) {
+    auto it = find_key(key);
+    if (it == children_.end()) continue;
+    it->state = plan::ChildState::stopped;  // whatever it waited for, this start is it
+    if (auto r = start(*it); !r) {
+      it->last_error = "start failed: " + r.error().detail;
+      it->last_failure = ExitReason::error("ChildStartError", r.error().detail);
+      emit("child_start_failed", {{"child_id", it->spec.id}, {"reason", r.error().detail}});
+      // The rest of this start list waits: the failed child owns the retry.
+      return apply(plan::on_start_failed(view(), {key}, now(), unit_random()), it->spec.id, it->last_failure);
+    }
+    ++it->restart_count;
+    emit("child_restarted", {{"child_id", it->spec.id},
+                             {"pid", it->pid},
+                             {"attempt", it->attempt},
+                             {"restart_count", it->restart_count}});
+  }
+  if (p.restart_later)
+    if (auto it = find_key(*p.restart_later); it != children_.end()) schedule_restart(*it, p.delay, p.delay_counted);
+  if (p.end == plan::Plan::End::auto_shutdown) {
+    stop_reason_ = std::string("auto_shutdown (") + to_string(spec_.auto_shutdown) + ")";
+    stop(ExitReason::shutdown());
+  }
+}
+
+void SupervisorServer::schedule_restart(ChildRecord& rec, Duration delay, bool counted) {
+  rec.state = plan::ChildState::restarting;
+  rec.restart_token = next_restart_token_++;
+  Term msg = Term::tuple({kTag, "restart", Term(rec.key), Term(rec.restart_token), Term(counted)});
+  // Through a message to self even without a delay, as OTP does: a stop
+  // request or a call can get in between.
+  if (delay <= Duration::zero())
+    send(self(), std::move(msg));
+  else
+    send_after(delay, std::move(msg));
 }
 
 // ---- starting and stopping children ---------------------------------------
@@ -154,28 +250,36 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
       return false;
     };
   }
-  if (rec.spec.is_supervisor()) rec.nested_state = std::make_shared<SupervisorState>();
-  Result<Pid> r = rec.spec.is_supervisor() ? spawn_supervisor(node(), *rec.spec.supervisor, rec.nested_state, opts)
+  if (rec.spec.is_supervisor()) rec.nested = std::make_shared<RequestBox>();
+  Result<Pid> r = rec.spec.is_supervisor() ? spawn_supervisor(node(), *rec.spec.supervisor, rec.nested, opts)
                                            : node().spawn(rec.spec.behavior, rec.spec.args, opts);
   if (!r) return r;
   rec.pid = r.value();
-  rec.started_mono = Clock::now();
+  rec.last_pid = rec.pid;
+  rec.state = plan::ChildState::running;
+  rec.started_mono = now();
   rec.started_at = wall_now();
   by_pid_[rec.pid] = by_key_.at(rec.key);
   return r;
 }
 
+void SupervisorServer::mark_stopped(ChildRecord& rec) {
+  if (!rec.pid.is_nil()) by_pid_.erase(rec.pid);
+  rec.pid = {};
+  rec.state = plan::ChildState::stopped;
+}
+
 void SupervisorServer::stop_running(ChildRecord& rec) {
   std::vector<ChildToStop> one{{rec.pid, rec.spec.shutdown_time(), {}}};
-  by_pid_.erase(rec.pid);
   const Pid old = rec.pid;
-  rec.pid = {};
+  mark_stopped(rec);
   shutdown_children(node(), self(), one);
   emit("child_stopped", {{"child_id", rec.spec.id}, {"pid", old}, {"reason", one[0].exited_with.to_string()}});
 }
 
 void SupervisorServer::stop_all() {
-  for (auto& rec : children_) rec.restart_pending = false;
+  for (auto& rec : children_)
+    if (rec.restarting()) rec.state = plan::ChildState::stopped;
   if (!is_simple()) {
     for (auto it = children_.rbegin(); it != children_.rend(); ++it)
       if (it->running()) stop_running(*it);
@@ -189,14 +293,12 @@ void SupervisorServer::stop_all() {
     if (!it->running()) continue;
     all.push_back({it->pid, it->spec.shutdown_time(), {}});
     recs.push_back(it);
-    by_pid_.erase(it->pid);
+    mark_stopped(*it);
   }
   shutdown_children(node(), self(), all);
-  for (std::size_t i = 0; i < recs.size(); ++i) {
-    recs[i]->pid = {};
-    emit("child_stopped", {{"child_id", recs[i]->spec.id}, {"pid", all[i].pid},
-                           {"reason", all[i].exited_with.to_string()}});
-  }
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    emit("child_stopped",
+         {{"child_id", recs[i]->spec.id}, {"pid", all[i].pid}, {"reason", all[i].exited_with.to_string()}});
 }
 
 SupervisorServer::Iter SupervisorServer::find_id(const std::string& id) {
@@ -223,233 +325,104 @@ SupervisorServer::Iter SupervisorServer::add_record(ChildSpec spec) {
 }
 
 void SupervisorServer::forget(Iter it) {
-  if (it->running()) by_pid_.erase(it->pid);
+  if (!it->pid.is_nil()) by_pid_.erase(it->pid);
   by_key_.erase(it->key);
   children_.erase(it);
 }
 
-// ---- restarts ----------------------------------------------------------------
-
-void SupervisorServer::on_child_exit(Iter it, const ExitReason& reason) {
-  ChildRecord& rec = *it;
-  by_pid_.erase(rec.pid);
-  const Pid old = rec.pid;
-  rec.pid = {};
-  if (reason.is_abnormal()) rec.last_error = reason.to_string();
-  emit("child_stopped", {{"child_id", rec.spec.id}, {"pid", old}, {"reason", reason.to_string()}});
-
-  const Directive directive = rec.directive->load(std::memory_order_acquire);
-  if (directive == Directive::escalate) {
-    give_up("child '" + rec.spec.id + "' escalated: " + reason.to_string(), Errc::max_restarts_exceeded);
-    return;
-  }
-  if (directive == Directive::stop || !should_restart(rec.spec.restart, reason)) {
-    const bool significant = rec.spec.significant;
-    // OTP forgets temporary children once they exit; simple_one_for_one ones too.
-    if (directive == Directive::stop || rec.spec.restart == RestartType::temporary || is_simple()) forget(it);
-    if (significant) check_auto_shutdown();
-    return;
-  }
-  if (!count_restart(rec, reason)) return;
-
-  auto group = restart_group(it);
-  // The rest of the group goes down newest first, then all come back in order.
-  for (auto g = group.rbegin(); g != group.rend(); ++g)
-    if (*g != it && (*g)->running()) stop_running(**g);
-  const auto now = Clock::now();
-  std::vector<std::uint64_t> keys;
-  for (auto g : group) {
-    if (g != it && g->spec.restart == RestartType::temporary) {  // OTP does not bring these back
-      forget(g);
-      continue;
-    }
-    if (now - g->started_mono >= spec_.backoff.reset_period()) g->attempt = 0;  // it had been healthy
-    ++g->attempt;
-    g->restart_pending = true;
-    g->restart_token = 0;  // an older restart message for it is stale now
-    keys.push_back(g->key);
-  }
-  schedule_restart(keys, spec_.backoff.delay(rec.attempt, unit_random()), true);
-}
-
-std::vector<SupervisorServer::Iter> SupervisorServer::restart_group(Iter failed) {
-  std::vector<Iter> group;
-  switch (spec_.strategy) {
-    case Strategy::one_for_one:
-    case Strategy::simple_one_for_one: group.push_back(failed); break;
-    case Strategy::one_for_all:
-      for (auto it = children_.begin(); it != children_.end(); ++it) group.push_back(it);
-      break;
-    case Strategy::rest_for_one:
-      for (auto it = failed; it != children_.end(); ++it) group.push_back(it);
-      break;
-  }
-  return group;
-}
-
-void SupervisorServer::schedule_restart(const std::vector<std::uint64_t>& keys, Duration delay, bool inline_ok) {
-  if (keys.empty()) return;
-  if (delay <= Duration::zero() && inline_ok) {
-    restart_pending(keys);  // the common case: at once, no message round trip
-    return;
-  }
-  const std::uint64_t token = next_restart_token_++;
-  std::vector<Term> ks;
-  for (auto k : keys) {
-    ks.emplace_back(k);
-    if (auto it = find_key(k); it != children_.end()) it->restart_token = token;
-  }
-  Term msg = Term::tuple({kTag, "restart", Term::list(std::move(ks)), Term(token)});
-  // A failed restart retries through a message to self, as OTP does, so a
-  // stop request or a call can get in between.
-  if (delay <= Duration::zero())
-    send(self(), std::move(msg));
-  else
-    send_after(delay, std::move(msg));
-}
-
-void SupervisorServer::restart_pending(const std::vector<std::uint64_t>& keys, std::uint64_t token) {
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto it = find_key(keys[i]);
-    if (it == children_.end() || !it->restart_pending) continue;
-    if (token != 0 && it->restart_token != token) continue;  // a newer wait owns it
-    auto r = start(*it);
-    if (!r) {
-      it->last_error = "start failed: " + r.error().detail;
-      emit("child_start_failed", {{"child_id", it->spec.id}, {"reason", r.error().detail}});
-      if (!count_restart(*it, ExitReason::error("ChildStartError", r.error().detail))) break;
-      ++it->attempt;
-      std::vector<std::uint64_t> rest;  // this one and the later ones this restart still owns
-      for (std::size_t j = i; j < keys.size(); ++j) {
-        auto r2 = find_key(keys[j]);
-        if (r2 != children_.end() && r2->restart_pending && (token == 0 || r2->restart_token == token))
-          rest.push_back(keys[j]);
-      }
-      schedule_restart(rest, spec_.backoff.delay(it->attempt, unit_random()), false);
-      return;
-    }
-    it->restart_pending = false;
-    ++it->restart_count;
-    emit("child_restarted", {{"child_id", it->spec.id},
-                             {"pid", it->pid},
-                             {"attempt", it->attempt},
-                             {"restart_count", it->restart_count}});
-  }
-}
-
-double SupervisorServer::unit_random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
-
-bool SupervisorServer::count_restart(const ChildRecord& rec, const ExitReason& reason) {
-  if (intensity_.add(Clock::now())) {
-    ++total_restarts_;
-    return true;
-  }
-  emit("restart_intensity_exceeded", {{"child_id", rec.spec.id},
-                                      {"max_restarts", spec_.max_restarts},
-                                      {"within", std::chrono::duration<double>(spec_.within).count()}});
-  give_up("more than " + std::to_string(spec_.max_restarts) + " restarts within " + format_seconds(spec_.within) +
-              " (last: child '" + rec.spec.id + "': " + reason.to_string() + ")",
-          Errc::max_restarts_exceeded);
-  return false;
-}
-
-void SupervisorServer::give_up(const std::string& why, Errc error) {
+void SupervisorServer::give_up(const std::string& why, std::error_code error) {
   log().error("supervisor {} gives up: {}", label(), why);
   stop_reason_ = why;
   stop_error_ = error;
   stop(ExitReason::shutdown());  // terminate stops the children; the parent sees `shutdown`
 }
 
-void SupervisorServer::check_auto_shutdown() {
-  if (spec_.auto_shutdown == AutoShutdown::never) return;
-  if (spec_.auto_shutdown == AutoShutdown::all_significant &&
-      std::any_of(children_.begin(), children_.end(),
-                  [](const ChildRecord& r) { return r.spec.significant && (r.running() || r.restart_pending); }))
-    return;
-  stop_reason_ = std::string("auto_shutdown (") + to_string(spec_.auto_shutdown) + ")";
-  stop(ExitReason::shutdown());
-}
+double SupervisorServer::unit_random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
 
 // ---- requests from handles ---------------------------------------------------
 
-Result<Pid> SupervisorServer::add_child(ChildSpec spec) {
-  if (is_simple()) return Error{Errc::invalid_simple_one_for_one, "simple_one_for_one starts children with start_child(args)"};
-  if (auto ok = validate(spec, spec_.auto_shutdown); !ok) return ok.error();
-  if (find_id(spec.id) != children_.end()) return Error{Errc::duplicate_child, "child '" + spec.id + "' already present"};
-  auto it = add_record(std::move(spec));
-  auto r = start(*it);
-  if (!r) {
-    const std::string why = "child '" + it->spec.id + "' failed to start: " + r.error().detail;
+Reply SupervisorServer::handle(request::StartChild& r) {
+  if (is_simple())
+    return Result<Pid>(Error{SupErrc::invalid_simple_one_for_one, "simple_one_for_one starts children with start_child(args)"});
+  if (auto ok = validate(r.spec, spec_.auto_shutdown); !ok) return Result<Pid>(ok.error());
+  if (find_id(r.spec.id) != children_.end())
+    return Result<Pid>(Error{SupErrc::duplicate_child, "child '" + r.spec.id + "' already present"});
+  auto it = add_record(std::move(r.spec));
+  auto started = start(*it);
+  if (!started) {
+    const std::string why = "child '" + it->spec.id + "' failed to start: " + started.error().detail;
     forget(it);
-    return Error{r.error().code, why};
+    return Result<Pid>(Error{started.error().code, why});
   }
   emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
-  return r;
+  return started;
 }
 
-Result<Pid> SupervisorServer::add_template_child(const Term& extra_args) {
-  if (!is_simple()) return Error{Errc::invalid_argument, "start_child(args) is for simple_one_for_one; pass a ChildSpec"};
+Reply SupervisorServer::handle(request::StartTemplateChild& r) {
+  if (!is_simple())
+    return Result<Pid>(Error{Errc::invalid_argument, "start_child(args) is for simple_one_for_one; pass a ChildSpec"});
   ChildSpec spec = *spec_.child_template;
-  spec.args = append_args(spec.args, extra_args);
+  spec.args = append_args(spec.args, r.args);
   auto it = add_record(std::move(spec));
-  auto r = start(*it);
-  if (!r) {
+  auto started = start(*it);
+  if (!started) {
     forget(it);
-    return r;
+    return started;
   }
   emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
-  return r;
+  return started;
 }
 
-Result<bool> SupervisorServer::terminate_child(const std::string& id) {
-  if (is_simple()) return not_for_simple("terminate_child");
-  auto it = find_id(id);
-  if (it == children_.end()) return not_found(id);
-  it->restart_pending = false;
+Reply SupervisorServer::handle(request::TerminateChild& r) {
+  if (is_simple()) return Result<bool>(not_for_simple("terminate_child"));
+  auto it = find_id(r.id);
+  if (it == children_.end()) return Result<bool>(not_found(r.id));
+  if (it->restarting()) it->state = plan::ChildState::stopped;  // its pending restart is void now
   if (it->running()) stop_running(*it);
   if (it->spec.restart == RestartType::temporary) forget(it);
-  return true;
+  return Result<bool>(true);
 }
 
-Result<bool> SupervisorServer::terminate_child(Pid pid) {
-  auto it = find_pid(pid);
-  if (it == children_.end()) return Error{Errc::child_not_found, "no child with pid " + pid.to_string()};
+Reply SupervisorServer::handle(request::TerminateChildPid& r) {
+  auto it = find_pid(r.pid);
+  if (it == children_.end()) return Result<bool>(Error{SupErrc::child_not_found, "no child with pid " + r.pid.to_string()});
   stop_running(*it);
   if (is_simple() || it->spec.restart == RestartType::temporary) forget(it);
-  return true;
+  return Result<bool>(true);
 }
 
-Result<Pid> SupervisorServer::restart_child(const std::string& id) {
-  if (is_simple()) return not_for_simple("restart_child");
-  auto it = find_id(id);
-  if (it == children_.end()) return not_found(id);
-  if (it->running() || it->restart_pending) return Error{Errc::child_running, "child '" + id + "' is running"};
-  auto r = start(*it);
-  if (!r) return Error{r.error().code, "child '" + id + "' failed to start: " + r.error().detail};
-  emit("child_started", {{"child_id", id}, {"pid", it->pid}});
-  return r;
+Reply SupervisorServer::handle(request::RestartChild& r) {
+  if (is_simple()) return Result<Pid>(not_for_simple("restart_child"));
+  auto it = find_id(r.id);
+  if (it == children_.end()) return Result<Pid>(not_found(r.id));
+  if (it->running() || it->restarting()) return Result<Pid>(Error{SupErrc::child_running, "child '" + r.id + "' is running"});
+  auto started = start(*it);
+  if (!started) return Result<Pid>(Error{started.error().code, "child '" + r.id + "' failed to start: " + started.error().detail});
+  emit("child_started", {{"child_id", r.id}, {"pid", it->pid}});
+  return started;
 }
 
-Result<bool> SupervisorServer::delete_child(const std::string& id) {
-  if (is_simple()) return not_for_simple("delete_child");
-  auto it = find_id(id);
-  if (it == children_.end()) return not_found(id);
-  if (it->running() || it->restart_pending)
-    return Error{Errc::child_running, "child '" + id + "' is running; terminate it first"};
+Reply SupervisorServer::handle(request::DeleteChild& r) {
+  if (is_simple()) return Result<bool>(not_for_simple("delete_child"));
+  auto it = find_id(r.id);
+  if (it == children_.end()) return Result<bool>(not_found(r.id));
+  if (it->running() || it->restarting())
+    return Result<bool>(Error{SupErrc::child_running, "child '" + r.id + "' is running; terminate it first"});
   forget(it);
-  return true;
+  return Result<bool>(true);
 }
 
-Result<Supervisor> SupervisorServer::child_supervisor(const std::string& id) {
-  auto it = find_id(id);
-  if (it == children_.end()) return not_found(id);
+Reply SupervisorServer::handle(request::ChildSupervisor& r) {
+  auto it = find_id(r.id);
+  if (it == children_.end()) return Result<Supervisor>(not_found(r.id));
   if (!it->spec.is_supervisor())
-    return Error{Errc::invalid_argument, "child '" + id + "' is a worker, not a supervisor"};
-  if (!it->running()) return Error{Errc::supervisor_not_running, "child supervisor '" + id + "' is not running"};
-  return Supervisor(node().shared_from_this(), it->pid, it->nested_state);
+    return Result<Supervisor>(Error{Errc::invalid_argument, "child '" + r.id + "' is a worker, not a supervisor"});
+  if (!it->running())
+    return Result<Supervisor>(Error{SupErrc::supervisor_not_running, "child supervisor '" + r.id + "' is not running"});
+  return Result<Supervisor>(Supervisor(node().shared_from_this(), it->pid, it->nested));
 }
 
-std::vector<ChildInfo> SupervisorServer::which_children() const {
+Reply SupervisorServer::handle(request::WhichChildren&) {
   std::vector<ChildInfo> out;
   out.reserve(children_.size());
   for (auto& r : children_)
@@ -459,7 +432,7 @@ std::vector<ChildInfo> SupervisorServer::which_children() const {
   return out;
 }
 
-ChildCounts SupervisorServer::count_children() const {
+Reply SupervisorServer::handle(request::CountChildren&) {
   ChildCounts c;
   for (auto& r : children_) {
     ++c.specs;
@@ -472,25 +445,28 @@ ChildCounts SupervisorServer::count_children() const {
   return c;
 }
 
-SupervisorStats SupervisorServer::stats() {
+Reply SupervisorServer::handle(request::Stats&) { return stats(); }
+
+SupervisorStats SupervisorServer::stats() const {
   SupervisorStats s;
+  const auto t = now();
   s.running = !stopped_;
   s.child_count = children_.size();
   s.total_restarts = total_restarts_;
-  s.uptime = seconds_since(started_);
+  s.uptime = seconds_between(started_, t);
   s.stop_reason = stopped_ ? stop_reason_ : "";
   s.stop_error = stop_error_;
-  bool pending = false;
+  bool restarting = false;
   for (auto& r : children_) {
-    pending = pending || r.restart_pending;
+    restarting = restarting || r.restarting();
     s.children.push_back(ChildStats{r.spec.id, r.pid, r.restart_count, r.last_error,
-                                    r.running() ? seconds_since(r.started_mono) : 0.0});
+                                    r.running() ? seconds_between(r.started_mono, t) : 0.0});
   }
   if (stopped_)
-    s.health = stop_error_ == Errc::ok ? "stopped" : "failed";
-  else if (pending)
+    s.health = stop_error_ ? "failed" : "stopped";
+  else if (restarting)
     s.health = "restarting";
-  else if (intensity_.recent(Clock::now()) > 0)
+  else if (plan::recent_restarts(restarts_, spec_.within, t) > 0)
     s.health = "degraded";
   else
     s.health = "healthy";
@@ -509,30 +485,27 @@ void SupervisorServer::emit(const char* type, std::vector<std::pair<Term, Term>>
 
 std::string SupervisorServer::label() const { return spec_.name.empty() ? self().to_string() : spec_.name; }
 
-Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<SupervisorState> state,
-                             const SpawnOptions& opts) {
+Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts) {
   SpawnOptions o = opts;
   if (o.name.empty()) o.name = spec.name;
   o.on_crash = nullptr;  // a supervisor's own failure is never resumed
   const Pid parent = opts.link_to;
   auto shared_spec = std::make_shared<SupervisorSpec>(std::move(spec));
-  BehaviorFactory factory = [shared_spec, state, parent] {
-    return std::make_unique<SupervisorServer>(*shared_spec, state, parent);
+  BehaviorFactory factory = [shared_spec, box, parent] {
+    return std::make_unique<SupervisorServer>(*shared_spec, box, parent);
   };
   auto pid = node.spawn(factory, Term(), o);
+  if (!pid) return pid;  // init failed (it reported supervisor_stopped itself)
   const std::string label = shared_spec->name;
-  auto stopped = [&node, state, label](Pid sup) {
-    auto final = state->final_stats();
+  // After the process has left the table: subscribers see it stopped.
+  node.monitor(pid.value(), [&node, box, label](Pid sup, const ExitReason&) {
+    auto final = box->final_stats();
     node.events().emit("supervisor_stopped",
                        Term::map({{"supervisor", label.empty() ? sup.to_string() : label},
                                   {"supervisor_pid", sup},
                                   {"reason", final ? final->stop_reason : "unknown"},
-                                  {"error", final && final->stop_error != Errc::ok ? Term("max_restarts_exceeded")
-                                                                                    : Term()}}));
-  };
-  if (!pid) return pid;  // init failed (it reported supervisor_stopped itself)
-  // After the process has left the table: subscribers see it stopped.
-  node.monitor(pid.value(), [stopped](Pid sup, const ExitReason&) { stopped(sup); });
+                                  {"error", final && final->stop_error ? Term("max_restarts_exceeded") : Term()}}));
+  });
   return pid;
 }
 

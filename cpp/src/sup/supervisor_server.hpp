@@ -1,6 +1,8 @@
 #pragma once
-// The supervisor process: a GenServer that traps exits, links to its
-// children and applies the spec's strategy to their exits.
+// The supervisor process: a GenServer that traps exits and links to its
+// children. It receives tagged requests from its handles (requests.hpp),
+// the EXITs of its children and its own restart messages, asks the pure
+// restart plan (restart_plan.hpp) what each event means, and applies it.
 #include <list>
 #include <memory>
 #include <random>
@@ -8,17 +10,17 @@
 #include <unordered_map>
 #include <vector>
 
-#include "child_record.hpp"
-#include "noexpp/core/behavior.hpp"
-#include "noexpp/sup/restart_intensity.hpp"
+#include "noexpp/behavior.hpp"
 #include "noexpp/sup/supervisor.hpp"
-#include "supervisor_state.hpp"
+#include "sup/child_record.hpp"
+#include "sup/requests.hpp"
+#include "sup/restart_plan.hpp"
 
 namespace noexpp::sup {
 
 class SupervisorServer : public GenServer {
  public:
-  SupervisorServer(SupervisorSpec spec, std::shared_ptr<SupervisorState> state, Pid parent);
+  SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent);
 
   void init(const Term& args) override;
   CallReply handle_call(const Term& request, const From& from) override;
@@ -26,75 +28,72 @@ class SupervisorServer : public GenServer {
   void terminate(const ExitReason& reason) override;
   std::string behavior_name() const override { return "supervisor"; }
 
-  // ---- requests from a Supervisor handle (run in this process) ----
-  Result<Pid> add_child(ChildSpec spec);
-  Result<Pid> add_template_child(const Term& extra_args);
-  Result<bool> terminate_child(const std::string& id);
-  Result<bool> terminate_child(Pid pid);
-  Result<Pid> restart_child(const std::string& id);
-  Result<bool> delete_child(const std::string& id);
-  Result<Supervisor> child_supervisor(const std::string& id);
-  std::vector<ChildInfo> which_children() const;
-  ChildCounts count_children() const;
-  SupervisorStats stats();
-
  private:
   using Records = std::list<ChildRecord>;
   using Iter = Records::iterator;
 
+  // ---- requests from handles ----
+  Reply handle(request::StartChild& r);
+  Reply handle(request::StartTemplateChild& r);
+  Reply handle(request::TerminateChild& r);
+  Reply handle(request::TerminateChildPid& r);
+  Reply handle(request::RestartChild& r);
+  Reply handle(request::DeleteChild& r);
+  Reply handle(request::WhichChildren& r);
+  Reply handle(request::CountChildren& r);
+  Reply handle(request::Stats& r);
+  Reply handle(request::ChildSupervisor& r);
+
+  // ---- events, through the plan ----
+  void on_child_exit(Iter it, const ExitReason& reason);
+  void on_restart_due(std::uint64_t key, std::uint64_t token, bool counted);
+  /// Applies `p`; `cause` (the child whose event it was) names events and logs.
+  void apply(const plan::Plan& p, const std::string& cause_id, const ExitReason& cause);
+  plan::Supervisor view() const;
+  SupervisorStats stats() const;
+
+  // ---- children ----
   /// Spawns the child of `rec` linked to this supervisor; sets pid and times.
   Result<Pid> start(ChildRecord& rec);
   /// Stops a running child (orderly, then kill) and emits child_stopped.
   void stop_running(ChildRecord& rec);
   /// Stops every running child, newest first (simple_one_for_one: all at once).
   void stop_all();
+  /// Records that `rec`'s process is gone (exited or stopped by us).
+  void mark_stopped(ChildRecord& rec);
+  /// A `restarting` child's RestartDue after `delay` (zero: a message to self).
+  void schedule_restart(ChildRecord& rec, Duration delay, bool counted);
   Iter find_id(const std::string& id);
   Iter find_pid(Pid pid);
   Iter find_key(std::uint64_t key);
-  /// Appends a record (not started) for `spec`.
   Iter add_record(ChildSpec spec);
   void forget(Iter it);
 
-  void on_child_exit(Iter it, const ExitReason& reason);
-  /// The children a restart of `failed` takes down and brings back, in start order.
-  std::vector<Iter> restart_group(Iter failed);
-  /// Starts the pending children of `keys` in start order; retries on
-  /// failure. A nonzero `token` (from a restart message) skips children
-  /// whose wait a newer schedule_restart owns.
-  void restart_pending(const std::vector<std::uint64_t>& keys, std::uint64_t token = 0);
-  /// Starts `keys` after `delay` (a timer message to self), so the
-  /// supervisor serves calls and other children meanwhile; with no delay,
-  /// at once if `inline_ok`, else through a message to self.
-  void schedule_restart(const std::vector<std::uint64_t>& keys, Duration delay, bool inline_ok);
-  /// Counts a restart; false (and the supervisor is stopping) when too many.
-  bool count_restart(const ChildRecord& rec, const ExitReason& reason);
-  double unit_random();
-  void give_up(const std::string& why, Errc error);
-  void check_auto_shutdown();
-
+  void give_up(const std::string& why, std::error_code error);
   void emit(const char* type, std::vector<std::pair<Term, Term>> fields);
   std::string label() const;
   bool is_simple() const { return spec_.strategy == Strategy::simple_one_for_one; }
+  double unit_random();
+  std::chrono::steady_clock::time_point now() const { return box_->now(); }
 
   SupervisorSpec spec_;
-  std::shared_ptr<SupervisorState> state_;
+  std::shared_ptr<RequestBox> box_;
   Pid parent_;
   Records children_;
   std::unordered_map<Pid, Iter, PidHash> by_pid_;
   std::unordered_map<std::uint64_t, Iter> by_key_;
   std::uint64_t next_key_ = 1;
   std::uint64_t next_restart_token_ = 1;
-  RestartIntensity intensity_;
+  std::deque<plan::TimePoint> restarts_;  ///< counted restarts (the intensity window)
   std::uint64_t total_restarts_ = 0;
   std::chrono::steady_clock::time_point started_{};
   bool stopped_ = false;
   std::string stop_reason_;
-  Errc stop_error_ = Errc::ok;
+  std::error_code stop_error_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
 /// Spawns a supervisor process for `spec` (validated by the caller).
-Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<SupervisorState> state,
-                             const SpawnOptions& opts);
+Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts);
 
 }  // namespace noexpp::sup

@@ -1,43 +1,46 @@
 #pragma once
-/// A node's part in a cluster (DESIGN §6): the listener, one connection per
-/// peer, membership (seeds, gossip, reconnects), node_up / node_down events,
-/// fault injection, and the routing of messages, calls, monitors and links
-/// to processes on other nodes.
+/// A node's part in a cluster (DESIGN §6): membership (seeds, gossip,
+/// reconnects), node_up / node_down events, requests to other nodes, fault
+/// injection, and the extension points the layers above use (dist/).
+///
+/// The cluster is a module of its node (Node::attach): create the node with
+/// cluster::create_node (or dist::create_node, which adds the global
+/// registry and remote spawn), and reach its cluster with cluster_of.
 ///
 /// Threads: a dedicated network thread runs every socket, timer and
 /// membership change, and never runs behaviors or takes the GIL, so a busy
-/// or blocked node still answers heartbeats. Other threads only queue
-/// frames on a connection (Connection::send) and read the routing table.
-#include <asio.hpp>
-#include <atomic>
+/// or blocked node still answers heartbeats.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <unordered_map>
+#include <system_error>
 #include <vector>
 
-#include "noexpp/cluster/cluster_options.hpp"
-#include "noexpp/cluster/connection.hpp"
-#include "noexpp/core/behavior.hpp"
-#include "noexpp/core/envelope.hpp"
-#include "noexpp/core/error.hpp"
-#include "noexpp/core/events.hpp"
-#include "noexpp/core/fwd.hpp"
+#include "noexpp/call.hpp"
+#include "noexpp/cluster/options.hpp"
+#include "noexpp/error.hpp"
+#include "noexpp/events.hpp"
+#include "noexpp/node.hpp"
+#include "noexpp/pid.hpp"
+#include "noexpp/term.hpp"
 
 namespace noexpp::cluster {
 
-/// The error type of a failed request to a node: this prefix, then the
-/// Errc number (see Cluster::node_request and errc_of_node_request).
-inline constexpr const char* kNodeRequestErrorPrefix = "noexpp.Errc.";
-/// The Errc a failed node request carried, or nullopt for another failure.
-std::optional<Errc> errc_of_node_request(const ExitReason& r);
+/// The cluster's own errors (category "noexpp.cluster"); a call or request
+/// that fails on the way reports the core's no_connection, call_timeout or
+/// message_too_large.
+enum class ClusterErrc {
+  ok = 0,
+  authentication_failed = 1,  ///< a peer's cookie or protocol version did not match
+  listen_failed,              ///< the node could not listen on its address
+};
+const std::error_category& cluster_category();
+std::error_code make_error_code(ClusterErrc e);
 
-/// A member as this node sees it (Node::members).
+/// A member as this node sees it (Cluster::members).
 struct MemberInfo {
   std::string id;
   std::string status;               ///< "up", "connecting" or "down"
@@ -47,163 +50,90 @@ struct MemberInfo {
   double rtt = -1;                  ///< seconds, last heartbeat round trip
 };
 
+/// What a node-request handler answers: a value or an error, and what to
+/// do if that answer cannot reach the asking node (it went away meanwhile):
+/// remote spawn stops the child it started, so no orphan is left.
+struct RequestAnswer {
+  RequestAnswer(Result<Term> r) : result(std::move(r)) {}  // NOLINT: handlers `return value;`
+  RequestAnswer(Term t) : result(std::move(t)) {}          // NOLINT
+  RequestAnswer(Error e) : result(std::move(e)) {}         // NOLINT
+  Result<Term> result;
+  std::function<void()> if_undelivered;
+};
+
 class Cluster {
  public:
-  /// Resolves the cookie and binds the listener (the node id needs the port).
-  /// Throws std::system_error / std::invalid_argument with a message naming
-  /// the address, the cookie file or the bad option.
-  Cluster(Node& node, const std::string& host, std::uint16_t port, ClusterOptions options);
-  ~Cluster();
-  Cluster(const Cluster&) = delete;
-  Cluster& operator=(const Cluster&) = delete;
+  virtual ~Cluster() = default;
 
   /// The port the listener is bound to. Thread: any.
-  std::uint16_t port() const { return port_; }
-  const ClusterOptions& options() const { return options_; }
-
-  /// Starts the network thread, accepts peers, connects to the seeds.
-  void start();
-  /// Says goodbye to every peer (when `graceful`), closes every connection
-  /// and stops the network thread. Thread: not the network thread.
-  void stop(bool graceful);
+  virtual std::uint16_t port() const = 0;
+  virtual const ClusterOptions& options() const = 0;
 
   // ---- membership (Thread: any) ----
   /// Connects to `id` (and keeps it as a member); `done` runs once, on the
   /// network thread: true when connected, or an error (authentication_failed,
-  /// no_connection naming why, invalid_argument).
-  void connect(const std::string& id, std::function<void(Result<bool>)> done);
+  /// no_connection naming why, invalid_argument, node_stopped).
+  virtual void connect(const std::string& id, std::function<void(Result<bool>)> done) = 0;
   /// Blocking form of connect, bounded by `timeout`.
-  Result<bool> connect_wait(const std::string& id, Duration timeout);
+  virtual Result<bool> connect_wait(const std::string& id, Duration timeout) = 0;
   /// Members known to this node, sorted by id (hidden peers excluded).
-  std::vector<MemberInfo> members() const;
-  /// The pseudo-pid (serial 0) of a connected peer, to call it.
-  std::optional<Pid> node_pid(const std::string& id) const;
-  /// node_up / node_down events: {node, creation} / {node, reason, detail}.
-  EventBus& events() { return events_; }
-  /// Fault injection: drop (or stop dropping) all traffic with `peer_id`,
-  /// connection attempts included. Thread: any.
-  void set_partitioned(const std::string& peer_id, bool on);
-  /// Fault injection: delay every frame this node sends to `peer_id` by
-  /// `delay` (zero: none), as a slow link. Thread: any.
-  void set_delay(const std::string& peer_id, std::chrono::microseconds delay);
-  /// Stops dropping and delaying traffic with every peer, and reconnects at once.
-  void heal_all();
-  /// Closes every connection without a goodbye, as a crashed node's peers
-  /// see it (LocalCluster.kill in threads mode), and returns once they are
-  /// closed. Thread: not the network thread.
-  void abort_connections();
-
-  // ---- routing, from Node (Thread: any) ----
-  /// Sends an envelope (info, cast, exit_signal, stop, down) to a process of
-  /// another node. no_connection when its node is not connected, ok(false)
-  /// when the pid is of an older incarnation, message_too_large.
-  Result<bool> route(Pid to, Envelope& e);
-  /// Sends call `ref` (already in node.pending()); its reply completes it.
-  /// On failure the caller completes it with the returned status.
-  std::optional<CallOutcome> route_call(Pid to, Pid from, std::uint64_t ref, Term request);
-  /// A monitor held by a local watcher (or callback) on a remote target.
-  /// Fires at once, noconnection / noproc, if it cannot be set up.
-  void monitor(std::uint64_t ref, RemoteMonitor m);
-  void demonitor(Pid target, std::uint64_t ref);
-  /// Starts `behavior` (a registered name) on node `id` with `args`, as
-  /// Node::spawn does there. A reply that arrives after `timeout` stops the
-  /// late child, so a timed-out spawn leaves no orphan. Errors: no_connection
-  /// (not connected, or it went down), call_timeout, and the remote node's
-  /// behavior_not_found, init_failed, duplicate_name. Thread: not the network thread.
-  Result<Pid> spawn(const std::string& id, const std::string& behavior, Term args, const std::string& name,
-                    Duration timeout);
-  /// Sends a request to node `id` itself and waits for the answer; a failed
-  /// request comes back as the remote Error. Thread: not the network thread.
-  Result<Term> request(const std::string& id, Term request, Duration timeout);
-
-  // ---- extension points for layers above (dist/) ----
-  using RequestHandler = std::function<Result<Term>(const Term& request)>;
-  /// Answers node requests whose first item is `op` (on an engine thread).
-  void add_request_handler(std::string op, RequestHandler handler);
-  using MessageHandler = std::function<void(const std::string& from_node, const Term& payload)>;
-  /// Receives node messages `op` (on the network thread: must not block).
-  void add_message_handler(std::string op, MessageHandler handler);
-  /// One-way message to node `id` itself. Thread: any.
-  Result<bool> send_node_message(const std::string& id, const std::string& op, Term payload);
-  /// To every connected, non-hidden member. Thread: any.
-  void broadcast_node_message(const std::string& op, const Term& payload);
+  virtual std::vector<MemberInfo> members() const = 0;
   /// Ids of the members that are up (hidden peers excluded), without a trip
-  /// to the network thread. Thread: any.
-  std::vector<std::string> up_members() const;
+  /// to the network thread.
+  virtual std::vector<std::string> up_members() const = 0;
+  /// The pseudo-pid (serial 0) of a connected peer, to call it.
+  virtual std::optional<Pid> node_pid(const std::string& id) const = 0;
+  /// node_up / node_down events: {node, creation} / {node, creation, reason, detail}.
+  virtual EventBus& events() = 0;
 
-  /// Links local `from` to remote `to` (`from` already has the link).
-  void link(Pid from, Pid to);
-  void unlink(Pid from, Pid to);
+  // ---- requests to other nodes (Thread: not the network thread) ----
+  /// Sends a request to node `id` itself and waits for the answer; a failed
+  /// request comes back as the remote Error.
+  virtual Result<Term> request(const std::string& id, Term request, Duration timeout) = 0;
+  /// As request, without waiting: `done` runs once with the answer, on an
+  /// engine thread (or at once when the node is not connected). With
+  /// kInfinity the request stays open until answered or the node is lost.
+  /// Thread: any.
+  virtual void request_async(const std::string& id, Term request, Duration timeout,
+                             std::function<void(Result<Term>)> done) = 0;
+  /// Whether `pid`, a process of another node, is alive (its node is asked;
+  /// false when that node is not connected).
+  virtual bool alive(Pid pid, Duration timeout) = 0;
 
-  // ---- used by Connection (Thread: net) ----
-  const std::string& local_id() const;
-  std::uint32_t local_creation() const;
-  const std::string& cookie() const { return cookie_; }
-  asio::io_context& io() { return io_; }
-  std::int64_t local_process_count() const;
-  /// An incoming hello from `id`: "" to go on, or the reject code
-  /// ("duplicate", "partitioned") that turns it away.
-  std::string admit(const std::shared_ptr<Connection>& c, const std::string& id, std::uint32_t creation);
-  void on_established(const std::shared_ptr<Connection>& c);
-  void on_frame(Connection& c, Frame& f);
-  void on_closed(const std::shared_ptr<Connection>& c, const CloseReason& why);
+  // ---- fault injection (Thread: any) ----
+  /// Drops (or stops dropping) all traffic with `peer_id`, connection
+  /// attempts included, as a cut network would.
+  virtual void set_partitioned(const std::string& peer_id, bool on) = 0;
+  /// Delays every frame this node sends to `peer_id` by `delay` (zero:
+  /// none), as a slow link; order is kept.
+  virtual void set_delay(const std::string& peer_id, std::chrono::microseconds delay) = 0;
+  /// Stops dropping and delaying traffic with every peer, and reconnects at once.
+  virtual void heal_all() = 0;
 
- private:
-  struct Peer;
-  Peer& peer(const std::string& id);
-  void accept_loop();
-  /// Closes every connection once their queues are written, or at `deadline`.
-  asio::awaitable<void> close_when_flushed(std::chrono::steady_clock::time_point deadline);
-  void dial(Peer& p);
-  void schedule_redial(Peer& p);
-  void finish_waiters(Peer& p, const Result<bool>& r);
-  void gossip_to(Connection& c);
-  std::shared_ptr<Connection> route_to(std::uint32_t node_index) const;
-  void node_down(Peer& p, const std::shared_ptr<Connection>& c, const CloseReason& why);
-  /// Fails what was in flight to a peer that went away.
-  void fail_in_flight(Connection& c);
-  // Frames from a peer, applied to this node (remote.cpp).
-  void on_envelope(Connection& c, Frame& f);
-  void on_call(Connection& c, Frame& f);
-  void on_reply(Connection& c, Frame& f);
-  void on_monitor(Connection& c, Frame& f);
-  void on_demonitor(Connection& c, Frame& f);
-  void on_down(Connection& c, Frame& f);
-  void on_link(Connection& c, Frame& f);
-  void on_unlink(Connection& c, Frame& f);
-  void on_members(Connection& c, Frame& f);
-  void on_node_message(Connection& c, Frame& f);
-  /// A call to the node itself (serial 0): members, alive, whereis, spawn,
-  /// partition, heal, process_count. Runs on an engine thread.
-  Result<Term> node_request(const Term& request);
-
-  Node& node_;
-  ClusterOptions options_;
-  std::string cookie_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-  bool started_ = false;
-  std::atomic<bool> stopping_{false};
-  bool aborted_ = false;  // net thread
-  EventBus events_;
-
-  // Net thread only.
-  std::unordered_map<std::string, std::unique_ptr<Peer>> peers_;
-  std::vector<std::shared_ptr<Connection>> accepted_;  // handshakes under way
-
-  // Extension handlers: registered before start, read-only after.
-  std::unordered_map<std::string, RequestHandler> request_handlers_;
-  std::unordered_map<std::string, MessageHandler> message_handlers_;
-  // Refs of spawn requests whose reply has not arrived: a late reply stops its child.
-  std::mutex spawns_mu_;
-  std::unordered_map<std::uint64_t, bool> spawns_;
-
-  // Established connections by node index, for routing from any thread.
-  mutable std::mutex routes_mu_;
-  std::unordered_map<std::uint32_t, std::shared_ptr<Connection>> routes_;
+  // ---- extension points for the layers above (register before start) ----
+  /// Answers node requests whose first item is `op` (on an engine thread).
+  using RequestHandler = std::function<RequestAnswer(const Term& request)>;
+  virtual void add_request_handler(std::string op, RequestHandler handler) = 0;
+  /// Receives node messages `op` (on the network thread: must not block).
+  using MessageHandler = std::function<void(const std::string& from_node, const Term& payload)>;
+  virtual void add_message_handler(std::string op, MessageHandler handler) = 0;
+  /// One-way message to node `id` itself. Thread: any.
+  virtual Result<bool> send_node_message(const std::string& id, const std::string& op, Term payload) = 0;
+  /// To every connected, non-hidden member. Thread: any.
+  virtual void broadcast_node_message(const std::string& op, const Term& payload) = 0;
 };
 
+/// The cluster of `node`, or null when it does not take part in one. Thread: any.
+Cluster* cluster_of(Node& node);
+
+/// Creates a node that listens on node.host:node.port (port 0: any free
+/// port, named in its id) and takes part in clusters, with `cluster`'s
+/// settings. Not started. Throws ErrorException: invalid_argument (an
+/// option, a seed, an address that is not an IP address), listen_failed,
+/// or the cookie file's error. `deleter` as in Node::create.
+std::shared_ptr<Node> create_node(NodeOptions node, ClusterOptions cluster, void (*deleter)(Node*) = nullptr);
+
 }  // namespace noexpp::cluster
+
+template <>
+struct std::is_error_code_enum<noexpp::cluster::ClusterErrc> : std::true_type {};

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "noexpp/core/error.hpp"
+#include "noexpp/error.hpp"
 
 namespace noexpp::cluster {
 

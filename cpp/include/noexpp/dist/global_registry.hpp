@@ -23,16 +23,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "noexpp/core/behavior.hpp"
-#include "noexpp/core/error.hpp"
-#include "noexpp/core/fwd.hpp"
-#include "noexpp/core/pid.hpp"
+#include "noexpp/call.hpp"
+#include "noexpp/cluster/cluster.hpp"
+#include "noexpp/error.hpp"
+#include "noexpp/node.hpp"
+#include "noexpp/pid.hpp"
 
 namespace noexpp {
-namespace cluster {
-class Cluster;
-}
-
 namespace dist {
 
 /// What happens to a registered process that loses its name to another one
@@ -51,10 +48,13 @@ struct GlobalName {
   std::string origin;  ///< the node that registered it: it applies on_conflict
 };
 
-class GlobalRegistry {
+/// A module of a node in a cluster (dist::create_node attaches it); reach it
+/// with dist::global_registry(node).
+class GlobalRegistry final : public NodeModule {
  public:
   GlobalRegistry(Node& node, cluster::Cluster& cluster);
-  ~GlobalRegistry();
+  ~GlobalRegistry() override;
+  const char* name() const override { return "global_registry"; }
   GlobalRegistry(const GlobalRegistry&) = delete;
   GlobalRegistry& operator=(const GlobalRegistry&) = delete;
 
@@ -100,6 +100,10 @@ class GlobalRegistry {
   ConflictHandler on_conflict_;
   std::mutex decide_mu_;  // the leader decides one registration at a time
 };
+
+/// The global registry of `node`, or null when it has none (a node that
+/// does not listen, or one made by cluster::create_node alone). Thread: any.
+GlobalRegistry* global_registry(Node& node);
 
 }  // namespace dist
 }  // namespace noexpp

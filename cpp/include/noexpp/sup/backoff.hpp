@@ -2,7 +2,7 @@
 /// Exponential backoff between consecutive restarts of one child.
 #include <chrono>
 
-#include "noexpp/core/behavior.hpp"
+#include "noexpp/behavior.hpp"
 
 namespace noexpp::sup {
 

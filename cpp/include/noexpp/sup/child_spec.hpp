@@ -10,11 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#include "noexpp/core/behavior.hpp"
-#include "noexpp/core/error.hpp"
-#include "noexpp/core/exit_reason.hpp"
-#include "noexpp/core/term.hpp"
+#include "noexpp/behavior.hpp"
+#include "noexpp/error.hpp"
+#include "noexpp/exit_reason.hpp"
+#include "noexpp/term.hpp"
 #include "noexpp/sup/backoff.hpp"
+#include "noexpp/sup/errors.hpp"
 
 namespace noexpp::sup {
 

@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "noexpp/core/error.hpp"
-#include "noexpp/core/node.hpp"
-#include "noexpp/core/pid.hpp"
+#include "noexpp/error.hpp"
+#include "noexpp/node.hpp"
+#include "noexpp/pid.hpp"
 #include "noexpp/sup/child_spec.hpp"
+#include "noexpp/sup/errors.hpp"
 
 namespace noexpp::sup {
 
@@ -48,11 +49,11 @@ struct SupervisorStats {
   std::uint64_t total_restarts = 0;
   double uptime = 0;           ///< seconds since start (frozen when stopped)
   std::string stop_reason;     ///< "" while running
-  Errc stop_error = Errc::ok;  ///< max_restarts_exceeded when it gave up
+  std::error_code stop_error;  ///< SupErrc::max_restarts_exceeded when it gave up
   std::vector<ChildStats> children;
 };
 
-class SupervisorState;  // shared between a handle and the supervisor process
+class RequestBox;  // shared between handles and the supervisor process
 
 /// A handle on a running (or stopped) supervisor. Copyable; the calls are
 /// synchronous requests to the supervisor process. Thread: any, except the
@@ -60,7 +61,7 @@ class SupervisorState;  // shared between a handle and the supervisor process
 class Supervisor {
  public:
   Supervisor() = default;
-  Supervisor(std::shared_ptr<Node> node, Pid pid, std::shared_ptr<SupervisorState> state);
+  Supervisor(std::shared_ptr<Node> node, Pid pid, std::shared_ptr<RequestBox> box);
 
   Pid pid() const { return pid_; }
   Node& node() const { return *node_; }
@@ -92,7 +93,7 @@ class Supervisor {
  private:
   std::shared_ptr<Node> node_;
   Pid pid_;
-  std::shared_ptr<SupervisorState> state_;
+  std::shared_ptr<RequestBox> box_;
 };
 
 /// Validates `spec`, spawns the supervisor process and starts its children

@@ -1,0 +1,44 @@
+#pragma once
+/// The process-wide behavior registry: behavior name -> factory, shared by
+/// every node in the OS process and by C++ and Python (DESIGN §6).
+#include <mutex>
+#include <optional>
+#include <string>
+#include <typeinfo>
+#include <unordered_map>
+#include <vector>
+
+#include "noexpp/behavior.hpp"
+#include "noexpp/error.hpp"
+
+namespace noexpp {
+
+struct BehaviorEntry {
+  std::string name;
+  std::string language;     ///< "cpp" or "python"
+  BehaviorFactory factory;
+  const void* identity;     ///< the C++ type_info or the Python class: same identity = same behavior
+};
+
+class BehaviorRegistry {
+ public:
+  static BehaviorRegistry& instance();
+  /// Registers `entry`. Registering the same name again with the same identity
+  /// is a no-op; with another identity it fails with Errc::duplicate_name. Thread: any.
+  Result<bool> add(BehaviorEntry entry);
+  std::optional<BehaviorEntry> find(const std::string& name) const;
+  std::vector<BehaviorEntry> list() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, BehaviorEntry> entries_;
+};
+
+/// Registers the C++ behavior T (default-constructible GenServer) as `name`.
+template <class T>
+Result<bool> register_behavior(std::string name) {
+  return BehaviorRegistry::instance().add(
+      BehaviorEntry{std::move(name), "cpp", [] { return std::make_unique<T>(); }, &typeid(T)});
+}
+
+}  // namespace noexpp

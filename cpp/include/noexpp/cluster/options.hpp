@@ -1,0 +1,40 @@
+#pragma once
+/// How a node takes part in a cluster (DESIGN §6). The defaults are the
+/// documented ones; tests and experiments tune the timings.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace noexpp::cluster {
+
+/// A node in a cluster listens on NodeOptions::host:port (port 0: any free
+/// port, which its id then names); see cluster::create_node.
+struct ClusterOptions {
+  /// The shared secret. Empty: read from `cookie_file` (empty path: the
+  /// default, $NOEXPP_COOKIE_FILE or ~/.noexpp.cookie, created if missing).
+  std::string cookie;
+  std::string cookie_file;
+  /// Node ids ("name@host:port") to connect to at start, retried with backoff.
+  std::vector<std::string> seeds;
+  /// A hidden node (Erlang's -hidden) connects only where told to and is
+  /// never gossiped to others: tools and test controllers use it.
+  bool hidden = false;
+  /// Largest frame accepted or sent, in bytes (length prefix excluded).
+  std::size_t max_frame_bytes = std::size_t{16} << 20;
+  /// Heartbeats on every connection; the phi-accrual detector suspects a
+  /// peer when phi passes `phi_threshold`. With these defaults a silent peer
+  /// is reported down after about 1.6 s on loopback.
+  std::chrono::milliseconds heartbeat_interval{200};
+  double phi_threshold = 8.0;
+  std::chrono::milliseconds acceptable_pause{800};
+  std::chrono::milliseconds min_std_dev{100};
+  /// A handshake (TCP connect included) must finish within this.
+  std::chrono::milliseconds handshake_timeout{5000};
+  /// Reconnects to known members that are down: exponential backoff with
+  /// 20% jitter between these bounds.
+  std::chrono::milliseconds reconnect_initial{100};
+  std::chrono::milliseconds reconnect_max{5000};
+};
+
+}  // namespace noexpp::cluster

@@ -1,0 +1,120 @@
+#pragma once
+/// A process: a mailbox, a behavior, and the state of its links and monitors.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "noexpp/behavior.hpp"
+#include "core/link_set.hpp"
+#include "core/mailbox.hpp"
+
+namespace noexpp {
+
+/// Someone to tell when a process exits: another process (gets a DOWN
+/// message) or a callback (node.monitor from outside any process).
+struct Monitor {
+  std::uint64_t ref = 0;
+  Pid watcher;  ///< nil when `callback` is used
+  std::function<void(Pid, const ExitReason&)> callback;
+};
+
+class Process : public std::enable_shared_from_this<Process> {
+ public:
+  Process(Node& node, Pid pid, std::unique_ptr<GenServer> behavior, std::string name);
+  ~Process();
+
+  Pid pid() const { return pid_; }
+  Node& node() const { return node_; }
+  const std::string& registered_name() const { return name_; }
+  std::string behavior_name() const { return behavior_->behavior_name(); }
+  GenServer& behavior() { return *behavior_; }
+
+  /// Runs init on the calling thread (the spawner waits for it anyway, as
+  /// proc_lib does). On failure the process is torn down and the reason returned.
+  std::optional<ExitReason> run_init(const Term& args);
+
+  /// Enqueues an envelope; schedules a run if needed, or with `run_here`
+  /// runs it on this thread (the caller is about to block anyway). False if
+  /// the process has exited (the envelope will not be handled). Thread: any.
+  bool deliver(Envelope* e, bool run_here = false);
+
+  /// Adds a monitor; false if the process has already exited. Thread: any.
+  bool add_monitor(Monitor m);
+  void remove_monitor(std::uint64_t ref);
+  /// Adds a link to `other`; false if this process has already exited.
+  bool add_link(Pid other);
+  /// Removes the link to `other`; false if there was none. Thread: any.
+  bool remove_link(Pid other);
+  /// Takes out the links to processes of node `node` incarnation `creation`
+  /// (that node went down: each link breaks with noconnection). Thread: any.
+  std::vector<Pid> take_links_to(std::uint32_t node, std::uint32_t creation);
+  bool alive() const { return !mailbox_.closed(); }
+
+  /// The process whose handler runs on this thread, or null. Thread: any.
+  static Process* current();
+
+  // Used by GenServer's helpers. Thread: the process's own run.
+  void request_stop(ExitReason r) { stop_request_ = std::move(r); }
+  void request_continue(Term t) { continue_ = std::move(t); }
+  void set_trap_exit(bool on) { trap_exit_ = on; }
+  void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
+                  std::coroutine_handle<> frame);
+  void set_crash_hook(std::function<bool(const ExitReason&)> hook) { on_crash_ = std::move(hook); }
+  /// The supervisor that started this process (nil if none); set before init.
+  void set_parent(Pid p) { parent_ = p; }
+  Pid parent() const { return parent_; }
+  void track_timer(std::uint64_t id);
+  void untrack_timer(std::uint64_t id);
+
+ private:
+  friend class Node;
+  /// Posts a run; `run_next` for a process woken by a call or a reply.
+  void schedule(bool run_next = false);
+  void run();
+  /// Handles one envelope; returns false once the process has exited.
+  bool dispatch(Envelope& e);
+  bool handle_exit_signal(Envelope& e);
+  /// Runs a behavior callback, turning an exception into a crash; then any
+  /// pending handle_continue and stop request. False once the process exited.
+  template <class F>
+  bool guarded(F&& f);
+  bool after_callback();
+  /// Tears the process down: terminate (if `call_terminate`), close the
+  /// mailbox, fail queued calls, notify links and monitors, release the name.
+  void exit(ExitReason reason, bool call_terminate);
+
+  Node& node_;
+  const Pid pid_;
+  std::unique_ptr<GenServer> behavior_;
+  std::string name_;
+  Mailbox mailbox_;
+  // Owned by the run (never touched concurrently: the mailbox serialises runs).
+  std::optional<Term> continue_;
+  std::optional<ExitReason> stop_request_;
+  // Calls this process awaits (usually one): a vector keeps its capacity, so
+  // the await path allocates nothing here.
+  struct Await {
+    std::uint64_t ref;
+    std::function<void(CallOutcome)> done;
+    std::coroutine_handle<> frame;  // destroyed if the process exits first
+  };
+  std::vector<Await> awaits_;
+  std::vector<std::uint64_t> open_calls_;  // call refs received and not yet known answered
+  std::vector<std::uint64_t> timers_;
+  std::function<bool(const ExitReason&)> on_crash_;  // see SpawnOptions::on_crash
+  Pid parent_;  // see SpawnOptions::parent
+  bool trap_exit_ = false;
+  bool exited_ = false;
+  bool resumed_ = false;  // the last guarded callback crashed and was resumed
+  ExitReason last_crash_;  // why, when resumed_
+  // Guarded by the mailbox's links lock (Mailbox::if_open / close).
+  std::vector<Monitor> monitors_;
+  LinkSet links_;
+};
+
+}  // namespace noexpp
