@@ -41,6 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import Notes, make_parser, parse_metric_line
+
 REPO = Path(__file__).resolve().parent.parent
 ANCHOR = (REPO.parent / "shared" / "anchors" / "erlang").resolve()
 RUN_PY = REPO / "bench" / "run.py"
@@ -261,28 +263,24 @@ EXTRAS = {
 }
 
 
-def log(message: str) -> None:
-    print(f"compare.py: {message}", file=sys.stderr, flush=True)
+log = Notes("compare.py")
 
 
-def parse_lines(text: str, into: Values) -> None:
-    """Adds every ``metric value unit`` line of ``text`` to ``into``."""
+def parse_metrics(text: str, values: Values, units: dict[str, str]) -> None:
+    """Adds every numeric ``metric value unit`` line of ``text`` to ``values``;
+    ``units`` keeps the first unit seen for each metric (of any three-field
+    line)."""
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) != 3:
+        parsed = parse_metric_line(line)
+        if parsed is None:
             continue
+        metric, value_text, unit = parsed
+        units.setdefault(metric, unit)
         try:
-            value = float(parts[1])
+            value = float(value_text)
         except ValueError:
             continue
-        into.setdefault(parts[0], []).append(value)
-
-
-def units_of(text: str, into: dict[str, str]) -> None:
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            into.setdefault(parts[0], parts[2])
+        values.setdefault(metric, []).append(value)
 
 
 # --------------------------------------------------------------------------
@@ -348,8 +346,7 @@ def run_erlang_pass(into: Values, units: dict[str, str]) -> bool:
             check=False,
         )
     sys.stderr.write(proc.stderr)
-    parse_lines(proc.stdout, into)
-    units_of(proc.stdout, units)
+    parse_metrics(proc.stdout, into, units)
     if proc.returncode != 0:
         log(f"run.sh exited with status {proc.returncode}")
     return proc.returncode == 0 and bool(proc.stdout.strip())
@@ -358,9 +355,7 @@ def run_erlang_pass(into: Values, units: dict[str, str]) -> bool:
 def committed_erlang(into: Values, units: dict[str, str]) -> list[Path]:
     files = sorted((ANCHOR / "results").glob("run*.txt"))
     for f in files:
-        text = f.read_text()
-        parse_lines(text, into)
-        units_of(text, units)
+        parse_metrics(f.read_text(), into, units)
     return files
 
 
@@ -374,8 +369,7 @@ def run_ours_pass(quick: bool, into: Values, units: dict[str, str]) -> bool:
     proc = subprocess.run(
         cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=1800, check=False
     )
-    parse_lines(proc.stdout, into)
-    units_of(proc.stdout, units)
+    parse_metrics(proc.stdout, into, units)
     if proc.returncode != 0:
         log(f"run.py exited with status {proc.returncode}")
     return proc.returncode == 0
@@ -905,9 +899,7 @@ def render(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = make_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="pass --quick to run.py")
     parser.add_argument(
         "--passes", type=int, default=1, help="alternating passes of each side (default 1)"
