@@ -1109,6 +1109,76 @@ def summary_lines(erl: Values, ours: Values) -> list[str]:
     return lines
 
 
+def wait_for_quiet(wait_idle: float) -> float | None:
+    """The CPU's busy share now, after waiting up to ``wait_idle`` seconds for
+    it to drop to BUSY_WARNING; None when it cannot be read."""
+    load = cpu_busy()
+    waited_until = time.monotonic() + wait_idle
+    while load is not None and load > BUSY_WARNING and time.monotonic() < waited_until:
+        log(f"CPU {load:.0%} busy with other work; waiting for it to quieten")
+        time.sleep(4)
+        load = cpu_busy()
+    return load
+
+
+def run_pass(
+    i: int,
+    args: argparse.Namespace,
+    run_erl: bool,
+    erl: Values,
+    ours: Values,
+    units: dict[str, str],
+    info: RunInfo,
+) -> None:
+    """Pass ``i``: Erlang (when it runs), then ours, noting how busy the machine was."""
+    load = wait_for_quiet(args.wait_idle)
+    if load is not None:
+        info.busy.append(load)
+    log(
+        f"pass {i + 1} of {args.passes}"
+        + ("" if load is None else f" (CPU busy before it: {load:.0%})")
+    )
+    during = OtherLoad()
+    if run_erl:
+        try:
+            if not run_erlang_pass(erl, units):
+                log("the Erlang pass failed")
+        except subprocess.TimeoutExpired:
+            log("the Erlang pass timed out")
+    info.ours_ok = run_ours_pass(args.quick, ours, units) and info.ours_ok
+    other = during.share()
+    if other is not None:
+        info.other.append(other)
+        log(f"other work took {other:.0%} of the CPU during pass {i + 1}")
+
+
+def settle_erlang_source(
+    args: argparse.Namespace,
+    why_not: str | None,
+    erl: Values,
+    units: dict[str, str],
+    info: RunInfo,
+) -> None:
+    """Says where the Erlang figures come from; falls back to the committed
+    ones when Erlang did not run (``why_not``) or produced nothing."""
+    if why_not is None and not erl:
+        why_not = "run.sh produced no figures"
+    if why_not is not None:
+        files = committed_erlang(erl, units)
+        names = ", ".join(f.name for f in files)
+        info.erlang_source = (
+            f"**not run in this session ({why_not})**: committed anchor figures from "
+            f"`shared/anchors/erlang/results/` ({names}), measured earlier on the same kind of machine"
+        )
+        log(f"Erlang not run ({why_not}); using {names}")
+    else:
+        info.erlang_ran = True
+        info.erlang_source = (
+            f"run in this session from `shared/anchors/erlang/run.sh` ({args.passes} "
+            f"pass{'es' if args.passes > 1 else ''})"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="pass --quick to run.py")
@@ -1146,50 +1216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fingerprint = engine_fingerprint()
     for i in range(args.passes):
-        load = cpu_busy()
-        waited_until = time.monotonic() + args.wait_idle
-        while load is not None and load > BUSY_WARNING and time.monotonic() < waited_until:
-            log(f"CPU {load:.0%} busy with other work; waiting for it to quieten")
-            time.sleep(4)
-            load = cpu_busy()
-        if load is not None:
-            info.busy.append(load)
-        log(
-            f"pass {i + 1} of {args.passes}"
-            + ("" if load is None else f" (CPU busy before it: {load:.0%})")
-        )
-        during = OtherLoad()
-        if run_erl:
-            try:
-                if not run_erlang_pass(erl, units):
-                    log("the Erlang pass failed")
-            except subprocess.TimeoutExpired:
-                log("the Erlang pass timed out")
-        info.ours_ok = run_ours_pass(args.quick, ours, units) and info.ours_ok
-        other = during.share()
-        if other is not None:
-            info.other.append(other)
-            log(f"other work took {other:.0%} of the CPU during pass {i + 1}")
+        run_pass(i, args, run_erl, erl, ours, units, info)
     info.engine_changed = engine_fingerprint() != fingerprint
     if info.engine_changed:
         log("the engine sources or the installed package changed during the run")
-
-    if run_erl and not erl:
-        why_not = "run.sh produced no figures"
-    if why_not is not None:
-        files = committed_erlang(erl, units)
-        names = ", ".join(f.name for f in files)
-        info.erlang_source = (
-            f"**not run in this session ({why_not})**: committed anchor figures from "
-            f"`shared/anchors/erlang/results/` ({names}), measured earlier on the same kind of machine"
-        )
-        log(f"Erlang not run ({why_not}); using {names}")
-    else:
-        info.erlang_ran = True
-        info.erlang_source = (
-            f"run in this session from `shared/anchors/erlang/run.sh` ({args.passes} "
-            f"pass{'es' if args.passes > 1 else ''})"
-        )
+    settle_erlang_source(args, why_not, erl, units, info)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(args, erl, ours, units, info, machine_facts()))
