@@ -27,6 +27,7 @@ __all__ = [
     "Notes",
     "Results",
     "call_latencies",
+    "call_metrics",
     "call_rate",
     "cast_rate",
     "exact_names",
@@ -266,6 +267,29 @@ def call_latencies(ref: Any, n: int, max_ns: int) -> list[int]:
         if t1 > end:
             break
     return samples
+
+
+def call_metrics(
+    results: Results,
+    ref: Any,
+    base: str,
+    warmup: int,
+    n: int,
+    max_ns: int,
+    note: Callable[[str], None],
+) -> None:
+    """The ``{base}_rate_py``, ``{base}_p50_py`` and ``{base}_p99_py`` metrics
+    of the server ``ref``: ``warmup`` untimed calls, then :func:`call_rate`
+    and :func:`call_latencies` (each only when one of its metrics is selected)."""
+    for _ in range(warmup):
+        ref.call("ping")
+    if results.wants(f"{base}_rate_py"):
+        results.emit(f"{base}_rate_py", call_rate(ref, n, max_ns), "calls/s")
+    if results.wants(f"{base}_p50_py", f"{base}_p99_py"):
+        samples = call_latencies(ref, n, max_ns)
+        note(f"{base}_p50/p99_py: {len(samples)} timed calls")
+        results.emit(f"{base}_p50_py", percentile(samples, 50) / 1e3, "us")
+        results.emit(f"{base}_p99_py", percentile(samples, 99) / 1e3, "us")
 
 
 def cast_rate(ref: Any, n: int) -> float:

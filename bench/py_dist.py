@@ -71,8 +71,7 @@ from benchlib import (
     Group,
     Notes,
     Results,
-    call_latencies,
-    call_rate,
+    call_metrics,
     cast_rate,
     make_parser,
     percentile,
@@ -283,16 +282,8 @@ def dist_calls(args: argparse.Namespace, results: Results) -> None:
     with connected_peer(args.threads) as (node, peer):
         if results.wants(*CALL_METRICS):
             ref = node.spawn_remote(peer.id, BEHAVIOR)
-            for _ in range(DIST_WARMUP // scale):
-                ref.call("ping")
-            n = DIST_CALLS // scale
-            if results.wants("dist_call_rate_py"):
-                results.emit("dist_call_rate_py", call_rate(ref, n, MAX_NS), "calls/s")
-            if results.wants("dist_call_p50_py", "dist_call_p99_py"):
-                samples = call_latencies(ref, n, MAX_NS)
-                note(f"dist_call_p50/p99_py: {len(samples)} timed calls")
-                results.emit("dist_call_p50_py", percentile(samples, 50) / 1e3, "us")
-                results.emit("dist_call_p99_py", percentile(samples, 99) / 1e3, "us")
+            n, warmup = DIST_CALLS // scale, DIST_WARMUP // scale
+            call_metrics(results, ref, "dist_call", warmup, n, MAX_NS, note)
         if results.wants("dist_cast_rate_py"):
             ref = node.spawn_remote(peer.id, BEHAVIOR)  # a fresh server, as e_dist.erl
             results.emit("dist_cast_rate_py", cast_rate(ref, DIST_CASTS // scale), "msgs/s")

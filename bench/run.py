@@ -39,12 +39,10 @@ from benchlib import (
     Group,
     Notes,
     Results,
-    call_latencies,
-    call_rate,
+    call_metrics,
     cast_rate,
     exact_names,
     make_parser,
-    percentile,
     quick_scale,
     rss_bytes,
     run_groups,
@@ -258,15 +256,7 @@ def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, result
         node = fresh_node()
         try:
             ref = node.spawn(BenchServer)
-            for _ in range(WARMUP_CALLS):
-                ref.call("ping")
-            if results.wants("local_call_rate_py"):
-                results.emit("local_call_rate_py", call_rate(ref, n, MAX_NS), "calls/s")
-            if results.wants("local_call_p50_py", "local_call_p99_py"):
-                samples = call_latencies(ref, n, MAX_NS)
-                log(f"local_call_p50/p99_py: {len(samples)} timed calls")
-                results.emit("local_call_p50_py", percentile(samples, 50) / 1e3, "us")
-                results.emit("local_call_p99_py", percentile(samples, 99) / 1e3, "us")
+            call_metrics(results, ref, "local_call", WARMUP_CALLS, n, MAX_NS, log)
         finally:
             stop(node, "the call benchmark")
 

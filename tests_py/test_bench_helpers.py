@@ -263,3 +263,27 @@ def test_benchlib_does_not_import_noexpp() -> None:
     # compare.py imports it where the package may not be installed.
     lines = BENCHLIB.read_text().splitlines()
     assert not [line for line in lines if line.startswith(("import noexpp", "from noexpp"))]
+
+
+def test_call_metrics_warm_up_then_rate_then_latency(capsys: pytest.CaptureFixture[str]) -> None:
+    ref = FakeRef()
+    notes: list[str] = []
+    results = benchlib.Results([])
+    benchlib.call_metrics(results, ref, "dist_call", 3, 20, 60_000_000_000, notes.append)
+    assert ref.calls == 3 + 20 + 20
+    assert [m["metric"] for m in results.metrics] == [
+        "dist_call_rate_py",
+        "dist_call_p50_py",
+        "dist_call_p99_py",
+    ]
+    assert [m["unit"] for m in results.metrics] == ["calls/s", "us", "us"]
+    assert notes == ["dist_call_p50/p99_py: 20 timed calls"]
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_call_metrics_only_the_selected_loop_runs() -> None:
+    ref = FakeRef()
+    results = benchlib.Results(["local_call_rate_py$"])
+    benchlib.call_metrics(results, ref, "local_call", 2, 10, 60_000_000_000, lambda _: None)
+    assert ref.calls == 2 + 10
+    assert [m["metric"] for m in results.metrics] == ["local_call_rate_py"]
