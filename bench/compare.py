@@ -633,6 +633,25 @@ def table(columns: Sequence[str], align: str, rows: Iterable[Sequence[str]]) -> 
     return [table_row(columns), rule, *(table_row(cells) for cells in rows)]
 
 
+def table_section(
+    title: str,
+    intro: str | None,
+    columns: Sequence[str],
+    align: str,
+    rows: Iterable[Sequence[str]],
+    notes: Sequence[str] = (),
+) -> list[str]:
+    """A section of the page: its heading, an intro paragraph (if any), a
+    table (see :func:`table`), then one paragraph per note."""
+    lines = heading(title)
+    if intro is not None:
+        lines += [intro, ""]
+    lines += table(columns, align, rows)
+    for note in notes:
+        lines += ["", note]
+    return lines
+
+
 def command_line(args: argparse.Namespace) -> str:
     """The compare.py command that made the page."""
     return (
@@ -732,14 +751,11 @@ def messaging_row(row: Row, erl: Values, ours: Values) -> list[str]:
 
 def messaging_section(erl: Values, ours: Values) -> list[str]:
     """## Results: local calls and casts, both languages beside Erlang."""
-    lines = heading("## Results") + [
-        (
-            "Ratio = noexpp / Erlang. For rates higher is better, so a ratio above 1 means noexpp is ahead; "
-            "for latencies, times and bytes lower is better, so a ratio below 1 means noexpp is ahead. "
-            "The words in brackets say which way it went."
-        ),
-        "",
-    ]
+    intro = (
+        "Ratio = noexpp / Erlang. For rates higher is better, so a ratio above 1 means noexpp is ahead; "
+        "for latencies, times and bytes lower is better, so a ratio below 1 means noexpp is ahead. "
+        "The words in brackets say which way it went."
+    )
     columns = [
         "metric",
         "Erlang/OTP",
@@ -750,10 +766,10 @@ def messaging_section(erl: Values, ours: Values) -> list[str]:
         "C++ / Erlang",
         "Python / Erlang",
     ]
-    lines += table(columns, "lrrrllll", (messaging_row(row, erl, ours) for row in ROWS))
-    if any(row.nearest for row in ROWS):
-        lines += ["", "\\* No exact Erlang twin: the Erlang figure is the nearest one."]
-    return lines
+    rows = (messaging_row(row, erl, ours) for row in ROWS)
+    nearest = any(row.nearest for row in ROWS)
+    notes = ["\\* No exact Erlang twin: the Erlang figure is the nearest one."] if nearest else []
+    return table_section("## Results", intro, columns, "lrrrllll", rows, notes)
 
 
 def supervision_row(row: Row, erl: Values, ours: Values) -> list[str]:
@@ -774,15 +790,12 @@ def supervision_row(row: Row, erl: Values, ours: Values) -> list[str]:
 
 def supervision_section(erl: Values, ours: Values) -> list[str]:
     """## Supervision: restarts and simple_one_for_one, judged against the targets."""
-    lines = heading("## Supervision") + [
-        (
-            f"Targets: noexpp's C++ behaviors at least as fast as Erlang/OTP's supervisor in every row "
-            f"(C++ / Erlang at most {CPP_TARGET:g}), Python behaviors within {PY_TARGET:g}x (Python / Erlang "
-            f"at most {PY_TARGET:g}); quiet rows against quiet ones, `_logged` rows against `_logged` ones. "
-            "Lower is better in every row."
-        ),
-        "",
-    ]
+    intro = (
+        f"Targets: noexpp's C++ behaviors at least as fast as Erlang/OTP's supervisor in every row "
+        f"(C++ / Erlang at most {CPP_TARGET:g}), Python behaviors within {PY_TARGET:g}x (Python / Erlang "
+        f"at most {PY_TARGET:g}); quiet rows against quiet ones, `_logged` rows against `_logged` ones. "
+        "Lower is better in every row."
+    )
     columns = [
         "metric",
         "Erlang/OTP",
@@ -794,20 +807,17 @@ def supervision_section(erl: Values, ours: Values) -> list[str]:
         f"C++ target (<= {CPP_TARGET:g}x)",
         f"Python target (<= {PY_TARGET:g}x)",
     ]
-    lines += table(columns, "lrrrlllll", (supervision_row(row, erl, ours) for row in SUP_ROWS))
-    lines += [
-        "",
-        (
-            "Crash logging: Erlang's quiet runs use `-kernel logger_level none`, its `_logged` runs OTP's "
-            "default handler writing to `/dev/null` (three reports per crash: gen_server error, proc_lib crash "
-            "report, supervisor child_terminated). noexpp's quiet runs set the engine's log level to `off`; "
-            "its `_logged` runs keep crash logging on (C++: level `error`; Python: the engine's default level) "
-            "with file descriptor 2 sent to a temporary file, one `process ... crashed: ...` line (about 135 "
-            "bytes) per crashed process. The `sofo_*` paths crash nothing and log nothing on either side, so "
-            "they have no `_logged` rows."
-        ),
-    ]
-    return lines
+    rows = (supervision_row(row, erl, ours) for row in SUP_ROWS)
+    logging_note = (
+        "Crash logging: Erlang's quiet runs use `-kernel logger_level none`, its `_logged` runs OTP's "
+        "default handler writing to `/dev/null` (three reports per crash: gen_server error, proc_lib crash "
+        "report, supervisor child_terminated). noexpp's quiet runs set the engine's log level to `off`; "
+        "its `_logged` runs keep crash logging on (C++: level `error`; Python: the engine's default level) "
+        "with file descriptor 2 sent to a temporary file, one `process ... crashed: ...` line (about 135 "
+        "bytes) per crashed process. The `sofo_*` paths crash nothing and log nothing on either side, so "
+        "they have no `_logged` rows."
+    )
+    return table_section("## Supervision", intro, columns, "lrrrlllll", rows, [logging_note])
 
 
 def tick_window(erl: Values) -> str:
@@ -837,7 +847,7 @@ def cluster_row(row: ClusterRow, erl: Values, ours: Values) -> list[str]:
 
 def cluster_section(erl: Values, ours: Values) -> list[str]:
     """## Cluster: remote calls and casts, node-down detection, the TCP floor."""
-    lines = heading("## Cluster") + [
+    intro = (
         "Two OS processes on 127.0.0.1 (Erlang: two `erl` nodes; noexpp: two nodes, each in its own OS process). "
         f"Targets: C++ remote calls and casts at least as good as Erlang distribution (rate at least "
         f"Erlang's, latency at most Erlang's), Python behaviors within {PY_TARGET:g}x; a silent (SIGSTOPped) "
@@ -846,9 +856,8 @@ def cluster_section(erl: Values, ours: Values) -> list[str]:
         "practical minimum as the anchor runs it"
         + tick_window(erl)
         + " (Erlang's default `net_ticktime` of 60 s takes 45 to 75 s). The `kill -9` and TCP-floor rows "
-        "are reported, not judged.",
-        "",
-    ]
+        "are reported, not judged."
+    )
     columns = [
         "metric",
         "Erlang/OTP",
@@ -859,18 +868,15 @@ def cluster_section(erl: Values, ours: Values) -> list[str]:
         "target",
         "verdict",
     ]
-    lines += table(columns, "lrrlllll", (cluster_row(row, erl, ours) for row in CLUSTER_ROWS))
-    lines += [
-        "",
-        (
-            "The `_cpp` rows are C++ behaviors on both nodes (the caller a C++ process); the `_py` rows "
-            "Python behaviors on both (the caller the main thread with `ref.call`). The `nodedown_*` and "
-            "`down_noconnection_*` rows are the engine's failure detection, observed from a node in the "
-            "benchmark's interpreter; the `tcp_loopback_*` rows run the anchor's `tcp_floor.py` method "
-            "on both sides (Python, not Erlang): the raw TCP round trip any transport faces on this machine."
-        ),
-    ]
-    return lines
+    rows = (cluster_row(row, erl, ours) for row in CLUSTER_ROWS)
+    sides_note = (
+        "The `_cpp` rows are C++ behaviors on both nodes (the caller a C++ process); the `_py` rows "
+        "Python behaviors on both (the caller the main thread with `ref.call`). The `nodedown_*` and "
+        "`down_noconnection_*` rows are the engine's failure detection, observed from a node in the "
+        "benchmark's interpreter; the `tcp_loopback_*` rows run the anchor's `tcp_floor.py` method "
+        "on both sides (Python, not Erlang): the raw TCP round trip any transport faces on this machine."
+    )
+    return table_section("## Cluster", intro, columns, "lrrlllll", rows, [sides_note])
 
 
 # One bullet per family of metrics: how its figures are taken, ours beside the anchor's.
@@ -957,23 +963,25 @@ def method_section() -> list[str]:
 def anchor_section(erl: Values, committed: Values, units: dict[str, str]) -> list[str]:
     """### This machine today against the committed anchor: every Erlang
     figure of the tables, this run's beside the committed one."""
-    lines = heading("### This machine today against the committed anchor") + [
-        (
-            "Erlang measured in this run next to the committed anchor figures "
-            "(`shared/anchors/erlang/results/`, median of 3 passes). A ratio far from 1 means the "
-            "machine (or its host) is faster or slower today than when the anchor was taken; "
-            "the comparison above stays fair because both sides ran in the same session."
-        ),
-        "",
-    ]
+    intro = (
+        "Erlang measured in this run next to the committed anchor figures "
+        "(`shared/anchors/erlang/results/`, median of 3 passes). A ratio far from 1 means the "
+        "machine (or its host) is faster or slower today than when the anchor was taken; "
+        "the comparison above stays fair because both sides ran in the same session."
+    )
     cluster_erl = list(dict.fromkeys(r.erlang for r in CLUSTER_ROWS))
     rows = []
     for m in [r.erlang for r in ROWS + SUP_ROWS] + cluster_erl:
         now_v, then_v = median(erl, m), median(committed, m)
         r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
         rows.append([f"`{m}`", fmt(now_v), fmt(then_v), units.get(m, ""), r])
-    columns = ["metric", "this run", "committed anchor", "unit", "this run / anchor"]
-    return lines + table(columns, "lrrlr", rows)
+    return table_section(
+        "### This machine today against the committed anchor",
+        intro,
+        ["metric", "this run", "committed anchor", "unit", "this run / anchor"],
+        "lrrlr",
+        rows,
+    )
 
 
 def extras_section(ours: Values, units: dict[str, str]) -> list[str]:
@@ -982,8 +990,12 @@ def extras_section(ours: Values, units: dict[str, str]) -> list[str]:
     if not extras:
         return []
     rows = [[f"`{m}`", fmt(median(ours, m)), units.get(m, ""), EXTRAS[m]] for m in extras]
-    return heading("## Extra noexpp figures (no Erlang twin)") + table(
-        ["metric", "value", "unit", "what"], "lrll", rows
+    return table_section(
+        "## Extra noexpp figures (no Erlang twin)",
+        None,
+        ["metric", "value", "unit", "what"],
+        "lrll",
+        rows,
     )
 
 
@@ -997,12 +1009,18 @@ def erlang_only_section(erl: Values, units: dict[str, str]) -> list[str]:
     rest = [m for m in erl if m not in used]
     if not rest:
         return []
-    lines = heading("## Erlang figures without a noexpp counterpart yet") + [
-        "Measured in the same run, without a twin on our side yet. See `shared/anchors/erlang/RESULTS.md` for what each one measures.",
-        "",
-    ]
+    intro = (
+        "Measured in the same run, without a twin on our side yet. "
+        "See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+    )
     rows = [[f"`{m}`", fmt(median(erl, m)), units.get(m, "")] for m in rest]
-    return lines + table(["metric", "Erlang/OTP", "unit"], "lrl", rows)
+    return table_section(
+        "## Erlang figures without a noexpp counterpart yet",
+        intro,
+        ["metric", "Erlang/OTP", "unit"],
+        "lrl",
+        rows,
+    )
 
 
 def spread_section(erl: Values, ours: Values) -> list[str]:
