@@ -37,9 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from benchlib import Notes, make_parser, parse_metric_line
 
 REPO = Path(__file__).resolve().parent.parent
 ANCHOR = (REPO.parent / "shared" / "anchors" / "erlang").resolve()
@@ -261,28 +263,24 @@ EXTRAS = {
 }
 
 
-def log(message: str) -> None:
-    print(f"compare.py: {message}", file=sys.stderr, flush=True)
+log = Notes("compare.py")
 
 
-def parse_lines(text: str, into: Values) -> None:
-    """Adds every ``metric value unit`` line of ``text`` to ``into``."""
+def parse_metrics(text: str, values: Values, units: dict[str, str]) -> None:
+    """Adds every numeric ``metric value unit`` line of ``text`` to ``values``;
+    ``units`` keeps the first unit seen for each metric (of any three-field
+    line)."""
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) != 3:
+        parsed = parse_metric_line(line)
+        if parsed is None:
             continue
+        metric, value_text, unit = parsed
+        units.setdefault(metric, unit)
         try:
-            value = float(parts[1])
+            value = float(value_text)
         except ValueError:
             continue
-        into.setdefault(parts[0], []).append(value)
-
-
-def units_of(text: str, into: dict[str, str]) -> None:
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            into.setdefault(parts[0], parts[2])
+        values.setdefault(metric, []).append(value)
 
 
 # --------------------------------------------------------------------------
@@ -348,8 +346,7 @@ def run_erlang_pass(into: Values, units: dict[str, str]) -> bool:
             check=False,
         )
     sys.stderr.write(proc.stderr)
-    parse_lines(proc.stdout, into)
-    units_of(proc.stdout, units)
+    parse_metrics(proc.stdout, into, units)
     if proc.returncode != 0:
         log(f"run.sh exited with status {proc.returncode}")
     return proc.returncode == 0 and bool(proc.stdout.strip())
@@ -358,9 +355,7 @@ def run_erlang_pass(into: Values, units: dict[str, str]) -> bool:
 def committed_erlang(into: Values, units: dict[str, str]) -> list[Path]:
     files = sorted((ANCHOR / "results").glob("run*.txt"))
     for f in files:
-        text = f.read_text()
-        parse_lines(text, into)
-        units_of(text, units)
+        parse_metrics(f.read_text(), into, units)
     return files
 
 
@@ -374,8 +369,7 @@ def run_ours_pass(quick: bool, into: Values, units: dict[str, str]) -> bool:
     proc = subprocess.run(
         cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=1800, check=False
     )
-    parse_lines(proc.stdout, into)
-    units_of(proc.stdout, units)
+    parse_metrics(proc.stdout, into, units)
     if proc.returncode != 0:
         log(f"run.py exited with status {proc.returncode}")
     return proc.returncode == 0
@@ -458,10 +452,40 @@ def engine_fingerprint() -> str:
 
 
 # --------------------------------------------------------------------------
-# The page
+# Facts about the machine, for the page's header
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the page says about the machine and the software measured,
+    gathered once when the page is written (see :func:`machine_facts`)."""
+
+    now: str  # "YYYY-MM-DD HH:MM UTC"
+    cpu: str
+    nproc: int | None
+    os: str
+    kernel: str
+    compiler: str
+    python: str
+    noexpp: str
+
+
+def machine_facts() -> Machine:
+    """This machine's facts, now."""
+    return Machine(
+        now=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        cpu=cpu_model(),
+        nproc=os.cpu_count(),
+        os=os_name(),
+        kernel=platform.release(),
+        compiler=compiler(),
+        python=platform.python_version(),
+        noexpp=noexpp_version(),
+    )
 
 
 def first_line(cmd: Sequence[str]) -> str:
+    """The first line ``cmd`` prints, or "unknown"."""
     try:
         out = subprocess.run(
             list(cmd), capture_output=True, text=True, timeout=30, check=False
@@ -472,6 +496,7 @@ def first_line(cmd: Sequence[str]) -> str:
 
 
 def compiler() -> str:
+    """``--version`` of the C++ compiler noexpp_bench was configured with."""
     cache = BUILD_DIR / "CMakeCache.txt"
     cxx = "c++"
     if cache.exists():
@@ -482,6 +507,7 @@ def compiler() -> str:
 
 
 def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -492,6 +518,7 @@ def cpu_model() -> str:
 
 
 def os_name() -> str:
+    """The distribution's pretty name (/etc/os-release)."""
     try:
         for line in Path("/etc/os-release").read_text().splitlines():
             if line.startswith("PRETTY_NAME="):
@@ -502,16 +529,23 @@ def os_name() -> str:
 
 
 def noexpp_version() -> str:
+    """The version of the installed noexpp package, asked in a fresh interpreter."""
     code = "import noexpp; print(getattr(noexpp, '__version__', 'unknown'))"
     return first_line([sys.executable, "-c", code])
 
 
+# --------------------------------------------------------------------------
+# Cells: figures, ratios and verdicts
+
+
 def median(values: Values, metric: str) -> float | None:
+    """The median over the passes of ``metric``; None when it has no value."""
     v = values.get(metric)
     return statistics.median(v) if v else None
 
 
 def fmt(value: float | None) -> str:
+    """A figure for a table: thousands without decimals, else 3-4 significant digits."""
     if value is None:
         return "n/a"
     if value >= 1000 or float(value).is_integer():
@@ -521,7 +555,19 @@ def fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def spread(values: Values, metric: str) -> str:
+    """``min .. max`` over the passes; empty with fewer than two."""
+    v = values.get(metric) or []
+    return "" if len(v) < 2 else f"{min(v):.4g} .. {max(v):.4g}"
+
+
+def better(higher_is_better: bool) -> str:
+    """Which way is better, as the "better" column says it."""
+    return "higher" if higher_is_better else "lower"
+
+
 def ratio_cell(ours: float | None, erlang: float | None, higher_is_better: bool) -> str:
+    """``ours / erlang`` with the words saying which side is ahead and by how much."""
     if ours is None or erlang is None or erlang == 0 or ours == 0:
         return "n/a"
     r = ours / erlang
@@ -546,6 +592,7 @@ def verdict_cell(row: Row, ours: float | None, erlang: float | None, limit: floa
 
 
 def cluster_target(row: ClusterRow) -> str:
+    """The target of a cluster row, in words."""
     if row.limit is None:
         return "reported"
     if row.limit == 1.0:
@@ -566,125 +613,202 @@ def cluster_verdict(row: ClusterRow, ours: float | None, erlang: float | None) -
     return "met" if met else "**missed**"
 
 
-def spread(values: Values, metric: str) -> str:
-    v = values.get(metric) or []
-    return "" if len(v) < 2 else f"{min(v):.4g} .. {max(v):.4g}"
+# --------------------------------------------------------------------------
+# Page building blocks: every section is a list of lines
 
 
-def render(
-    args: argparse.Namespace,
-    erl: Values,
-    ours: Values,
-    units: dict[str, str],
-    info: RunInfo,
-) -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines: list[str] = []
-    add = lines.append
-    add("# Benchmarks: noexpp against Erlang/OTP")
-    add("")
-    add(
-        f"Generated by `python bench/compare.py{' --quick' if args.quick else ''}"
+def heading(title: str) -> list[str]:
+    """A heading with a blank line before and after it."""
+    return ["", title, ""]
+
+
+def table_row(cells: Sequence[str]) -> str:
+    """``| a | b | c |``."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(columns: Sequence[str], align: str, rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table; ``align`` has one letter per column, ``l`` or ``r``."""
+    rule = "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"
+    return [table_row(columns), rule, *(table_row(cells) for cells in rows)]
+
+
+def table_section(
+    title: str,
+    intro: str | None,
+    columns: Sequence[str],
+    align: str,
+    rows: Iterable[Sequence[str]],
+    notes: Sequence[str] = (),
+) -> list[str]:
+    """A section of the page: its heading, an intro paragraph (if any), a
+    table (see :func:`table`), then one paragraph per note."""
+    lines = heading(title)
+    if intro is not None:
+        lines += [intro, ""]
+    lines += table(columns, align, rows)
+    for note in notes:
+        lines += ["", note]
+    return lines
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The compare.py command that made the page."""
+    return (
+        f"python bench/compare.py{' --quick' if args.quick else ''}"
         f"{f' --passes {args.passes}' if args.passes != 1 else ''}"
-        f"{' --no-erlang' if args.no_erlang else ''}` on {now}; do not edit by hand."
+        f"{' --no-erlang' if args.no_erlang else ''}"
     )
-    add("Every figure is a median over the passes of this run; no benchmark asserts a timing.")
+
+
+def percent_list(shares: Sequence[float]) -> str:
+    """``10%, 50%``, or n/a for none."""
+    return ", ".join(f"{b:.0%}" for b in shares) or "n/a"
+
+
+# --------------------------------------------------------------------------
+# The page's sections, in order
+
+
+def title_section(args: argparse.Namespace, info: RunInfo, machine: Machine) -> list[str]:
+    """The title, how the page was made, and a paragraph for each reason to distrust it."""
+    lines = [
+        "# Benchmarks: noexpp against Erlang/OTP",
+        "",
+        f"Generated by `{command_line(args)}` on {machine.now}; do not edit by hand.",
+        "Every figure is a median over the passes of this run; no benchmark asserts a timing.",
+    ]
+    for warning in run_warnings(args, info):
+        lines += ["", warning]
+    return lines
+
+
+def run_warnings(args: argparse.Namespace, info: RunInfo) -> list[str]:
+    """The bold warnings about this run: quick, failed, changed code, busy machine."""
+    warnings = []
     if args.quick:
-        add("")
-        add(
+        warnings.append(
             "**Quick run** (`--quick`): 10x fewer calls, casts and measured restarts than the full run, so the "
             "noexpp figures are rougher than Erlang's."
         )
     if not info.ours_ok:
-        add("")
-        add(
+        warnings.append(
             "**Some noexpp benchmarks failed in this run**; their cells read n/a (see the run's stderr)."
         )
     if info.engine_changed:
-        add("")
-        add(
+        warnings.append(
             "**The engine or the installed package changed during this run**, so the passes "
             "measured different code; rerun once the sources are settled."
         )
     worst = max(info.busy + info.other, default=0.0)
     if worst > BUSY_WARNING:
-        add("")
-        add(
+        warnings.append(
             f"**The machine was not idle**: up to {worst:.0%} of the CPU went to other work "
             "before or during a pass, so these figures (Erlang's and ours alike) are disturbed. "
             "Rerun on a quiet machine."
         )
-    add("")
-    add("## Machine")
-    add("")
-    add(f"- CPU: {cpu_model()}, `nproc` = {os.cpu_count()}")
-    add(f"- OS: {os_name()}, kernel {platform.release()}")
-    add(f"- Date: {now}")
-    add(f"- Compiler: {compiler()} (CMake Release build of `noexpp_bench`)")
-    add(f"- Python: {platform.python_version()}, noexpp {noexpp_version()}, commit {info.revision}")
-    add(f"- Erlang: {info.erlang_source}; {info.erlang_version}")
-    add(
-        f"- Passes: {args.passes}; engine threads per node: 2; Erlang VM with its defaults (2 schedulers)"
-    )
+    return warnings
+
+
+def machine_section(args: argparse.Namespace, info: RunInfo, machine: Machine) -> list[str]:
+    """## Machine: hardware, software, the Erlang source and the passes."""
+    lines = heading("## Machine") + [
+        f"- CPU: {machine.cpu}, `nproc` = {machine.nproc}",
+        f"- OS: {machine.os}, kernel {machine.kernel}",
+        f"- Date: {machine.now}",
+        f"- Compiler: {machine.compiler} (CMake Release build of `noexpp_bench`)",
+        f"- Python: {machine.python}, noexpp {machine.noexpp}, commit {info.revision}",
+        f"- Erlang: {info.erlang_source}; {info.erlang_version}",
+        f"- Passes: {args.passes}; engine threads per node: 2; Erlang VM with its defaults (2 schedulers)",
+    ]
     if info.busy or info.other:
-        add(
+        lines.append(
             "- CPU share taken by other work, per pass: just before it (1 s sample) "
-            f"{', '.join(f'{b:.0%}' for b in info.busy) or 'n/a'}; during it (all busy CPU time "
-            f"minus this run's own) {', '.join(f'{b:.0%}' for b in info.other) or 'n/a'}"
+            f"{percent_list(info.busy)}; during it (all busy CPU time "
+            f"minus this run's own) {percent_list(info.other)}"
         )
-    add("")
-    add("## Results")
-    add("")
-    add(
+    return lines
+
+
+def messaging_row(row: Row, erl: Values, ours: Values) -> list[str]:
+    """The cells of one row of the messaging table."""
+    e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
+    label, erl_cell = f"`{row.label}`", fmt(e)
+    if row.nearest:
+        label += f" (nearest Erlang figure: `{row.erlang}`)"
+        erl_cell += "*"
+    return [
+        label,
+        erl_cell,
+        fmt(c),
+        fmt(p),
+        row.unit,
+        better(row.higher_is_better),
+        ratio_cell(c, e, row.higher_is_better),
+        ratio_cell(p, e, row.higher_is_better),
+    ]
+
+
+def messaging_section(erl: Values, ours: Values) -> list[str]:
+    """## Results: local calls and casts, both languages beside Erlang."""
+    intro = (
         "Ratio = noexpp / Erlang. For rates higher is better, so a ratio above 1 means noexpp is ahead; "
         "for latencies, times and bytes lower is better, so a ratio below 1 means noexpp is ahead. "
         "The words in brackets say which way it went."
     )
-    add("")
-    add(
-        "| metric | Erlang/OTP | noexpp C++ (`_cpp`) | noexpp Python (`_py`) | unit | better | "
-        "C++ / Erlang | Python / Erlang |"
-    )
-    add("|---|---:|---:|---:|---|---|---|---|")
-    for row in ROWS:
-        e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
-        label = f"`{row.label}`"
-        erl_cell = fmt(e)
-        if row.nearest:
-            label += f" (nearest Erlang figure: `{row.erlang}`)"
-            erl_cell += "*"
-        add(
-            f"| {label} | {erl_cell} | {fmt(c)} | {fmt(p)} | {row.unit} | "
-            f"{'higher' if row.higher_is_better else 'lower'} | "
-            f"{ratio_cell(c, e, row.higher_is_better)} | {ratio_cell(p, e, row.higher_is_better)} |"
-        )
-    if any(row.nearest for row in ROWS):
-        add("")
-        add("\\* No exact Erlang twin: the Erlang figure is the nearest one.")
-    add("")
-    add("## Supervision")
-    add("")
-    add(
+    columns = [
+        "metric",
+        "Erlang/OTP",
+        "noexpp C++ (`_cpp`)",
+        "noexpp Python (`_py`)",
+        "unit",
+        "better",
+        "C++ / Erlang",
+        "Python / Erlang",
+    ]
+    rows = (messaging_row(row, erl, ours) for row in ROWS)
+    nearest = any(row.nearest for row in ROWS)
+    notes = ["\\* No exact Erlang twin: the Erlang figure is the nearest one."] if nearest else []
+    return table_section("## Results", intro, columns, "lrrrllll", rows, notes)
+
+
+def supervision_row(row: Row, erl: Values, ours: Values) -> list[str]:
+    """The cells of one row of the supervision table, with both verdicts."""
+    e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
+    return [
+        f"`{row.label}`",
+        fmt(e),
+        fmt(c),
+        fmt(p),
+        row.unit,
+        ratio_cell(c, e, row.higher_is_better),
+        ratio_cell(p, e, row.higher_is_better),
+        verdict_cell(row, c, e, CPP_TARGET),
+        verdict_cell(row, p, e, PY_TARGET),
+    ]
+
+
+def supervision_section(erl: Values, ours: Values) -> list[str]:
+    """## Supervision: restarts and simple_one_for_one, judged against the targets."""
+    intro = (
         f"Targets: noexpp's C++ behaviors at least as fast as Erlang/OTP's supervisor in every row "
         f"(C++ / Erlang at most {CPP_TARGET:g}), Python behaviors within {PY_TARGET:g}x (Python / Erlang "
         f"at most {PY_TARGET:g}); quiet rows against quiet ones, `_logged` rows against `_logged` ones. "
         "Lower is better in every row."
     )
-    add("")
-    add(
-        "| metric | Erlang/OTP | noexpp C++ | noexpp Python | unit | C++ / Erlang | Python / Erlang | "
-        f"C++ target (<= {CPP_TARGET:g}x) | Python target (<= {PY_TARGET:g}x) |"
-    )
-    add("|---|---:|---:|---:|---|---|---|---|---|")
-    for row in SUP_ROWS:
-        e, c, p = median(erl, row.erlang), median(ours, row.cpp), median(ours, row.py)
-        add(
-            f"| `{row.label}` | {fmt(e)} | {fmt(c)} | {fmt(p)} | {row.unit} | "
-            f"{ratio_cell(c, e, row.higher_is_better)} | {ratio_cell(p, e, row.higher_is_better)} | "
-            f"{verdict_cell(row, c, e, CPP_TARGET)} | {verdict_cell(row, p, e, PY_TARGET)} |"
-        )
-    add("")
-    add(
+    columns = [
+        "metric",
+        "Erlang/OTP",
+        "noexpp C++",
+        "noexpp Python",
+        "unit",
+        "C++ / Erlang",
+        "Python / Erlang",
+        f"C++ target (<= {CPP_TARGET:g}x)",
+        f"Python target (<= {PY_TARGET:g}x)",
+    ]
+    rows = (supervision_row(row, erl, ours) for row in SUP_ROWS)
+    logging_note = (
         "Crash logging: Erlang's quiet runs use `-kernel logger_level none`, its `_logged` runs OTP's "
         "default handler writing to `/dev/null` (three reports per crash: gen_server error, proc_lib crash "
         "report, supervisor child_terminated). noexpp's quiet runs set the engine's log level to `off`; "
@@ -693,48 +817,71 @@ def render(
         "bytes) per crashed process. The `sofo_*` paths crash nothing and log nothing on either side, so "
         "they have no `_logged` rows."
     )
-    add("")
-    add("## Cluster")
-    add("")
-    add(
+    return table_section("## Supervision", intro, columns, "lrrrlllll", rows, [logging_note])
+
+
+def tick_window(erl: Values) -> str:
+    """The clause quoting Erlang's theoretical tick window, when the anchor measured it."""
+    if median(erl, "tick_window_min") is None:
+        return ""
+    return (
+        f", whose theoretical window is {fmt(median(erl, 'tick_window_min'))} to "
+        f"{fmt(median(erl, 'tick_window_max'))} ms"
+    )
+
+
+def cluster_row(row: ClusterRow, erl: Values, ours: Values) -> list[str]:
+    """The cells of one row of the cluster table, with its target and verdict."""
+    e, o = median(erl, row.erlang), median(ours, row.ours)
+    return [
+        f"`{row.ours}`",
+        fmt(e),
+        fmt(o),
+        row.unit,
+        better(row.higher_is_better),
+        ratio_cell(o, e, row.higher_is_better),
+        cluster_target(row),
+        cluster_verdict(row, o, e),
+    ]
+
+
+def cluster_section(erl: Values, ours: Values) -> list[str]:
+    """## Cluster: remote calls and casts, node-down detection, the TCP floor."""
+    intro = (
         "Two OS processes on 127.0.0.1 (Erlang: two `erl` nodes; noexpp: two nodes, each in its own OS process). "
         f"Targets: C++ remote calls and casts at least as good as Erlang distribution (rate at least "
         f"Erlang's, latency at most Erlang's), Python behaviors within {PY_TARGET:g}x; a silent (SIGSTOPped) "
         "peer detected faster than Erlang does, noexpp with its default failure detector (heartbeats "
         "every 0.2 s, phi threshold 8, acceptable pause 0.8 s) against Erlang at `net_ticktime 4`, its "
         "practical minimum as the anchor runs it"
-        + (
-            f", whose theoretical window is {fmt(median(erl, 'tick_window_min'))} to "
-            f"{fmt(median(erl, 'tick_window_max'))} ms"
-            if median(erl, "tick_window_min") is not None
-            else ""
-        )
+        + tick_window(erl)
         + " (Erlang's default `net_ticktime` of 60 s takes 45 to 75 s). The `kill -9` and TCP-floor rows "
         "are reported, not judged."
     )
-    add("")
-    add("| metric | Erlang/OTP | noexpp | unit | better | noexpp / Erlang | target | verdict |")
-    add("|---|---:|---:|---|---|---|---|---|")
-    for crow in CLUSTER_ROWS:
-        e, o = median(erl, crow.erlang), median(ours, crow.ours)
-        add(
-            f"| `{crow.ours}` | {fmt(e)} | {fmt(o)} | {crow.unit} | "
-            f"{'higher' if crow.higher_is_better else 'lower'} | "
-            f"{ratio_cell(o, e, crow.higher_is_better)} | {cluster_target(crow)} | "
-            f"{cluster_verdict(crow, o, e)} |"
-        )
-    add("")
-    add(
+    columns = [
+        "metric",
+        "Erlang/OTP",
+        "noexpp",
+        "unit",
+        "better",
+        "noexpp / Erlang",
+        "target",
+        "verdict",
+    ]
+    rows = (cluster_row(row, erl, ours) for row in CLUSTER_ROWS)
+    sides_note = (
         "The `_cpp` rows are C++ behaviors on both nodes (the caller a C++ process); the `_py` rows "
         "Python behaviors on both (the caller the main thread with `ref.call`). The `nodedown_*` and "
         "`down_noconnection_*` rows are the engine's failure detection, observed from a node in the "
         "benchmark's interpreter; the `tcp_loopback_*` rows run the anchor's `tcp_floor.py` method "
         "on both sides (Python, not Erlang): the raw TCP round trip any transport faces on this machine."
     )
-    add("")
-    add("### How the figures are taken")
-    add("")
-    add(
+    return table_section("## Cluster", intro, columns, "lrrlllll", rows, [sides_note])
+
+
+# One bullet per family of metrics: how its figures are taken, ours beside the anchor's.
+METHOD_NOTES = (
+    (
         "- `local_call_*`: one caller and one server on the same node, as `a_call.erl`. In C++ the caller "
         "is itself a process (a GenServer running a `noexpp::Task` coroutine that loops "
         '`co_await call(server, "ping")`); 1,000,000 untimed calls (or 5 s) for the rate after '
@@ -742,13 +889,13 @@ def render(
         "`co_await` for the percentiles (nearest rank, as `bench_util:pct/2`). In Python the caller is "
         'the main thread using `ref.call("ping")` (blocking, GIL released while waiting) on a Python '
         "GenServer: 100,000 calls (or 5 s) each for the rate and for the percentiles."
-    )
-    add(
+    ),
+    (
         "- `local_cast_rate`: as `b_cast.erl`, casts then one `count` call answered after all of them, "
         "timed from the first cast to the reply: 2,000,000 casts from a C++ caller process; 200,000 "
         "`ref.cast` from Python."
-    )
-    add(
+    ),
+    (
         "- `sup_restart_*` (`c_restart.erl`): a one_for_one supervisor (intensity 1,000,000 per second) with "
         "one permanent worker registered as `worker`; a cast makes its handler throw (C++) / raise (Python). "
         "Timed from just before that cast until the restarted worker has reported from its `init` (the name "
@@ -757,13 +904,13 @@ def render(
         '`("up", name, pid)` and it calls the worker with `co_await call(...)`. In Python the harness is '
         'likewise a (Python) process: `init` sends it `("up", name, ref)` and its `async def handle_info` '
         'calls the worker with `await ref.call_async("ping")`.'
-    )
-    add(
+    ),
+    (
         "- `one_for_all_10_*` (`g_one_for_all.erl`): the same with a one_for_all supervisor of ten registered "
         "workers `w1`..`w10`; `w5` is crashed; timed until all ten new workers have reported and each "
         "answered a call by name. 5 warm-up rounds, then 100 measured."
-    )
-    add(
+    ),
+    (
         "- `sofo_*` (`d_sofo.erl`): a simple_one_for_one supervisor of permanent `bench_srv` twins driven from "
         "the main thread: 10,000 sequential `start_child(args)`, 10,000 sequential `terminate_child(pid)`, "
         "then the supervisor's `stop()` with 10,000 children (started again, untimed), until it has exited. "
@@ -771,8 +918,8 @@ def render(
         "plus the supervisor's bookkeeping); C++: growth of `mallinfo2()` `uordblks + hblkhd` (bytes handed "
         "out by malloc) per child; Python: growth of the resident set per child (fresh interpreter). The "
         "three measure different things, so that row is reported, not judged."
-    )
-    add(
+    ),
+    (
         "- `dist_call_*`, `dist_cast_rate` (`e_dist.erl`): node `bench_a` (the benchmark) starts node "
         "`bench_b` as a second OS process (C++: `noexpp_bench --serve-node`; Python: `python -m noexpp "
         "node --import bench_server`), connects, spawns a `bench_srv` twin there by behavior name (as "
@@ -782,8 +929,8 @@ def render(
         "Each loop stops after 60 s as in the anchor. C++: the caller is a process (`co_await call(...)` "
         "in a `noexpp::Task`), as in Erlang. Python: the main thread with `ref.call` / `ref.cast`, a "
         "tenth of those counts (1,000 warm-up, 10,000 and 10,000 calls, 50,000 casts)."
-    )
-    add(
+    ),
+    (
         "- `nodedown_*`, `down_noconnection_*` (`f_nodedown.erl`): per trial a fresh peer node process "
         "(`python -m noexpp node`, default failure detection) and a fresh observer node in the benchmark "
         "(defaults too); the observer connects, spawns a `bench_srv` on the peer, subscribes to "
@@ -794,120 +941,264 @@ def render(
         "it emitted the event), and to the monitor's noconnection callback. 20 trials of each kind, median "
         "(nearest rank), with the extremes as `_min` / `_max`. Erlang: 5 trials per pass at `net_ticktime "
         "4`, the kill sent from an already running shell."
-    )
-    add(
+    ),
+    (
         "- `tcp_loopback_rtt_p50` (`tcp_floor.py`): 32-byte ping-pong with TCP_NODELAY between two OS "
         "processes, 20,000 round trips, p50; `_1cpu` with both pinned to CPU 0. The same Python code on "
         "both sides."
-    )
-    add(
+    ),
+    (
         "- `spawn_*` (extra figures below): plain `Node::spawn` (C++) / `node.spawn` (Python) of an idle "
         "`bench_srv` twin, 10,000 in a row, each returning after the process's `init` ran; memory per "
         "process from `mallinfo2()` over 100,000 spawns (C++) or the resident set over 10,000 (Python)."
+    ),
+)
+
+
+def method_section() -> list[str]:
+    """### How the figures are taken (fixed text)."""
+    return heading("### How the figures are taken") + list(METHOD_NOTES)
+
+
+def anchor_section(erl: Values, committed: Values, units: dict[str, str]) -> list[str]:
+    """### This machine today against the committed anchor: every Erlang
+    figure of the tables, this run's beside the committed one."""
+    intro = (
+        "Erlang measured in this run next to the committed anchor figures "
+        "(`shared/anchors/erlang/results/`, median of 3 passes). A ratio far from 1 means the "
+        "machine (or its host) is faster or slower today than when the anchor was taken; "
+        "the comparison above stays fair because both sides ran in the same session."
     )
-    if info.erlang_ran:
-        committed: Values = {}
-        committed_erlang(committed, {})
-        add("")
-        add("### This machine today against the committed anchor")
-        add("")
-        add(
-            "Erlang measured in this run next to the committed anchor figures "
-            "(`shared/anchors/erlang/results/`, median of 3 passes). A ratio far from 1 means the "
-            "machine (or its host) is faster or slower today than when the anchor was taken; "
-            "the comparison above stays fair because both sides ran in the same session."
-        )
-        add("")
-        add("| metric | this run | committed anchor | unit | this run / anchor |")
-        add("|---|---:|---:|---|---:|")
-        cluster_erl = list(dict.fromkeys(r.erlang for r in CLUSTER_ROWS))
-        for m in [r.erlang for r in ROWS + SUP_ROWS] + cluster_erl:
-            now_v, then_v = median(erl, m), median(committed, m)
-            r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
-            add(f"| `{m}` | {fmt(now_v)} | {fmt(then_v)} | {units.get(m, '')} | {r} |")
+    cluster_erl = list(dict.fromkeys(r.erlang for r in CLUSTER_ROWS))
+    rows = []
+    for m in [r.erlang for r in ROWS + SUP_ROWS] + cluster_erl:
+        now_v, then_v = median(erl, m), median(committed, m)
+        r = f"{now_v / then_v:.2f}" if now_v is not None and then_v else "n/a"
+        rows.append([f"`{m}`", fmt(now_v), fmt(then_v), units.get(m, ""), r])
+    return table_section(
+        "### This machine today against the committed anchor",
+        intro,
+        ["metric", "this run", "committed anchor", "unit", "this run / anchor"],
+        "lrrlr",
+        rows,
+    )
+
+
+def extras_section(ours: Values, units: dict[str, str]) -> list[str]:
+    """## Extra noexpp figures (no Erlang twin); nothing when none was measured."""
     extras = [m for m in EXTRAS if m in ours]
-    if extras:
-        add("")
-        add("## Extra noexpp figures (no Erlang twin)")
-        add("")
-        add("| metric | value | unit | what |")
-        add("|---|---:|---|---|")
-        for m in extras:
-            add(f"| `{m}` | {fmt(median(ours, m))} | {units.get(m, '')} | {EXTRAS[m]} |")
+    if not extras:
+        return []
+    rows = [[f"`{m}`", fmt(median(ours, m)), units.get(m, ""), EXTRAS[m]] for m in extras]
+    return table_section(
+        "## Extra noexpp figures (no Erlang twin)",
+        None,
+        ["metric", "value", "unit", "what"],
+        "lrll",
+        rows,
+    )
+
+
+def erlang_only_section(erl: Values, units: dict[str, str]) -> list[str]:
+    """## Erlang figures without a noexpp counterpart yet; nothing when there are none."""
     used = (
         {r.erlang for r in ROWS + SUP_ROWS}
         | {r.erlang for r in CLUSTER_ROWS}
         | set(CLUSTER_ERLANG_TEXT)
     )
     rest = [m for m in erl if m not in used]
-    if rest:
-        add("")
-        add("## Erlang figures without a noexpp counterpart yet")
-        add("")
-        add(
-            "Measured in the same run, without a twin on our side yet. See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+    if not rest:
+        return []
+    intro = (
+        "Measured in the same run, without a twin on our side yet. "
+        "See `shared/anchors/erlang/RESULTS.md` for what each one measures."
+    )
+    rows = [[f"`{m}`", fmt(median(erl, m)), units.get(m, "")] for m in rest]
+    return table_section(
+        "## Erlang figures without a noexpp counterpart yet",
+        intro,
+        ["metric", "Erlang/OTP", "unit"],
+        "lrl",
+        rows,
+    )
+
+
+def spread_section(erl: Values, ours: Values) -> list[str]:
+    """## Spread across passes (min .. max), for the messaging, supervision and cluster rows."""
+    local_rows = [
+        [
+            f"`{row.label}`",
+            spread(erl, row.erlang),
+            spread(ours, row.cpp),
+            spread(ours, row.py),
+            row.unit,
+        ]
+        for row in ROWS + SUP_ROWS
+    ]
+    cluster_rows = [
+        [f"`{crow.ours}`", spread(erl, crow.erlang), spread(ours, crow.ours), crow.unit]
+        for crow in CLUSTER_ROWS
+    ]
+    return (
+        heading("## Spread across passes (min .. max)")
+        + table(
+            ["metric", "Erlang/OTP", "noexpp C++", "noexpp Python", "unit"], "lllll", local_rows
         )
-        add("")
-        add("| metric | Erlang/OTP | unit |")
-        add("|---|---:|---|")
-        for m in rest:
-            add(f"| `{m}` | {fmt(median(erl, m))} | {units.get(m, '')} |")
-    if args.passes > 1:
-        add("")
-        add("## Spread across passes (min .. max)")
-        add("")
-        add("| metric | Erlang/OTP | noexpp C++ | noexpp Python | unit |")
-        add("|---|---|---|---|---|")
-        for row in ROWS + SUP_ROWS:
-            add(
-                f"| `{row.label}` | {spread(erl, row.erlang)} | {spread(ours, row.cpp)} | "
-                f"{spread(ours, row.py)} | {row.unit} |"
-            )
-        add("")
-        add("| metric | Erlang/OTP | noexpp | unit |")
-        add("|---|---|---|---|")
-        for crow in CLUSTER_ROWS:
-            add(
-                f"| `{crow.ours}` | {spread(erl, crow.erlang)} | {spread(ours, crow.ours)} | {crow.unit} |"
-            )
-    add("")
-    add("## How to reproduce")
-    add("")
-    add(
-        "From the repository root, with the `noexpp` package installed (`pip install .`) and the C++ "
-        "toolchain (CMake, Ninja, g++ and the Debian packages listed in DESIGN.md §9):"
+        + [""]
+        + table(["metric", "Erlang/OTP", "noexpp", "unit"], "llll", cluster_rows)
     )
-    add("")
-    add("```sh")
-    add("python bench/run.py              # every metric, ~5 min; prints `metric value unit` lines")
-    add("python bench/run.py --quick      # 10x fewer calls, casts and restarts, about a minute")
-    add("python bench/run.py dist_ nodedown down_ tcp_   # only the cluster metrics")
-    add(
-        "python bench/run.py local_call   # only metrics starting with local_call (any prefix works)"
+
+
+def reproduce_section() -> list[str]:
+    """## How to reproduce (fixed text), ending the page with a newline."""
+    return heading("## How to reproduce") + [
+        (
+            "From the repository root, with the `noexpp` package installed (`pip install .`) and the C++ "
+            "toolchain (CMake, Ninja, g++ and the Debian packages listed in DESIGN.md §9):"
+        ),
+        "",
+        "```sh",
+        "python bench/run.py              # every metric, ~5 min; prints `metric value unit` lines",
+        "python bench/run.py --quick      # 10x fewer calls, casts and restarts, about a minute",
+        "python bench/run.py dist_ nodedown down_ tcp_   # only the cluster metrics",
+        "python bench/run.py local_call   # only metrics starting with local_call (any prefix works)",
+        "python bench/run.py --json out.json",
+        "python bench/compare.py          # Erlang anchor + run.py, then rewrites docs/benchmarks.md",
+        "python bench/compare.py --passes 3   # medians of 3 alternating passes",
+        "```",
+        "",
+        (
+            "`run.py` builds `noexpp_bench` first (`cmake -S . -B build/bench -G Ninja -DNOEXPP_BUILD_BENCH=ON "
+            "-DCMAKE_BUILD_TYPE=Release`, ccache when present; `cmake --build build/bench --target "
+            "noexpp_bench -j 2`). `compare.py` installs Debian's `erlang-base` when `erl` is missing and "
+            "runs `../shared/anchors/erlang/run.sh` (one full anchor pass, about a minute, including the "
+            "distribution tests); with `--no-erlang`, or when Erlang cannot be installed, it uses the "
+            "committed anchor figures in `../shared/anchors/erlang/results/run*.txt` instead."
+        ),
+        "",
+    ]
+
+
+def committed_anchor() -> Values:
+    """The committed anchor figures (``results/run*.txt``), one value per file."""
+    committed: Values = {}
+    committed_erlang(committed, {})
+    return committed
+
+
+def render(
+    args: argparse.Namespace,
+    erl: Values,
+    ours: Values,
+    units: dict[str, str],
+    info: RunInfo,
+    machine: Machine,
+) -> str:
+    """The whole page (docs/benchmarks.md) for the figures of a run."""
+    sections = [
+        title_section(args, info, machine),
+        machine_section(args, info, machine),
+        messaging_section(erl, ours),
+        supervision_section(erl, ours),
+        cluster_section(erl, ours),
+        method_section(),
+        anchor_section(erl, committed_anchor(), units) if info.erlang_ran else [],
+        extras_section(ours, units),
+        erlang_only_section(erl, units),
+        spread_section(erl, ours) if args.passes > 1 else [],
+        reproduce_section(),
+    ]
+    return "\n".join(line for section in sections for line in section)
+
+
+def summary_lines(erl: Values, ours: Values) -> list[str]:
+    """One line per table row for stderr: the medians side by side (cluster
+    rows with their verdict)."""
+    lines = [
+        f"{row.label}: erlang={fmt(median(erl, row.erlang))} cpp={fmt(median(ours, row.cpp))} "
+        f"py={fmt(median(ours, row.py))} {row.unit}"
+        for row in ROWS + SUP_ROWS
+    ]
+    for crow in CLUSTER_ROWS:
+        e, o = median(erl, crow.erlang), median(ours, crow.ours)
+        lines.append(
+            f"{crow.ours}: erlang={fmt(e)} ours={fmt(o)} {crow.unit} ({cluster_verdict(crow, o, e)})"
+        )
+    return lines
+
+
+def wait_for_quiet(wait_idle: float) -> float | None:
+    """The CPU's busy share now, after waiting up to ``wait_idle`` seconds for
+    it to drop to BUSY_WARNING; None when it cannot be read."""
+    load = cpu_busy()
+    waited_until = time.monotonic() + wait_idle
+    while load is not None and load > BUSY_WARNING and time.monotonic() < waited_until:
+        log(f"CPU {load:.0%} busy with other work; waiting for it to quieten")
+        time.sleep(4)
+        load = cpu_busy()
+    return load
+
+
+def run_pass(
+    i: int,
+    args: argparse.Namespace,
+    run_erl: bool,
+    erl: Values,
+    ours: Values,
+    units: dict[str, str],
+    info: RunInfo,
+) -> None:
+    """Pass ``i``: Erlang (when it runs), then ours, noting how busy the machine was."""
+    load = wait_for_quiet(args.wait_idle)
+    if load is not None:
+        info.busy.append(load)
+    log(
+        f"pass {i + 1} of {args.passes}"
+        + ("" if load is None else f" (CPU busy before it: {load:.0%})")
     )
-    add("python bench/run.py --json out.json")
-    add(
-        "python bench/compare.py          # Erlang anchor + run.py, then rewrites docs/benchmarks.md"
-    )
-    add("python bench/compare.py --passes 3   # medians of 3 alternating passes")
-    add("```")
-    add("")
-    add(
-        "`run.py` builds `noexpp_bench` first (`cmake -S . -B build/bench -G Ninja -DNOEXPP_BUILD_BENCH=ON "
-        "-DCMAKE_BUILD_TYPE=Release`, ccache when present; `cmake --build build/bench --target "
-        "noexpp_bench -j 2`). `compare.py` installs Debian's `erlang-base` when `erl` is missing and "
-        "runs `../shared/anchors/erlang/run.sh` (one full anchor pass, about a minute, including the "
-        "distribution tests); with `--no-erlang`, or when Erlang cannot be installed, it uses the "
-        "committed anchor figures in `../shared/anchors/erlang/results/run*.txt` instead."
-    )
-    add("")
-    return "\n".join(lines)
+    during = OtherLoad()
+    if run_erl:
+        try:
+            if not run_erlang_pass(erl, units):
+                log("the Erlang pass failed")
+        except subprocess.TimeoutExpired:
+            log("the Erlang pass timed out")
+    info.ours_ok = run_ours_pass(args.quick, ours, units) and info.ours_ok
+    other = during.share()
+    if other is not None:
+        info.other.append(other)
+        log(f"other work took {other:.0%} of the CPU during pass {i + 1}")
+
+
+def settle_erlang_source(
+    args: argparse.Namespace,
+    why_not: str | None,
+    erl: Values,
+    units: dict[str, str],
+    info: RunInfo,
+) -> None:
+    """Says where the Erlang figures come from; falls back to the committed
+    ones when Erlang did not run (``why_not``) or produced nothing."""
+    if why_not is None and not erl:
+        why_not = "run.sh produced no figures"
+    if why_not is not None:
+        files = committed_erlang(erl, units)
+        names = ", ".join(f.name for f in files)
+        info.erlang_source = (
+            f"**not run in this session ({why_not})**: committed anchor figures from "
+            f"`shared/anchors/erlang/results/` ({names}), measured earlier on the same kind of machine"
+        )
+        log(f"Erlang not run ({why_not}); using {names}")
+    else:
+        info.erlang_ran = True
+        info.erlang_source = (
+            f"run in this session from `shared/anchors/erlang/run.sh` ({args.passes} "
+            f"pass{'es' if args.passes > 1 else ''})"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = make_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="pass --quick to run.py")
     parser.add_argument(
         "--passes", type=int, default=1, help="alternating passes of each side (default 1)"
@@ -943,66 +1234,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fingerprint = engine_fingerprint()
     for i in range(args.passes):
-        load = cpu_busy()
-        waited_until = time.monotonic() + args.wait_idle
-        while load is not None and load > BUSY_WARNING and time.monotonic() < waited_until:
-            log(f"CPU {load:.0%} busy with other work; waiting for it to quieten")
-            time.sleep(4)
-            load = cpu_busy()
-        if load is not None:
-            info.busy.append(load)
-        log(
-            f"pass {i + 1} of {args.passes}"
-            + ("" if load is None else f" (CPU busy before it: {load:.0%})")
-        )
-        during = OtherLoad()
-        if run_erl:
-            try:
-                if not run_erlang_pass(erl, units):
-                    log("the Erlang pass failed")
-            except subprocess.TimeoutExpired:
-                log("the Erlang pass timed out")
-        info.ours_ok = run_ours_pass(args.quick, ours, units) and info.ours_ok
-        other = during.share()
-        if other is not None:
-            info.other.append(other)
-            log(f"other work took {other:.0%} of the CPU during pass {i + 1}")
+        run_pass(i, args, run_erl, erl, ours, units, info)
     info.engine_changed = engine_fingerprint() != fingerprint
     if info.engine_changed:
         log("the engine sources or the installed package changed during the run")
-
-    if run_erl and not erl:
-        why_not = "run.sh produced no figures"
-    if why_not is not None:
-        files = committed_erlang(erl, units)
-        names = ", ".join(f.name for f in files)
-        info.erlang_source = (
-            f"**not run in this session ({why_not})**: committed anchor figures from "
-            f"`shared/anchors/erlang/results/` ({names}), measured earlier on the same kind of machine"
-        )
-        log(f"Erlang not run ({why_not}); using {names}")
-    else:
-        info.erlang_ran = True
-        info.erlang_source = (
-            f"run in this session from `shared/anchors/erlang/run.sh` ({args.passes} "
-            f"pass{'es' if args.passes > 1 else ''})"
-        )
+    settle_erlang_source(args, why_not, erl, units, info)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(args, erl, ours, units, info))
+    args.output.write_text(render(args, erl, ours, units, info, machine_facts()))
     log(f"wrote {args.output}")
-    for row in ROWS + SUP_ROWS:
-        print(
-            f"{row.label}: erlang={fmt(median(erl, row.erlang))} cpp={fmt(median(ours, row.cpp))} "
-            f"py={fmt(median(ours, row.py))} {row.unit}",
-            file=sys.stderr,
-        )
-    for crow in CLUSTER_ROWS:
-        print(
-            f"{crow.ours}: erlang={fmt(median(erl, crow.erlang))} ours={fmt(median(ours, crow.ours))} "
-            f"{crow.unit} ({cluster_verdict(crow, median(ours, crow.ours), median(erl, crow.erlang))})",
-            file=sys.stderr,
-        )
+    for line in summary_lines(erl, ours):
+        print(line, file=sys.stderr)
     return 0 if info.ours_ok else 1
 
 

@@ -50,6 +50,7 @@ options; this interpreter runs the other node.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import secrets
@@ -61,11 +62,22 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import noexpp
+from benchlib import (
+    Group,
+    Notes,
+    Results,
+    call_metrics,
+    cast_rate,
+    make_parser,
+    percentile,
+    quick_scale,
+    run_groups,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 BEHAVIOR = "bench_srv"  # registered by bench_server.py
@@ -102,29 +114,7 @@ TICK_METRICS = (
 METRICS = TCP_METRICS + CALL_METRICS + CAST_METRICS + KILL_METRICS + TICK_METRICS
 
 
-def note(message: str) -> None:
-    print(f"py_dist.py: {message}", file=sys.stderr, flush=True)
-
-
-def selected(metric: str, prefixes: Sequence[str]) -> bool:
-    """As run.py: a prefix match, or an exact one for ``name$``."""
-    return not prefixes or any(
-        metric == p[:-1] if p.endswith("$") else metric.startswith(p) for p in prefixes
-    )
-
-
-def emit(metric: str, value: float, unit: str, prefixes: Sequence[str]) -> None:
-    if selected(metric, prefixes):
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{metric} {text} {unit}", flush=True)
-
-
-def percentile(samples: list[Any], p: float) -> Any:
-    """Nearest rank, as bench_util:pct/2 (sorts in place)."""
-    samples.sort()
-    n = len(samples)
-    rank = int(p / 100 * n + 0.5 + 0.5)
-    return samples[max(1, min(n, rank)) - 1]
+note = Notes("py_dist.py")
 
 
 # --------------------------------------------------------------------------
@@ -217,6 +207,27 @@ class Cookie:
             pass
 
 
+@contextlib.contextmanager
+def connected_peer(threads: int) -> Iterator[tuple[noexpp.Node, PeerNode]]:
+    """Node ``bench_a`` here, connected to a fresh peer node process
+    ``bench_b``; on the way out the node, then the peer are stopped and the
+    cookie file removed, also after a failure."""
+    cookie = Cookie()
+    peer: PeerNode | None = None
+    node: noexpp.Node | None = None
+    try:
+        peer = PeerNode("bench_b", cookie.path, threads)
+        node = noexpp.Node("bench_a", cookie=cookie.value, threads=threads)
+        node.connect(peer.id)
+        yield node, peer
+    finally:
+        if node is not None:
+            node.stop()
+        if peer is not None:
+            peer.stop()
+        cookie.remove()
+
+
 # --------------------------------------------------------------------------
 # tcp_floor.py
 
@@ -253,76 +264,29 @@ def tcp_rtt_p50(pin: bool) -> float:
     return sorted(lat)[len(lat) // 2] / 1000
 
 
-def tcp_floor(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
-    if selected("tcp_loopback_rtt_p50", prefixes):
-        emit("tcp_loopback_rtt_p50", tcp_rtt_p50(False), "us", prefixes)
-    if selected("tcp_loopback_rtt_p50_1cpu", prefixes):
-        emit("tcp_loopback_rtt_p50_1cpu", tcp_rtt_p50(True), "us", prefixes)
+def tcp_floor(args: argparse.Namespace, results: Results) -> None:
+    """The raw TCP round trip, unpinned then both ends on CPU 0."""
+    if results.wants("tcp_loopback_rtt_p50"):
+        results.emit("tcp_loopback_rtt_p50", tcp_rtt_p50(False), "us")
+    if results.wants("tcp_loopback_rtt_p50_1cpu"):
+        results.emit("tcp_loopback_rtt_p50_1cpu", tcp_rtt_p50(True), "us")
 
 
 # --------------------------------------------------------------------------
 # e_dist.erl
 
 
-def dist_calls(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
-    scale = 10 if args.quick else 1
-    cookie = Cookie()
-    peer: PeerNode | None = None
-    node: noexpp.Node | None = None
-    try:
-        peer = PeerNode("bench_b", cookie.path, args.threads)
-        node = noexpp.Node("bench_a", cookie=cookie.value, threads=args.threads)
-        node.connect(peer.id)
-        if any(selected(m, prefixes) for m in CALL_METRICS):
+def dist_calls(args: argparse.Namespace, results: Results) -> None:
+    """Remote call rate and latency, then the remote cast rate."""
+    scale = quick_scale(args.quick)
+    with connected_peer(args.threads) as (node, peer):
+        if results.wants(*CALL_METRICS):
             ref = node.spawn_remote(peer.id, BEHAVIOR)
-            for _ in range(DIST_WARMUP // scale):
-                ref.call("ping")
-            n = DIST_CALLS // scale
-            if selected("dist_call_rate_py", prefixes):
-                t0 = time.perf_counter_ns()
-                end = t0 + MAX_NS
-                done = 0
-                while done < n:
-                    if ref.call("ping") != "pong":
-                        raise RuntimeError("bad reply")
-                    done += 1
-                    if done % 10_000 == 0 and time.perf_counter_ns() > end:
-                        break
-                elapsed = time.perf_counter_ns() - t0
-                emit("dist_call_rate_py", done / (elapsed / 1e9), "calls/s", prefixes)
-            if selected("dist_call_p50_py", prefixes) or selected("dist_call_p99_py", prefixes):
-                samples: list[int] = []
-                clock = time.perf_counter_ns
-                end = clock() + MAX_NS
-                for _ in range(n):
-                    t0 = clock()
-                    reply = ref.call("ping")
-                    t1 = clock()
-                    if reply != "pong":
-                        raise RuntimeError("bad reply")
-                    samples.append(t1 - t0)
-                    if t1 > end:
-                        break
-                note(f"dist_call_p50/p99_py: {len(samples)} timed calls")
-                emit("dist_call_p50_py", percentile(samples, 50) / 1e3, "us", prefixes)
-                emit("dist_call_p99_py", percentile(samples, 99) / 1e3, "us", prefixes)
-        if selected("dist_cast_rate_py", prefixes):
+            n, warmup = DIST_CALLS // scale, DIST_WARMUP // scale
+            call_metrics(results, ref, "dist_call", warmup, n, MAX_NS, note)
+        if results.wants("dist_cast_rate_py"):
             ref = node.spawn_remote(peer.id, BEHAVIOR)  # a fresh server, as e_dist.erl
-            n = DIST_CASTS // scale
-            t0 = time.perf_counter_ns()
-            for _ in range(n):
-                ref.cast("inc")
-            count = ref.call("count", timeout=300.0)
-            elapsed = time.perf_counter_ns() - t0
-            if count != n:
-                raise RuntimeError(f"the server saw {count} of {n} casts")
-            emit("dist_cast_rate_py", n / (elapsed / 1e9), "msgs/s", prefixes)
-    finally:
-        if node is not None:
-            node.stop()
-        if peer is not None:
-            peer.stop()
-        cookie.remove()
+            results.emit("dist_cast_rate_py", cast_rate(ref, DIST_CASTS // scale), "msgs/s")
 
 
 # --------------------------------------------------------------------------
@@ -381,7 +345,8 @@ def nodedown_trial(sig: int, i: int, cookie: Cookie, threads: int) -> tuple[floa
         peer.stop()
 
 
-def nodedown(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
+def nodedown(args: argparse.Namespace, results: Results) -> None:
+    """The kill -9 trials, then the SIGSTOP (heartbeat) ones."""
     trials = NODEDOWN_TRIALS_QUICK if args.quick else NODEDOWN_TRIALS
     cookie = Cookie()
     try:
@@ -389,15 +354,15 @@ def nodedown(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
             (signal.SIGKILL, "kill9", KILL_METRICS),
             (signal.SIGSTOP, "tick", TICK_METRICS),
         ):
-            if not any(selected(m, prefixes) for m in names):
+            if not results.wants(*names):
                 continue
-            results = [nodedown_trial(sig, i, cookie, args.threads) for i in range(1, trials + 1)]
-            downs = [d for d, _ in results]
-            noconns = [m for _, m in results]
-            emit(f"nodedown_{suffix}", percentile(list(downs), 50), "ms", prefixes)
-            emit(f"nodedown_{suffix}_min", min(downs), "ms", prefixes)
-            emit(f"nodedown_{suffix}_max", max(downs), "ms", prefixes)
-            emit(f"down_noconnection_{suffix}", percentile(noconns, 50), "ms", prefixes)
+            times = [nodedown_trial(sig, i, cookie, args.threads) for i in range(1, trials + 1)]
+            downs = [d for d, _ in times]
+            noconns = [m for _, m in times]
+            results.emit(f"nodedown_{suffix}", percentile(list(downs), 50), "ms")
+            results.emit(f"nodedown_{suffix}_min", min(downs), "ms")
+            results.emit(f"nodedown_{suffix}_max", max(downs), "ms")
+            results.emit(f"down_noconnection_{suffix}", percentile(noconns, 50), "ms")
     finally:
         cookie.remove()
 
@@ -405,20 +370,16 @@ def nodedown(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
 # --------------------------------------------------------------------------
 
 
-def remote_spawn(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
+def remote_spawn(args: argparse.Namespace, results: Results) -> None:
     """Sequential spawn_remote to a node process: a Python behavior
     (bench_srv) and the built-in C++ one (noexpp.probe); spawns per second."""
-    scale = 10 if args.quick else 1
-    cookie = Cookie()
-    peer: PeerNode | None = None
-    node: noexpp.Node | None = None
-    try:
-        peer = PeerNode("bench_b", cookie.path, args.threads)
-        node = noexpp.Node("bench_a", cookie=cookie.value, threads=args.threads)
-        node.connect(peer.id)
-        for metric, behavior, spawn_args in (("remote_spawn_rate_py", BEHAVIOR, ()),
-                                             ("remote_spawn_rate_cpp", "noexpp.probe", (0,))):
-            if not selected(metric, prefixes):
+    scale = quick_scale(args.quick)
+    with connected_peer(args.threads) as (node, peer):
+        for metric, behavior, spawn_args in (
+            ("remote_spawn_rate_py", BEHAVIOR, ()),
+            ("remote_spawn_rate_cpp", "noexpp.probe", (0,)),
+        ):
+            if not results.wants(metric):
                 continue
             for _ in range(100 // scale):  # warm-up
                 node.spawn_remote(peer.id, behavior, *spawn_args)
@@ -426,20 +387,14 @@ def remote_spawn(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
             t0 = time.perf_counter_ns()
             for _ in range(n):
                 node.spawn_remote(peer.id, behavior, *spawn_args)
-            emit(metric, n / ((time.perf_counter_ns() - t0) / 1e9), "spawns/s", prefixes)
-    finally:
-        if node is not None:
-            node.stop()
-        if peer is not None:
-            peer.stop()
-        cookie.remove()
+            results.emit(metric, n / ((time.perf_counter_ns() - t0) / 1e9), "spawns/s")
 
 
-def global_propagation(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
+def global_propagation(args: argparse.Namespace, results: Results) -> None:
     """Three nodes in this interpreter; from just before register() on the
     deciding node until both other nodes' replicas resolve the name (their
     whereis polled in turn); then unregister, untimed."""
-    scale = 10 if args.quick else 1
+    scale = quick_scale(args.quick)
     with noexpp.LocalCluster(3, mode="threads", threads=args.threads) as cluster:
         nodes = sorted(cluster.nodes, key=lambda n: n.id)  # the smallest id decides
         leader, others = nodes[0], nodes[1:]
@@ -455,43 +410,28 @@ def global_propagation(args: argparse.Namespace, prefixes: Sequence[str]) -> Non
                 pending = [n for n in pending if n.global_registry.whereis(name) is None]
             samples.append(clock() - t0)
             leader.global_registry.unregister(name)
-        emit("global_register_propagation_p50", percentile(samples, 50) / 1e3, "us", prefixes)
-        emit("global_register_propagation_p99", percentile(samples, 99) / 1e3, "us", prefixes)
+        results.emit("global_register_propagation_p50", percentile(samples, 50) / 1e3, "us")
+        results.emit("global_register_propagation_p99", percentile(samples, 99) / 1e3, "us")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = make_parser(
+        __doc__, quick_help="10x fewer calls and casts, 3 node-down trials of each kind"
     )
-    parser.add_argument("prefixes", nargs="*", metavar="metric-prefix")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="10x fewer calls and casts, 3 node-down trials of each kind",
-    )
-    parser.add_argument("--threads", type=int, default=2, help="engine threads per node")
     args = parser.parse_args(argv)
 
     # SIGTERM ends the run through the finally blocks, so no peer node
     # process (perhaps SIGSTOPped) outlives it.
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     noexpp.set_log_level("warning")  # no info line per node_up / node_down
-    ok = True
-    groups = (
+    groups: list[Group] = [
         (TCP_METRICS, tcp_floor),  # first: it forks, so before any engine thread exists
         (CALL_METRICS + CAST_METRICS, dist_calls),
         (KILL_METRICS + TICK_METRICS, nodedown),
         (SPAWN_METRICS, remote_spawn),
         (GLOBAL_METRICS, global_propagation),
-    )
-    for names, group in groups:
-        if not any(selected(m, args.prefixes) for m in names):
-            continue
-        try:
-            group(args, args.prefixes)
-        except Exception as e:  # noqa: BLE001 - report, go on with the next group
-            note(f"{group.__name__} benchmark failed: {type(e).__name__}: {e}")
-            ok = False
+    ]
+    ok = run_groups(groups, args.prefixes, note, args, Results(args.prefixes))
     return 0 if ok else 1
 
 

@@ -50,6 +50,16 @@ from typing import Any
 
 import noexpp
 from bench_server import BenchServer
+from benchlib import (
+    Group,
+    Notes,
+    Results,
+    make_parser,
+    percentile,
+    quick_scale,
+    rss_bytes,
+    run_groups,
+)
 
 SUP_RESTARTS = 1_000  # c_restart.erl ?N
 SUP_RESTART_WARMUP = 10
@@ -59,39 +69,9 @@ OFA_WORKERS = 10
 SOFO_CHILDREN = 10_000  # d_sofo.erl ?N
 SERIES_TIMEOUT = 600.0  # seconds for a whole series before the main thread gives up
 
-# Where notes go: the real stderr, also while fd 2 is sent to the log file.
-_note_file = sys.stderr
-
-
-def note(message: str) -> None:
-    print(f"py_sup.py: {message}", file=_note_file, flush=True)
-
-
-def selected(metric: str, prefixes: Sequence[str]) -> bool:
-    """As run.py: a prefix match, or an exact one for ``name$``."""
-    return not prefixes or any(
-        metric == p[:-1] if p.endswith("$") else metric.startswith(p) for p in prefixes
-    )
-
-
-def emit(metric: str, value: float, unit: str, prefixes: Sequence[str]) -> None:
-    if selected(metric, prefixes):
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{metric} {text} {unit}", flush=True)
-
-
-def percentile(samples: list[int], p: float) -> int:
-    """Nearest rank, as bench_util:pct/2 (sorts in place)."""
-    samples.sort()
-    n = len(samples)
-    rank = int(p / 100 * n + 0.5 + 0.5)
-    return samples[max(1, min(n, rank)) - 1]
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        resident = int(f.read().split()[1])
-    return resident * os.sysconf("SC_PAGE_SIZE")
+# Notes go to the real stderr, also while fd 2 is sent to the log file
+# (stderr_to_tempfile points note.file at a copy of it meanwhile).
+note = Notes("py_sup.py")
 
 
 class SupWorker(noexpp.GenServer):
@@ -183,8 +163,23 @@ def restart_series(
     return p50, p99, count
 
 
-def restarts(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
-    scale = 10 if args.quick else 1
+SOFO_METRICS = (
+    "sofo_start_10k_py",
+    "sofo_terminate_10k_py",
+    "sofo_shutdown_10k_py",
+    "sofo_mem_per_child_py",
+)
+RESTART_METRICS = tuple(
+    f"{base}_{p}_py{suffix}"
+    for suffix in ("", "_logged")
+    for base in ("sup_restart", "one_for_all_10")
+    for p in ("p50", "p99")
+)
+
+
+def restarts(args: argparse.Namespace, results: Results) -> None:
+    """The sup_restart and one_for_all_10 series (``_logged`` with --logged)."""
+    scale = quick_scale(args.quick)
     suffix = "_logged" if args.logged else ""
     series = [
         (
@@ -206,22 +201,17 @@ def restarts(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
     ]
     for base, strategy, names, victim, warmup, n in series:
         p50_name, p99_name = f"{base}_p50_py{suffix}", f"{base}_p99_py{suffix}"
-        if not (selected(p50_name, prefixes) or selected(p99_name, prefixes)):
+        if not results.wants(p50_name, p99_name):
             continue
         p50, p99, count = restart_series(args.threads, strategy, names, victim, warmup, n)
         note(f"{base}{suffix}: {count} measured rounds")
-        emit(p50_name, p50 / 1e3, "us", prefixes)
-        emit(p99_name, p99 / 1e3, "us", prefixes)
+        results.emit(p50_name, p50 / 1e3, "us")
+        results.emit(p99_name, p99 / 1e3, "us")
 
 
-def sofo(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
-    names = (
-        "sofo_start_10k_py",
-        "sofo_terminate_10k_py",
-        "sofo_shutdown_10k_py",
-        "sofo_mem_per_child_py",
-    )
-    if args.logged or not any(selected(m, prefixes) for m in names):
+def sofo(args: argparse.Namespace, results: Results) -> None:
+    """simple_one_for_one start / terminate / shutdown of 10,000 children (quiet pass only)."""
+    if args.logged or not results.wants(*SOFO_METRICS):
         return
     n = SOFO_CHILDREN
     with noexpp.Node("bench", threads=args.threads) as node:
@@ -248,10 +238,10 @@ def sofo(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
         if left:
             raise RuntimeError(f"{left} children left after terminating them all")
         del refs
-        emit("sofo_start_10k_py", start_ms, "ms", prefixes)
-        emit("sofo_terminate_10k_py", terminate_ms, "ms", prefixes)
-        emit("sofo_mem_per_child_py", (rss1 - rss0) // n, "bytes", prefixes)
-        if selected("sofo_shutdown_10k_py", prefixes):
+        results.emit("sofo_start_10k_py", start_ms, "ms")
+        results.emit("sofo_terminate_10k_py", terminate_ms, "ms")
+        results.emit("sofo_mem_per_child_py", (rss1 - rss0) // n, "bytes")
+        if results.wants("sofo_shutdown_10k_py"):
             for _ in range(n):
                 start_child(())
             t0 = time.perf_counter_ns()
@@ -259,7 +249,7 @@ def sofo(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
             shutdown_ms = (time.perf_counter_ns() - t0) / 1e6
             if sup.is_running:
                 raise RuntimeError("the supervisor still runs after stop()")
-            emit("sofo_shutdown_10k_py", shutdown_ms, "ms", prefixes)
+            results.emit("sofo_shutdown_10k_py", shutdown_ms, "ms")
         else:
             sup.stop()
 
@@ -268,12 +258,11 @@ def sofo(args: argparse.Namespace, prefixes: Sequence[str]) -> None:
 def stderr_to_tempfile() -> Iterator[None]:
     """Sends fd 2 (where the engine's logger writes) to a temporary file for
     the duration; notes keep going to the real stderr."""
-    global _note_file
     with tempfile.TemporaryFile(prefix="noexpp-bench-log-") as log_file:
         sys.stderr.flush()
         saved_fd = os.dup(2)
         real_stderr = os.fdopen(os.dup(saved_fd), "w")
-        _note_file = real_stderr
+        note.file = real_stderr
         os.dup2(log_file.fileno(), 2)
         try:
             yield
@@ -281,35 +270,27 @@ def stderr_to_tempfile() -> Iterator[None]:
             sys.stderr.flush()
             os.dup2(saved_fd, 2)
             os.close(saved_fd)
-            _note_file = sys.stderr
+            note.file = None
             real_stderr.close()
             note(f"{os.fstat(log_file.fileno()).st_size} bytes of log written in the logged pass")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("prefixes", nargs="*", metavar="metric-prefix")
-    parser.add_argument("--quick", action="store_true", help="10x fewer measured restarts")
+    parser = make_parser(__doc__, quick_help="10x fewer measured restarts")
     parser.add_argument(
         "--logged",
         action="store_true",
         help="crash logging on (default level), fd 2 to a temporary file; *_logged names",
     )
-    parser.add_argument("--threads", type=int, default=2, help="engine threads per node")
     args = parser.parse_args(argv)
 
     if not args.logged:
         noexpp.set_log_level("off")
-    ok = True
+    results = Results(args.prefixes)
+    # sofo first: its RSS reading wants a fresh interpreter.
+    groups: list[Group] = [(SOFO_METRICS, sofo), (RESTART_METRICS, restarts)]
     with stderr_to_tempfile() if args.logged else contextlib.nullcontext():
-        for group in (sofo, restarts):  # sofo first: its RSS reading wants a fresh interpreter
-            try:
-                group(args, args.prefixes)
-            except Exception as e:  # noqa: BLE001 - report, go on with the next group
-                note(f"{group.__name__} benchmark failed: {type(e).__name__}: {e}")
-                ok = False
+        ok = run_groups(groups, args.prefixes, note, args, results)
     return 0 if ok else 1
 
 

@@ -25,17 +25,29 @@ to stderr. Nothing here asserts a timing: the numbers are reported, not judged.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from benchlib import (
+    Group,
+    Notes,
+    Results,
+    call_metrics,
+    cast_rate,
+    exact_names,
+    make_parser,
+    quick_scale,
+    rss_bytes,
+    run_groups,
+    selected,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = REPO / "build" / "bench"
@@ -134,46 +146,7 @@ MAX_NS = 5_000_000_000
 WARMUP_CALLS = 1_000
 
 
-def log(message: str) -> None:
-    """A diagnostic line on stderr (stdout carries metric lines only)."""
-    print(f"run.py: {message}", file=sys.stderr, flush=True)
-
-
-def selected(metric: str, prefixes: Sequence[str]) -> bool:
-    """True when ``metric`` starts with one of ``prefixes`` (or none was given).
-
-    A prefix ending in ``$`` matches only the exact name: ``local_call_rate_cpp$``
-    leaves out ``local_call_rate_cpp_blocking``.
-    """
-    return not prefixes or any(
-        metric == p[:-1] if p.endswith("$") else metric.startswith(p) for p in prefixes
-    )
-
-
-class Results:
-    """Collects metrics and prints each as soon as it is known."""
-
-    def __init__(self, prefixes: Sequence[str]) -> None:
-        self.prefixes = prefixes
-        self.metrics: list[dict[str, Any]] = []
-
-    def emit(self, metric: str, value: float, unit: str) -> None:
-        if not selected(metric, self.prefixes):
-            return
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{metric} {text} {unit}", flush=True)
-        self.metrics.append({"metric": metric, "value": value, "unit": unit})
-
-    def emit_line(self, line: str) -> None:
-        """Passes on a ``metric value unit`` line from the C++ driver."""
-        parts = line.split()
-        if len(parts) != 3:
-            log(f"ignoring malformed line from noexpp_bench: {line!r}")
-            return
-        metric, text, unit = parts
-        value: float | int = float(text) if any(c in text for c in ".eE") else int(text)
-        print(f"{metric} {text} {unit}", flush=True)
-        self.metrics.append({"metric": metric, "value": value, "unit": unit})
+log = Notes("run.py")
 
 
 # --------------------------------------------------------------------------
@@ -186,8 +159,8 @@ def stream_metrics(cmd: list[str], results: Results) -> int:
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if line.strip():
-                results.emit_line(line.strip())
+            if line.strip() and not results.emit_line(line.strip()):
+                log(f"ignoring malformed line from noexpp_bench: {line.strip()!r}")
         return proc.wait()
 
 
@@ -235,26 +208,9 @@ def run_cpp(
 # Python behaviors
 
 
-def rss_bytes() -> int:
-    """Resident set size of this process (/proc/self/statm)."""
-    with open("/proc/self/statm") as f:
-        resident = int(f.read().split()[1])
-    return resident * os.sysconf("SC_PAGE_SIZE")
-
-
-def percentile(samples: list[int], p: float) -> int:
-    """Nearest-rank percentile, the rule of bench_util:pct/2 (sorts in place)."""
-    samples.sort()
-    n = len(samples)
-    x = p / 100 * n + 0.5
-    rank = int(x + 0.5)  # Erlang's round/1: halves away from zero (x > 0)
-    return samples[max(1, min(n, rank)) - 1]
-
-
 def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, results: Results) -> bool:
     """Spawn, call and cast benchmarks of a Python GenServer; False on failure."""
-    want = [m for m in PY_METRICS if selected(m, prefixes)]
-    if not want:
+    if not results.wants(*PY_METRICS):
         return True
     try:
         import noexpp
@@ -264,7 +220,7 @@ def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, result
 
     from bench_server import BenchServer  # beside this script; needs noexpp
 
-    scale = 10 if quick else 1
+    scale = quick_scale(quick)
 
     def fresh_node() -> Any:
         node = noexpp.Node("bench", threads=threads)
@@ -300,71 +256,52 @@ def python_benchmarks(quick: bool, prefixes: Sequence[str], threads: int, result
         node = fresh_node()
         try:
             ref = node.spawn(BenchServer)
-            for _ in range(WARMUP_CALLS):
-                ref.call("ping")
-            if selected("local_call_rate_py", prefixes):
-                t0 = time.perf_counter_ns()
-                end = t0 + MAX_NS
-                done = 0
-                while done < n:
-                    if ref.call("ping") != "pong":
-                        raise RuntimeError("bad reply")
-                    done += 1
-                    if done % 10_000 == 0 and time.perf_counter_ns() > end:
-                        break
-                results.emit(
-                    "local_call_rate_py", done / ((time.perf_counter_ns() - t0) / 1e9), "calls/s"
-                )
-            if selected("local_call_p50_py", prefixes) or selected("local_call_p99_py", prefixes):
-                samples: list[int] = []
-                clock = time.perf_counter_ns
-                end = clock() + MAX_NS
-                for _ in range(n):
-                    t0 = clock()
-                    reply = ref.call("ping")
-                    t1 = clock()
-                    if reply != "pong":
-                        raise RuntimeError("bad reply")
-                    samples.append(t1 - t0)
-                    if t1 > end:
-                        break
-                log(f"local_call_p50/p99_py: {len(samples)} timed calls")
-                results.emit("local_call_p50_py", percentile(samples, 50) / 1e3, "us")
-                results.emit("local_call_p99_py", percentile(samples, 99) / 1e3, "us")
+            call_metrics(results, ref, "local_call", WARMUP_CALLS, n, MAX_NS, log)
         finally:
             stop(node, "the call benchmark")
 
     def cast() -> None:
-        n = PY_CASTS // scale
         node = fresh_node()
         try:
             ref = node.spawn(BenchServer)
-            t0 = time.perf_counter_ns()
-            for _ in range(n):
-                ref.cast("inc")
-            count = ref.call("count", timeout=300.0)
-            elapsed = time.perf_counter_ns() - t0
-            if count != n:
-                raise RuntimeError(f"server saw {count} of {n} casts")
-            results.emit("local_cast_rate_py", n / (elapsed / 1e9), "msgs/s")
+            results.emit("local_cast_rate_py", cast_rate(ref, PY_CASTS // scale), "msgs/s")
         finally:
             stop(node, "the cast benchmark")
 
-    groups: list[tuple[tuple[str, ...], Callable[[], None]]] = [
+    groups: list[Group] = [
         (("spawn_10k_py", "spawn_mem_per_process_py"), spawn),
         (("local_call_rate_py", "local_call_p50_py", "local_call_p99_py"), call),
         (("local_cast_rate_py",), cast),
     ]
-    ok = True
-    for names, group in groups:
-        if not any(selected(m, prefixes) for m in names):
-            continue
-        try:
-            group()
-        except Exception as e:  # noqa: BLE001 - a failed group must not hide the others
-            log(f"{group.__name__} benchmark failed: {type(e).__name__}: {e}")
-            ok = False
-    return ok
+    return run_groups(groups, prefixes, log)
+
+
+def run_script(
+    script: Path,
+    flags: Sequence[str],
+    names: Sequence[str],
+    quick: bool,
+    prefixes: Sequence[str],
+    threads: int,
+    results: Results,
+) -> bool:
+    """Runs ``script`` (with ``flags``) in a fresh interpreter for the selected
+    ones of ``names`` and passes its metric lines on; False if it failed.
+
+    It is given the exact names (``name$``), so that a prefix such as
+    ``sup_restart_p50_py`` does not also select a twin (``..._logged``) that
+    another run of the script measures.
+    """
+    wanted = exact_names(names, prefixes)
+    if not wanted:
+        return True
+    cmd = [sys.executable, str(script), "--threads", str(threads)]
+    cmd += (["--quick"] if quick else []) + list(flags) + wanted
+    log(" ".join(cmd[1:]))
+    rc = stream_metrics(cmd, results)
+    if rc != 0:
+        log(f"{' '.join([script.name, *flags])} exited with status {rc}")
+    return rc == 0
 
 
 def python_sup_benchmarks(
@@ -372,21 +309,11 @@ def python_sup_benchmarks(
 ) -> bool:
     """Runs bench/py_sup.py (quiet, then --logged) in fresh interpreters and
     passes its metric lines on; False if a pass failed."""
-    ok = True
-    for logged, names in ((False, PY_SUP_METRICS), (True, PY_SUP_LOGGED_METRICS)):
-        if not any(selected(m, prefixes) for m in names):
-            continue
-        # Only this pass's metrics: a prefix such as "sup_restart_p50_py" would
-        # also select the logged twin, which the other pass measures.
-        wanted = [f"{m}$" for m in names if selected(m, prefixes)]
-        cmd = [sys.executable, str(PY_SUP), "--threads", str(threads)]
-        cmd += (["--quick"] if quick else []) + (["--logged"] if logged else []) + wanted
-        log(" ".join(cmd[1:]))
-        rc = stream_metrics(cmd, results)
-        if rc != 0:
-            log(f"py_sup.py{' --logged' if logged else ''} exited with status {rc}")
-            ok = False
-    return ok
+    quiet = run_script(PY_SUP, [], PY_SUP_METRICS, quick, prefixes, threads, results)
+    logged = run_script(
+        PY_SUP, ["--logged"], PY_SUP_LOGGED_METRICS, quick, prefixes, threads, results
+    )
+    return quiet and logged
 
 
 def python_dist_benchmarks(
@@ -394,40 +321,18 @@ def python_dist_benchmarks(
 ) -> bool:
     """Runs bench/py_dist.py in a fresh interpreter and passes its metric
     lines on; False if it failed."""
-    wanted = [f"{m}$" for m in PY_DIST_METRICS if selected(m, prefixes)]
-    if not wanted:
-        return True
-    cmd = [sys.executable, str(PY_DIST), "--threads", str(threads)]
-    cmd += (["--quick"] if quick else []) + wanted
-    log(" ".join(cmd[1:]))
-    rc = stream_metrics(cmd, results)
-    if rc != 0:
-        log(f"py_dist.py exited with status {rc}")
-    return rc == 0
+    return run_script(PY_DIST, [], PY_DIST_METRICS, quick, prefixes, threads, results)
 
 
 # --------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "prefixes",
-        nargs="*",
-        metavar="metric-prefix",
-        help="run only metrics whose names start with one of these ('name$' = exactly name)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="10x fewer calls, casts and measured restarts; 3 node-down trials of each kind",
+    parser = make_parser(
+        __doc__,
+        quick_help="10x fewer calls, casts and measured restarts; 3 node-down trials of each kind",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    parser.add_argument(
-        "--threads", type=int, default=2, help="engine threads per node (default 2)"
-    )
     parser.add_argument(
         "--build-dir",
         type=Path,
