@@ -22,7 +22,15 @@
 #include <utility>
 #include <vector>
 
-#include <noexpp/noexpp.hpp>
+#include <noexpp/behavior.hpp>
+#include <noexpp/behavior_registry.hpp>
+#include <noexpp/call.hpp>
+#include <noexpp/error.hpp>
+#include <noexpp/events.hpp>
+#include <noexpp/exit_reason.hpp>
+#include <noexpp/node.hpp>
+#include <noexpp/pid.hpp>
+#include <noexpp/term.hpp>
 
 namespace noexpp::test {
 

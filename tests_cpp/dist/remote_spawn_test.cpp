@@ -5,6 +5,7 @@
 // init_failed, duplicate_name, no_connection (not connected, or the node goes
 // down during the spawn), call_timeout, and no orphan after a timeout.
 #include <noexpp/behavior_registry.hpp>
+#include <noexpp/dist/remote_spawn.hpp>
 
 #include <array>
 #include <map>

@@ -19,6 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include <noexpp/sup/child_spec.hpp>
+#include <noexpp/sup/supervisor.hpp>
+
 #include "../core/test_support.hpp"
 
 namespace noexpp::test {
