@@ -32,8 +32,20 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import IO, Any, Callable, Union
 
+from ._checks import (
+    check_choice,
+    check_cluster_options,
+    check_int,
+    check_node_name,
+    check_number,
+    check_optional_str,
+    check_seconds,
+    check_str,
+    check_str_list,
+    check_threads,
+)
 from .errors import CallTimeout, NodeDown
-from .node import Node, _cluster_options
+from .node import Node
 from .ref import Ref
 
 __all__ = ["LocalCluster", "NodeHandle"]
@@ -166,8 +178,7 @@ class NodeHandle:
 
     def whereis(self, name: str, timeout: float = 5.0) -> Ref | None:
         """The process registered on this node as ``name``, or None."""
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        check_str("name", name)
         result = self._controller()._request(self.id, ("whereis", name), timeout)
         return result if isinstance(result, Ref) else None
 
@@ -190,7 +201,7 @@ class NodeHandle:
         """Stops the node gracefully (SIGTERM: its processes stopped in
         order, peers told goodbye, node_down reason "shutdown"), waiting up
         to ``timeout`` seconds before falling back to SIGKILL."""
-        _check_seconds("timeout", timeout)
+        check_seconds("timeout", timeout, positive=True)
         if self.alive:
             self._process.terminate()
             if self._suspended:  # a stopped process handles SIGTERM only once continued
@@ -301,14 +312,6 @@ def _close_quietly(stream: IO[Any] | None) -> None:
             pass
 
 
-def _check_seconds(what: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"{what} must be positive, got {value!r}")
-    return float(value)
-
-
 def _child_env() -> dict[str, str]:
     """This environment, with this interpreter's ``sys.path`` in PYTHONPATH so
     every module importable here is importable in a node process."""
@@ -367,44 +370,26 @@ class LocalCluster:
         process exits during startup, ImportError for a module in threads
         mode. Anything started before a failure is stopped.
         """
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"n must be an int, not {type(n).__name__}")
+        check_int("n", n)
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        if not isinstance(mode, str):
-            raise TypeError(f"mode must be a str, not {type(mode).__name__}")
-        if mode not in _MODES:
-            raise ValueError(f"mode must be 'threads' or 'processes', got {mode!r}")
-        if cookie is None:
+        check_choice("mode", mode, _MODES)
+        if check_optional_str("cookie", cookie) is None:
             cookie = secrets.token_urlsafe(32)
-        elif not isinstance(cookie, str):
-            raise TypeError(f"cookie must be a str or None, not {type(cookie).__name__}")
         elif not cookie:
             raise ValueError("cookie must not be empty")
         elif cookie != cookie.rstrip():
             raise ValueError("cookie must not end with whitespace (a cookie file drops it)")
-        if modules is None:
-            modules = ()
-        if isinstance(modules, str) or not isinstance(modules, (list, tuple)):
-            raise TypeError(f"modules must be a list or tuple of module names, "
-                            f"not {type(modules).__name__}")
-        for m in modules:
-            if not isinstance(m, str):
-                raise TypeError(f"each of modules must be a str, not {type(m).__name__}")
-            if not m:
-                raise ValueError("modules must not contain an empty name")
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
-        if not name or "@" in name or ":" in name or any(c.isspace() for c in name):
-            raise ValueError(f"name must be non-empty, without '@', ':' or spaces, got {name!r}")
-        if isinstance(threads, bool) or not isinstance(threads, int):
-            raise TypeError(f"threads must be an int, not {type(threads).__name__}")
-        if not 1 <= threads <= 256:
-            raise ValueError(f"threads must be between 1 and 256, got {threads}")
+        modules = check_str_list("modules", () if modules is None else modules,
+                                 expected="a list or tuple of module names",
+                                 each="each of modules must be a str",
+                                 empty="modules must not contain an empty name")
+        check_node_name(name, spaces=False)
+        check_threads(threads)
         # The same checks (and messages) as Node, before anything starts.
-        _cluster_options(cookie, None, None, False, 16 * 1024 * 1024, heartbeat_interval,
-                         phi_threshold, acceptable_pause)
-        timeout = _check_seconds("startup_timeout", startup_timeout)
+        check_cluster_options(cookie, None, None, False, 16 * 1024 * 1024, heartbeat_interval,
+                              phi_threshold, acceptable_pause)
+        timeout = check_seconds("startup_timeout", startup_timeout, positive=True)
 
         self._mode = mode
         self._cookie = cookie
@@ -490,8 +475,7 @@ class LocalCluster:
         is held ``seconds`` (in each direction) until :meth:`heal` or a delay
         of 0. Order is kept; heartbeats are delayed too, so a delay beyond
         the detectors' tolerance (about 1 s by default) reads as a failure."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+        check_number("seconds", seconds)
         if not 0 <= seconds <= 3600:
             raise ValueError(f"seconds must be between 0 and 3600, got {seconds}")
         self._between_groups(groups, lambda x, y: ("delay", y.id, float(seconds)),
