@@ -14,6 +14,7 @@ import cluster_behaviors
 import noexpp
 import pytest
 from conftest import TIMEOUT, _wait_for
+from noexpp import _cluster_startup
 
 #: Detection of a silent peer (phi-accrual) takes ~1.5 s with the defaults;
 #: waits for node_down/node_up after a fault get this bound.
@@ -375,14 +376,14 @@ def test_processes_mode_startup_timeout_names_the_node_and_cleans_up(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cluster_behaviors.BLOCK_IMPORT_ENV, "1")  # the children hang at import
     started: list[noexpp.NodeHandle] = []
-    real_spawn = noexpp.LocalCluster._spawn_process
+    real_start = _cluster_startup.start_node_process
 
-    def spy(self: noexpp.LocalCluster, *args: Any) -> noexpp.NodeHandle:
-        handle = real_spawn(self, *args)
+    def spy(*args: Any, **kwargs: Any) -> noexpp.NodeHandle:
+        handle = real_start(*args, **kwargs)
         started.append(handle)
         return handle
 
-    monkeypatch.setattr(noexpp.LocalCluster, "_spawn_process", spy)
+    monkeypatch.setattr(_cluster_startup, "start_node_process", spy)
     with pytest.raises(TimeoutError, match=r"hang1 .*did not report running within 1 s"):
         noexpp.LocalCluster(2, mode="processes", name="hang", modules=["cluster_behaviors"],
                             startup_timeout=1.0)
