@@ -6,6 +6,7 @@ members of a running cluster, ``demo`` runs the self-contained demonstration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -16,6 +17,7 @@ from types import FrameType
 
 from . import _core
 from ._checks import MAX_THREADS, MIN_THREADS
+from .demo import run as run_demo
 from .errors import AuthenticationError, CallTimeout, NodeDown, NodeStopped, NoexppError
 from .node import Node
 
@@ -130,9 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import run
-
-        return run()
+        return run_demo()
     if args.command == "node":
         return run_node(args)
     if args.command == "nodes":
@@ -147,10 +147,8 @@ def _error(command: str, message: object) -> None:
 
 def _say(line: str) -> None:
     """Prints a status line; a closed stdout (the parent left) is not an error."""
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError):
         print(line, flush=True)
-    except (BrokenPipeError, ValueError):
-        pass
 
 
 def run_node(args: argparse.Namespace) -> int:
