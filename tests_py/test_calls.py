@@ -9,31 +9,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
-
-
-class Holder(noexpp.GenServer):
-    """"hold" is never answered until a "release" cast; "get" answers at once."""
-
-    def init(self) -> None:
-        self.held: list[Any] = []
-
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        if request == "hold":
-            self.held.append(caller)
-            return noexpp.NoReply
-        if request == "crash":
-            raise ValueError("crashed while handling the call")
-        return ("fresh", request)
-
-    def handle_cast(self, request: Any) -> None:
-        if request == "release":
-            for caller in self.held:
-                self.reply(caller, "late")
-            self.held.clear()
-        elif request == "crash":
-            raise RuntimeError("crashed with a call open")
+from helpers import TIMEOUT, Holder
 
 
 def test_call_times_out(node: noexpp.Node) -> None:
