@@ -24,7 +24,7 @@ import noexpp
 __all__ = [
     "TIMEOUT", "Collector", "Echo", "EventLog", "EventRecorder", "Holder", "Inbox", "InThread",
     "MembershipEvents", "MonitorRecorder", "Probe", "Recorder", "assert_serves", "close_cluster",
-    "closing_factory", "pause", "tell", "wait_for",
+    "closing_factory", "pause", "run_in_threads", "tell", "wait_for",
 ]
 
 #: Upper bound for any wait in the suite (seconds). Generous: a loaded CI
@@ -208,6 +208,31 @@ class InThread:
     def wait(self, timeout: float = TIMEOUT) -> None:
         assert self._done.wait(timeout), f"{self.what} did not end within {timeout}s"
         self._thread.join(timeout)
+
+
+def run_in_threads(worker: Callable[[int], None], count: int,
+                   timeout: float = 60.0) -> list[BaseException]:
+    """Runs ``worker(0)`` ... ``worker(count - 1)`` at once, each in its own
+    thread, and waits (bounded) until all have returned; returns what they
+    raised, in no particular order."""
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        try:
+            worker(i)
+        except BaseException as e:  # noqa: BLE001 - reported to the test thread
+            with lock:
+                errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), f"workers still running after {timeout}s"
+    return errors
 
 
 # --- fixtures' plumbing ----------------------------------------------------------

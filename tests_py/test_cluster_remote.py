@@ -5,7 +5,6 @@ messages (location transparency, DESIGN §3 and §6)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
@@ -13,7 +12,7 @@ import noexpp
 import pytest
 from cluster_support import wait_members_up
 from cluster_test_behaviors import ECHO, LINKER, PROBE, RELAY, SEQ
-from helpers import TIMEOUT, Collector, InThread, MonitorRecorder, pause, wait_for
+from helpers import TIMEOUT, Collector, InThread, MonitorRecorder, pause, run_in_threads, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
 
@@ -455,25 +454,17 @@ def test_concurrent_calls_from_many_threads_each_get_their_own_reply(pair: Any, 
     a, b = pair
     echo = a.spawn_remote(b.id, ECHO)
     probe = a.spawn_remote(b.id, remote_probe, 0)
-    errors: list[BaseException] = []
     mismatches: list[Any] = []
 
     def worker(w: int) -> None:
-        try:
-            for i in range(300):
-                request = (w, i, "x" * (i % 50))
-                reply = echo.call(request, timeout=TIMEOUT)
-                if reply != request:
-                    mismatches.append((request, reply))
-                probe.call(("add", 1), timeout=TIMEOUT)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+        for i in range(300):
+            request = (w, i, "x" * (i % 50))
+            reply = echo.call(request, timeout=TIMEOUT)
+            if reply != request:
+                mismatches.append((request, reply))
+            probe.call(("add", 1), timeout=TIMEOUT)
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60.0)
+    errors = run_in_threads(worker, 8)
     assert errors == [] and mismatches == []
     assert probe.call("get", timeout=TIMEOUT) == 8 * 300
 
