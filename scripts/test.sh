@@ -22,5 +22,7 @@ for preset in cpp-tests asan tsan; do
 done
 
 echo "== Python tests"
+python3 -m ruff check python/noexpp
+python3 -m mypy --strict python/noexpp
 # Run from the tests folder so the installed package is what gets imported.
 python3 -m pytest -p no:cacheprovider tests_py

@@ -1,4 +1,5 @@
-"""Fixtures of the cluster integration tests (test_cluster_*.py), loaded by
+"""Fixtures of the cluster integration tests (test_cluster_*.py and the
+suites on remote spawn, global names and LocalCluster), loaded by
 ``pytest_plugins = ["cluster_fixtures"]``: listening in-process nodes,
 membership event recorders and LocalCluster node processes. Every node and
 node process a test starts is stopped at teardown, also when it fails."""
@@ -10,9 +11,12 @@ from typing import Any
 
 import noexpp
 import pytest
-from cluster_support import MembershipEvents
+from cluster_support import wait_members_up
+from cluster_test_behaviors import PROBE
+from helpers import MembershipEvents, close_cluster, closing_factory
 
-__all__ = ["cluster_cookie", "make_cluster_node", "membership", "process_cluster"]
+__all__ = ["cluster_cookie", "make_cluster_node", "membership", "pair", "process_cluster",
+           "remote_probe"]
 
 
 @pytest.fixture
@@ -26,60 +30,47 @@ def make_cluster_node(cluster_cookie: str) -> Iterator[Callable[..., noexpp.Node
     """``make_cluster_node(name, **options)`` -> a listening node on
     127.0.0.1 (any free port) with this test's cookie, unless given.
     Every node made is stopped at teardown, newest first."""
-    nodes: list[noexpp.Node] = []
-
     def make(name: str, **options: Any) -> noexpp.Node:
         options.setdefault("cookie", cluster_cookie)
         options.setdefault("listen", "127.0.0.1:0")
-        n = noexpp.Node(name, **options)
-        nodes.append(n)
-        return n
+        return noexpp.Node(name, **options)
 
-    try:
-        yield make
-    finally:
-        for n in reversed(nodes):
-            n.stop(grace=2.0)
+    with closing_factory(make, lambda n: n.stop(grace=2.0)) as make_one:
+        yield make_one
+
+
+@pytest.fixture
+def pair(make_cluster_node: Callable[..., noexpp.Node]) -> tuple[noexpp.Node, noexpp.Node]:
+    """Two connected in-process nodes: (local, remote)."""
+    a = make_cluster_node("alpha")
+    b = make_cluster_node("beta", seeds=[a.id])
+    wait_members_up([a, b])
+    return a, b
+
+
+@pytest.fixture(params=["python", "cpp"])
+def remote_probe(request: pytest.FixtureRequest) -> str:
+    """The probe protocol by behavior name, as a Python behavior and as the
+    C++ "noexpp.probe" (tests using it run once for each)."""
+    return PROBE if request.param == "python" else "noexpp.probe"
 
 
 @pytest.fixture
 def membership() -> Iterator[Callable[[noexpp.Node], MembershipEvents]]:
     """``membership(node)`` -> a MembershipEvents recorder, closed at teardown."""
-    recs: list[MembershipEvents] = []
-
-    def make(node: noexpp.Node) -> MembershipEvents:
-        rec = MembershipEvents(node)
-        recs.append(rec)
-        return rec
-
-    try:
+    with closing_factory(MembershipEvents, MembershipEvents.close) as make:
         yield make
-    finally:
-        for rec in recs:
-            rec.close()
 
 
 @pytest.fixture
-def process_cluster() -> Iterator[Callable[..., Any]]:
+def process_cluster() -> Iterator[Callable[..., noexpp.LocalCluster]]:
     """``process_cluster(n, **options)`` -> a started
     ``LocalCluster(n, mode="processes", modules=["cluster_test_behaviors"])``,
     closed at teardown (suspended nodes are continued and every node
     process is stopped, also when the test fails)."""
-    clusters: list[Any] = []
-
-    def make(n: int, **options: Any) -> Any:
+    def make(n: int, **options: Any) -> noexpp.LocalCluster:
         options.setdefault("modules", ["cluster_test_behaviors"])
-        cluster = noexpp.LocalCluster(n, mode="processes", **options)
-        clusters.append(cluster)
-        return cluster
+        return noexpp.LocalCluster(n, mode="processes", **options)
 
-    try:
-        yield make
-    finally:
-        for cluster in reversed(clusters):
-            for handle in cluster.nodes:
-                if handle.suspended:
-                    handle.resume()
-            cluster.close()
-            for handle in cluster.nodes:
-                assert not handle.alive, f"node process {handle} outlived its cluster"
+    with closing_factory(make, close_cluster) as make_one:
+        yield make_one

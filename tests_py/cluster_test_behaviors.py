@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import noexpp
+from helpers import Probe, tell
 
 __all__ = ["BEHAVIORS", "BUSY", "ECHO", "LINKER", "NODE_WATCH", "PROBE", "RELAY", "SEQ", "SLEEPER"]
 
@@ -24,58 +25,6 @@ RELAY = "cluster_test.relay"
 SLEEPER = "cluster_test.sleeper"
 BUSY = "cluster_test.busy"
 NODE_WATCH = "cluster_test.node_watch"
-
-
-def _notify(target: Any, message: Any) -> None:
-    if target is not None:
-        target.send(message)
-
-
-class Probe(noexpp.GenServer):
-    """The Python twin of the C++ "noexpp.probe" (same protocol, see
-    cpp/bindings/probe_behavior.cpp): init(value=0, notify=None,
-    trap_exit=False); call "ping" -> "pong", "get" -> value, ("add", n) ->
-    new value, "crash" raises RuntimeError("crash requested"); cast/send
-    "inc", "crash", ("stop", reason). Sends ("up", self) and
-    ("terminated", self, str(reason)) to ``notify``."""
-
-    def init(self, value: int = 0, notify: Any = None, trap_exit: bool = False) -> None:
-        self.value = value
-        self.notify = notify
-        if trap_exit:
-            self.trap_exit(True)
-        _notify(notify, ("up", self.ref))
-
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        if request == "ping":
-            return "pong"
-        if request == "get":
-            return self.value
-        if request == "crash":
-            raise RuntimeError("crash requested")
-        if isinstance(request, tuple) and len(request) == 2 and request[0] == "add":
-            self.value += request[1]
-            return self.value
-        raise ValueError(f"probe: unknown call {request!r}")
-
-    def handle_cast(self, request: Any) -> None:
-        self._act(request)
-
-    def handle_info(self, message: Any) -> None:
-        if isinstance(message, (noexpp.Exit, noexpp.Down)):
-            return
-        self._act(message)
-
-    def terminate(self, reason: Any) -> None:
-        _notify(self.notify, ("terminated", self.ref, str(reason)))
-
-    def _act(self, message: Any) -> None:
-        if message == "inc":
-            self.value += 1
-        elif message == "crash":
-            raise RuntimeError("crash requested")
-        elif isinstance(message, tuple) and len(message) == 2 and message[0] == "stop":
-            self.stop(message[1])
 
 
 class Echo(noexpp.GenServer):
@@ -91,7 +40,7 @@ class Echo(noexpp.GenServer):
     def handle_call(self, request: Any, caller: Any) -> Any:
         if request == ("hold",):
             self.held = caller
-            _notify(self.notify, ("held",))
+            tell(self.notify, ("held",))
             return noexpp.NoReply
         if isinstance(request, tuple) and len(request) == 2 and request[0] == "big":
             return b"x" * request[1]
@@ -103,10 +52,10 @@ class Echo(noexpp.GenServer):
         elif request == "crash":
             raise RuntimeError("crash requested")
         else:
-            _notify(self.notify, ("cast", request))
+            tell(self.notify, ("cast", request))
 
     def handle_info(self, message: Any) -> None:
-        _notify(self.notify, ("info", message))
+        tell(self.notify, ("info", message))
 
 
 class SeqChecker(noexpp.GenServer):
@@ -160,12 +109,12 @@ class Linker(noexpp.GenServer):
 
     def handle_info(self, message: Any) -> None:
         if isinstance(message, noexpp.Exit):
-            _notify(self.notify, ("exit", message.ref, str(message.reason)))
+            tell(self.notify, ("exit", message.ref, str(message.reason)))
         elif isinstance(message, noexpp.Down):
-            _notify(self.notify, ("down", message.ref, str(message.reason)))
+            tell(self.notify, ("down", message.ref, str(message.reason)))
 
     def terminate(self, reason: Any) -> None:
-        _notify(self.notify, ("terminated", self.ref, str(reason)))
+        tell(self.notify, ("terminated", self.ref, str(reason)))
 
 
 class Relay(noexpp.GenServer):
@@ -208,7 +157,7 @@ class Sleeper(noexpp.GenServer):
     def handle_cast(self, request: Any) -> None:
         if request[0] == "sleep":
             time.sleep(request[1])
-            _notify(request[2], ("slept", request[1]))
+            tell(request[2], ("slept", request[1]))
         elif request[0] == "release":
             self.reply(self.held, request[1])
 
@@ -237,7 +186,7 @@ class Busy(noexpp.GenServer):
         if time.monotonic() < self.until:
             self.ref.cast("spin")
         else:
-            _notify(self.notify, ("busy_done", self.slices))
+            tell(self.notify, ("busy_done", self.slices))
 
 
 class NodeWatch(noexpp.GenServer):
@@ -265,6 +214,7 @@ class NodeWatch(noexpp.GenServer):
             unsubscribe()
 
 
+#: PROBE is the shared Python probe (helpers.Probe), registered by name here.
 BEHAVIORS = {PROBE: Probe, ECHO: Echo, SEQ: SeqChecker, LINKER: Linker, RELAY: Relay,
              SLEEPER: Sleeper, BUSY: Busy, NODE_WATCH: NodeWatch}
 

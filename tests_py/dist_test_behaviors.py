@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import noexpp
+from helpers import tell
 
 __all__ = [
     "ARGS", "BEHAVIORS", "FAILING", "GATED", "INTROSPECT", "NAMED", "SLOW", "SPAWNER",
@@ -33,11 +34,6 @@ INTROSPECT = "dist_test.introspect"
 
 #: init's error message of FAILING (the test checks it travels back).
 FAILING_MESSAGE = "refusing to start with"
-
-
-def _notify(target: Any, message: Any) -> None:
-    if target is not None:
-        target.send(message)
 
 
 class ArgsEcho(noexpp.GenServer):
@@ -81,15 +77,15 @@ class SlowInit(noexpp.GenServer):
 
     def init(self, seconds: float, notify: Any = None) -> None:
         self.notify = notify
-        _notify(notify, ("init_started", self.node.id, os.getpid()))
+        tell(notify, ("init_started", self.node.id, os.getpid()))
         time.sleep(seconds)
-        _notify(notify, ("init_done", self.ref))
+        tell(notify, ("init_done", self.ref))
 
     def handle_call(self, request: Any, caller: Any) -> Any:
         return "pong"
 
     def terminate(self, reason: Any) -> None:
-        _notify(self.notify, ("terminated", self.ref, str(reason)))
+        tell(self.notify, ("terminated", self.ref, str(reason)))
 
 
 # In-process gates: GatedInit blocks in init until the test releases its gate
@@ -115,16 +111,16 @@ class GatedInit(noexpp.GenServer):
 
     def init(self, token: str, notify: Any = None) -> None:
         self.notify = notify
-        _notify(notify, ("init_started", self.ref))
+        tell(notify, ("init_started", self.ref))
         if not gate(token).wait(30.0):
             raise RuntimeError(f"gate {token} was never released")
-        _notify(notify, ("init_done", self.ref))
+        tell(notify, ("init_done", self.ref))
 
     def handle_call(self, request: Any, caller: Any) -> Any:
         return "pong"
 
     def terminate(self, reason: Any) -> None:
-        _notify(self.notify, ("terminated", self.ref, str(reason)))
+        tell(self.notify, ("terminated", self.ref, str(reason)))
 
 
 @noexpp.behavior(NAMED)
@@ -166,10 +162,10 @@ class Named(noexpp.GenServer):
             raise RuntimeError("crash requested")
 
     def handle_info(self, message: Any) -> None:
-        _notify(self.notify, ("info", self.ref, self.tag, message))
+        tell(self.notify, ("info", self.ref, self.tag, message))
 
     def terminate(self, reason: Any) -> None:
-        _notify(self.notify, ("terminated", self.ref, self.tag, str(reason)))
+        tell(self.notify, ("terminated", self.ref, self.tag, str(reason)))
 
 
 class Spawner(noexpp.GenServer):

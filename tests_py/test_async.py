@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT, Holder
 
 
 class Echo(noexpp.GenServer):
@@ -19,22 +18,6 @@ class Echo(noexpp.GenServer):
         if request == "crash":
             raise ValueError("async target crashed")
         return ("echo", request)
-
-
-class Holder(noexpp.GenServer):
-    def init(self) -> None:
-        self.held: list[Any] = []
-
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        if request == "hold":
-            self.held.append(caller)
-            return noexpp.NoReply
-        return ("fresh", request)
-
-    def handle_cast(self, request: Any) -> None:
-        for caller in self.held:
-            self.reply(caller, "late")
-        self.held.clear()
 
 
 def test_call_async_in_asyncio_run(node: noexpp.Node) -> None:

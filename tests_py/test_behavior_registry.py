@@ -14,7 +14,8 @@ from typing import Any
 import dist_test_behaviors as dtb
 import noexpp
 import pytest
-from cluster_support import TIMEOUT, Collector, wait_members_up
+from cluster_support import wait_members_up
+from helpers import TIMEOUT, Collector
 
 pytest_plugins = ["cluster_fixtures"]
 

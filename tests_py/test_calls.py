@@ -9,31 +9,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
-
-
-class Holder(noexpp.GenServer):
-    """"hold" is never answered until a "release" cast; "get" answers at once."""
-
-    def init(self) -> None:
-        self.held: list[Any] = []
-
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        if request == "hold":
-            self.held.append(caller)
-            return noexpp.NoReply
-        if request == "crash":
-            raise ValueError("crashed while handling the call")
-        return ("fresh", request)
-
-    def handle_cast(self, request: Any) -> None:
-        if request == "release":
-            for caller in self.held:
-                self.reply(caller, "late")
-            self.held.clear()
-        elif request == "crash":
-            raise RuntimeError("crashed with a call open")
+from helpers import TIMEOUT, Holder, run_in_threads
 
 
 def test_call_times_out(node: noexpp.Node) -> None:
@@ -205,27 +181,16 @@ def test_nested_calls_from_many_threads_one_engine_thread(make_node: Any) -> Non
     c = node.spawn(Forwarder, None, "c")
     b = node.spawn(Forwarder, c, "b")
     a = node.spawn(Forwarder, b, "a")
-    errors: list[BaseException] = []
     results: list[Any] = []
     lock = threading.Lock()
 
     def worker(i: int) -> None:
-        try:
-            for j in range(10):
-                r = a.call((i, j), timeout=TIMEOUT * 2)
-                with lock:
-                    results.append(r)
-        except BaseException as exc:  # noqa: BLE001
+        for j in range(10):
+            r = a.call((i, j), timeout=TIMEOUT * 2)
             with lock:
-                errors.append(exc)
+                results.append(r)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    assert run_in_threads(worker, 4) == []
     assert sorted(r[3] for r in results) == sorted((i, j) for i in range(4) for j in range(10))
     assert all(r[:3] == ["a", "b", "c"] for r in results)
 
@@ -248,22 +213,12 @@ def test_concurrent_callers_each_get_their_own_reply(make_node: Any, threads: in
     for _round in range(5):
         ref = node.spawn(Counter)
         results: dict[int, list[Any]] = {i: [] for i in range(4)}
-        errors: list[BaseException] = []
 
-        def worker(i: int, ref: Any = ref, results: Any = results, errors: Any = errors) -> None:
-            try:
-                for j in range(50):
-                    results[i].append(ref.call((i, j), timeout=TIMEOUT))
-            except BaseException as exc:  # noqa: BLE001 - reported to the test thread
-                errors.append(exc)
+        def worker(i: int, ref: Any = ref, results: Any = results) -> None:
+            for j in range(50):
+                results[i].append(ref.call((i, j), timeout=TIMEOUT))
 
-        workers = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join(60)
-        assert not any(t.is_alive() for t in workers)
-        assert errors == []
+        assert run_in_threads(worker, 4) == []
         for i in range(4):
             assert [r[0] for r in results[i]] == [(i, j) for j in range(50)]
         counts = sorted(r[1] for rs in results.values() for r in rs)

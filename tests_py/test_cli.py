@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from conftest import _wait_for
+from helpers import wait_for
 from noexpp.cli import main
 
 #: Bound for a node process to print its id line, and to exit once signalled.
@@ -144,7 +144,7 @@ def test_second_node_joins_through_seed_and_nodes_lists_both(
         listing.append(out.stdout.split())
         return sorted(listing[-1]) == sorted([first_id, second_id])
 
-    _wait_for(both_listed, timeout=START_TIMEOUT, interval=0.05, what="second node joined")
+    wait_for(both_listed, timeout=START_TIMEOUT, interval=0.05, what="second node joined")
     assert listing[-1][0] == first_id  # the seed first
     second.process.send_signal(signal.SIGINT)  # SIGINT stops it as gracefully
     assert second.finish() == 0, second.stderr()

@@ -14,17 +14,9 @@ from typing import Any
 
 import noexpp
 import pytest
-from cluster_support import (
-    TIMEOUT,
-    Collector,
-    MonitorRecorder,
-    OpenCall,
-    WatchedEvents,
-    pause,
-    wait_members_up,
-    wait_until,
-)
+from cluster_support import WatchedEvents, wait_members_up
 from cluster_test_behaviors import BUSY, ECHO, LINKER, PROBE, SLEEPER
+from helpers import TIMEOUT, Collector, InThread, MonitorRecorder, pause, wait_for
 
 #: A silent peer is reported down within this (from the fault) with defaults.
 SILENT_BOUND = 2.0
@@ -56,7 +48,7 @@ def test_aborted_in_process_node_is_down_at_once_with_monitors_and_calls_failing
     a.monitor(target, monitors.callback)
     watcher = a.spawn_remote(c.id, LINKER, collector.ref)
     watcher.call(("monitor", target), timeout=TIMEOUT)
-    in_flight = OpenCall(target, ("hold",), timeout=30.0)
+    in_flight = InThread(target.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
 
     start = time.monotonic()
@@ -95,7 +87,7 @@ def test_aborted_node_never_shows_its_processes_stopping_to_peers(make_cluster_n
         target = a.spawn_remote(b.id, ECHO, collector.ref)
         monitors = MonitorRecorder()
         a.monitor(target, monitors.callback)
-        in_flight = OpenCall(target, ("hold",), timeout=30.0)
+        in_flight = InThread(target.call, ("hold",), timeout=30.0)
         assert collector.get() == ("held",)   # (the monitor is installed: it went first)
         b._abort()
         in_flight.wait()
@@ -110,7 +102,7 @@ def test_call_in_flight_to_a_node_stopping_gracefully_fails_fast(
     wait_members_up([a, b])
     collector = Collector(a)
     held = a.spawn_remote(b.id, ECHO, collector.ref)
-    in_flight = OpenCall(held, ("hold",), timeout=30.0)
+    in_flight = InThread(held.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
     start = time.monotonic()
     b.stop()
@@ -133,7 +125,7 @@ def test_partition_in_process_both_sides_see_node_down_then_heal_brings_node_up(
     on_a = b.spawn_remote(a.id, PROBE, 3)
     monitors = MonitorRecorder()
     a.monitor(on_b, monitors.callback)
-    in_flight = OpenCall(on_b, ("hold",), timeout=30.0)
+    in_flight = InThread(on_b.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
 
     start = time.monotonic()
@@ -270,7 +262,7 @@ def test_sigkill_of_a_node_process_is_node_down_within_1s_with_monitors_and_call
     # a monitor held by a process on another node process
     watcher = n1.spawn(LINKER, collector.ref)
     assert watcher.call(("monitor", victim), timeout=TIMEOUT) == "monitoring"
-    in_flight = OpenCall(victim, ("hold",), timeout=30.0)
+    in_flight = InThread(victim.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
 
     start = time.monotonic()
@@ -313,7 +305,7 @@ def test_sigstop_of_a_node_process_is_node_down_within_2s_with_monitors_and_call
     ctl.monitor(frozen, monitors.callback)
     watcher = n1.spawn(LINKER, collector.ref)
     assert watcher.call(("monitor", frozen), timeout=TIMEOUT) == "monitoring"
-    in_flight = OpenCall(frozen, ("hold",), timeout=30.0)
+    in_flight = InThread(frozen.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
 
     start = time.monotonic()
@@ -337,7 +329,7 @@ def test_sigstop_of_a_node_process_is_node_down_within_2s_with_monitors_and_call
         n2.resume()
     # Once continued it finds out it was cut off and rejoins (same incarnation).
     rec_ctl.wait("node_up", node=n2.id)
-    wait_until(lambda: sorted(n1.members()) == sorted([n1.id, n2.id]), what="n2 to rejoin n1")
+    wait_for(lambda: sorted(n1.members()) == sorted([n1.id, n2.id]), what="n2 to rejoin n1")
 
 
 def test_partition_of_node_processes_both_sides_see_node_down_then_heal_brings_node_up(
@@ -371,7 +363,7 @@ def test_partition_of_node_processes_both_sides_see_node_down_then_heal_brings_n
 
     for observer, back in ((n1.id, n2.id), (n1.id, n3.id), (n2.id, n1.id), (n3.id, n1.id)):
         watched.wait("node_up", node=back, observer=observer)
-    wait_until(lambda: all(len(h.members()) == 3 for h in (n1, n2, n3)), what="the mesh to heal")
+    wait_for(lambda: all(len(h.members()) == 3 for h in (n1, n2, n3)), what="the mesh to heal")
     relay_n1 = n1.spawn("cluster_test.relay")
     assert relay_n1.call(("call_via", on_n2, "get"), timeout=TIMEOUT) == 9
     assert len(watched.select("node_down")) == 4

@@ -8,16 +8,9 @@ from typing import Any
 
 import noexpp
 import pytest
-from cluster_support import (
-    TIMEOUT,
-    Collector,
-    MonitorRecorder,
-    WatchedEvents,
-    pause,
-    wait_members_up,
-    wait_until,
-)
+from cluster_support import WatchedEvents, wait_members_up
 from cluster_test_behaviors import ECHO, PROBE
+from helpers import TIMEOUT, Collector, MonitorRecorder, pause, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
 
@@ -63,7 +56,7 @@ def test_three_nodes_form_a_full_mesh_from_one_seed(make_cluster_node: Any, memb
                     return False
         return True
 
-    wait_until(heartbeat_figures_known, what="process counts and rtt from heartbeats")
+    wait_for(heartbeat_figures_known, what="process counts and rtt from heartbeats")
     for n in nodes:
         for info in _members(n).values():
             assert info.rtt is not None and 0 < info.rtt < 1.0, info

@@ -5,39 +5,16 @@ messages (location transparency, DESIGN §3 and §6)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
 import noexpp
 import pytest
-from cluster_support import (
-    TIMEOUT,
-    Collector,
-    MonitorRecorder,
-    OpenCall,
-    pause,
-    wait_members_up,
-    wait_until,
-)
+from cluster_support import wait_members_up
 from cluster_test_behaviors import ECHO, LINKER, PROBE, RELAY, SEQ
+from helpers import TIMEOUT, Collector, InThread, MonitorRecorder, pause, run_in_threads, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
-
-
-@pytest.fixture
-def pair(make_cluster_node: Any) -> tuple[noexpp.Node, noexpp.Node]:
-    """Two connected nodes: (local, remote)."""
-    a = make_cluster_node("alpha")
-    b = make_cluster_node("beta", seeds=[a.id])
-    wait_members_up([a, b])
-    return a, b
-
-
-@pytest.fixture(params=["python", "cpp"])
-def remote_probe(request: pytest.FixtureRequest) -> str:
-    """The probe protocol as a Python behavior and as the C++ "noexpp.probe"."""
-    return PROBE if request.param == "python" else "noexpp.probe"
 
 
 def _runtime_error_type(behavior: str) -> str:
@@ -65,7 +42,7 @@ def test_remote_ref_call_cast_send_stop_alive_work_as_locally(pair: Any, remote_
     with pytest.raises(noexpp.ProcessCrashed):
         ref.call(("unknown", "request"), timeout=TIMEOUT)
     assert collector.get()[0] == "terminated"
-    wait_until(lambda: not ref.alive, what="the crashed probe to be gone")
+    wait_for(lambda: not ref.alive, what="the crashed probe to be gone")
 
     ref2 = a.spawn_remote(b.id, remote_probe, 0, collector.ref)
     assert collector.get() == ("up", ref2)
@@ -207,7 +184,7 @@ def test_remote_process_crashing_in_a_call_raises_process_crashed_with_reason(
     assert reason.error_type == _runtime_error_type(remote_probe)
     assert reason.message == "crash requested"
     assert "crash requested" in str(info.value)
-    wait_until(lambda: not ref.alive, what="the crashed process to be gone")
+    wait_for(lambda: not ref.alive, what="the crashed process to be gone")
     with pytest.raises(noexpp.NoProcess):
         ref.call("ping", timeout=TIMEOUT)
 
@@ -216,7 +193,7 @@ def test_remote_process_crashing_while_a_call_is_open_raises_process_crashed(pai
     a, b = pair
     collector = Collector(a)
     ref = a.spawn_remote(b.id, ECHO, collector.ref)
-    held = OpenCall(ref, ("hold",), timeout=30.0)
+    held = InThread(ref.call, ("hold",), timeout=30.0)
     assert collector.get() == ("held",)
     start = time.monotonic()
     ref.cast("crash")
@@ -230,7 +207,7 @@ def test_remote_call_to_held_caller_is_answered_by_a_later_cast(pair: Any) -> No
     a, b = pair
     collector = Collector(a)
     ref = a.spawn_remote(b.id, ECHO, collector.ref)
-    held = OpenCall(ref, ("hold",), timeout=TIMEOUT)
+    held = InThread(ref.call, ("hold",), timeout=TIMEOUT)
     assert collector.get() == ("held",)
     ref.cast(("release", {"late": "reply"}))
     held.wait()
@@ -388,7 +365,7 @@ def test_remote_link_normal_exit_does_not_kill(pair: Any) -> None:
     far = a.spawn_remote(b.id, PROBE)
     assert near.call(("link", far), timeout=TIMEOUT) == "linked"
     far.stop()
-    wait_until(lambda: not far.alive, what="far to stop")
+    wait_for(lambda: not far.alive, what="far to stop")
     # a normal exit is not propagated to a non-trapping linked process
     assert near.call("ping", timeout=TIMEOUT) == "pong"
 
@@ -477,25 +454,17 @@ def test_concurrent_calls_from_many_threads_each_get_their_own_reply(pair: Any, 
     a, b = pair
     echo = a.spawn_remote(b.id, ECHO)
     probe = a.spawn_remote(b.id, remote_probe, 0)
-    errors: list[BaseException] = []
     mismatches: list[Any] = []
 
     def worker(w: int) -> None:
-        try:
-            for i in range(300):
-                request = (w, i, "x" * (i % 50))
-                reply = echo.call(request, timeout=TIMEOUT)
-                if reply != request:
-                    mismatches.append((request, reply))
-                probe.call(("add", 1), timeout=TIMEOUT)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+        for i in range(300):
+            request = (w, i, "x" * (i % 50))
+            reply = echo.call(request, timeout=TIMEOUT)
+            if reply != request:
+                mismatches.append((request, reply))
+            probe.call(("add", 1), timeout=TIMEOUT)
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60.0)
+    errors = run_in_threads(worker, 8)
     assert errors == [] and mismatches == []
     assert probe.call("get", timeout=TIMEOUT) == 8 * 300
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import noexpp
 import pytest
-from cluster_support import TIMEOUT, wait_members_up
+from cluster_support import wait_members_up
 from cluster_test_behaviors import PROBE
 from cluster_wire_client import (
     CALL,
@@ -38,6 +38,7 @@ from cluster_wire_client import (
     packb,
     proof,
 )
+from helpers import TIMEOUT
 
 #: The node closes a bad connection well within this. It is below both the
 #: handshake timeout (5 s) and the heartbeat detection (~1.6 s after our

@@ -10,13 +10,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
-
-
-class Echo(noexpp.GenServer):
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        return request
+from helpers import TIMEOUT, Echo
 
 
 # --- the hierarchy --------------------------------------------------------------

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 
 class Counter(noexpp.GenServer):

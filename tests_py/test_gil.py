@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT, Echo
 
 
 class Gate(noexpp.GenServer):
@@ -84,10 +83,6 @@ def test_python_thread_runs_during_a_long_handler_call(node: noexpp.Node) -> Non
             if not release.wait(30.0):
                 return "never released"
             return "released"
-
-    class Echo(noexpp.GenServer):
-        def handle_call(self, request: Any, caller: Any) -> Any:
-            return request
 
     blocking = node.spawn(Blocking)
     echo = node.spawn(Echo)

@@ -22,15 +22,8 @@ from typing import Any
 import dist_test_behaviors as dtb
 import noexpp
 import pytest
-from cluster_support import (
-    TIMEOUT,
-    Collector,
-    Inbox,
-    member_status,
-    pause,
-    wait_members_up,
-    wait_until,
-)
+from cluster_support import member_status, wait_members_up
+from helpers import TIMEOUT, Collector, Inbox, pause, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
 
@@ -67,15 +60,14 @@ def _wait_each_visible(nodes: list[noexpp.Node], name: str, ref: Any, since: flo
     """Polls (finely, bounded) until each node sees ``name`` -> ``ref``;
     returns each node's delay from ``since`` in seconds."""
     seen: dict[str, float] = {}
-    deadline = time.monotonic() + TIMEOUT
-    pause_ = threading.Event()
-    while len(seen) < len(nodes):
+
+    def all_seen() -> bool:
         for n in nodes:
             if n.id not in seen and n.global_registry.whereis(name) == ref:
                 seen[n.id] = time.monotonic() - since
-        if time.monotonic() > deadline:
-            raise AssertionError(f"'{name}' not visible everywhere within {TIMEOUT}s: {seen}")
-        pause_.wait(0.0001)
+        return len(seen) == len(nodes)
+
+    wait_for(all_seen, interval=0.0001, what=f"'{name}' visible on every node")
     return seen
 
 
@@ -111,7 +103,7 @@ def test_a_name_is_visible_and_usable_on_every_node_within_a_round_trip(trio: An
 
     name = unique("usable")
     b.global_registry.register(name, owner)
-    wait_until(_everywhere(nodes, name, owner), what="the name on every node")
+    wait_for(_everywhere(nodes, name, owner), what="the name on every node")
     for n in nodes:
         ref = n.global_registry.whereis(name)
         assert isinstance(ref, noexpp.Ref)
@@ -129,12 +121,12 @@ def test_unregister_from_any_node_removes_the_name_everywhere(trio: Any, unique:
     owner = _named(b)
     name = unique("unreg")
     b.global_registry.register(name, owner)
-    wait_until(_everywhere(nodes, name, owner), what="the name everywhere")
+    wait_for(_everywhere(nodes, name, owner), what="the name everywhere")
     # registering it again for the same process is accepted
     b.global_registry.register(name, owner)
     c.global_registry.register(name, owner)
     assert c.global_registry.unregister(name) is True      # from a node that is neither owner nor leader
-    wait_until(_everywhere(nodes, name, None), what="the name gone everywhere")
+    wait_for(_everywhere(nodes, name, None), what="the name gone everywhere")
     for n in nodes:
         assert name not in n.global_registry.names()
     assert c.global_registry.unregister(name) is False
@@ -143,7 +135,7 @@ def test_unregister_from_any_node_removes_the_name_everywhere(trio: Any, unique:
     # the name is free again, for another process
     other = _named(c)
     a.global_registry.register(name, other)
-    wait_until(_everywhere(nodes, name, other), what="the name re-registered everywhere")
+    wait_for(_everywhere(nodes, name, other), what="the name re-registered everywhere")
 
 
 def test_a_taken_name_raises_duplicate_name_from_every_node(trio: Any, unique: Any) -> None:
@@ -151,7 +143,7 @@ def test_a_taken_name_raises_duplicate_name_from_every_node(trio: Any, unique: A
     owner = _named(a)
     name = unique("taken")
     a.global_registry.register(name, owner)
-    wait_until(_everywhere([a, b, c], name, owner), what="the name everywhere")
+    wait_for(_everywhere([a, b, c], name, owner), what="the name everywhere")
     for n in (a, b, c):
         with pytest.raises(noexpp.DuplicateNameError) as info:
             n.global_registry.register(name, _named(n))
@@ -194,14 +186,14 @@ def test_a_name_goes_away_everywhere_when_its_process_dies(trio: Any, unique: An
     a.global_registry.register(n_crash, crashed)         # registered by another node
     a.global_registry.register(n_remote, remote_owner)   # alpha names a process of gamma
     for name, ref in ((n_stop, stopped), (n_crash, crashed), (n_remote, remote_owner)):
-        wait_until(_everywhere(nodes, name, ref), what=f"{name} everywhere")
+        wait_for(_everywhere(nodes, name, ref), what=f"{name} everywhere")
 
     stopped.stop()
-    wait_until(_everywhere(nodes, n_stop, None), what="the stopped process's name gone everywhere")
+    wait_for(_everywhere(nodes, n_stop, None), what="the stopped process's name gone everywhere")
     crashed.cast("crash")
-    wait_until(_everywhere(nodes, n_crash, None), what="the crashed process's name gone everywhere")
+    wait_for(_everywhere(nodes, n_crash, None), what="the crashed process's name gone everywhere")
     remote_owner.stop()
-    wait_until(_everywhere(nodes, n_remote, None), what="gamma's process's name gone everywhere")
+    wait_for(_everywhere(nodes, n_remote, None), what="gamma's process's name gone everywhere")
     for n in nodes:
         assert n.global_registry.names() == []
 
@@ -214,27 +206,27 @@ def test_names_of_a_node_that_goes_down_go_away_everywhere(
     for name, ref in names.items():
         a.global_registry.register(name, ref)
     for name, ref in names.items():
-        wait_until(_everywhere([a, b, c], name, ref), what=f"{name} everywhere")
+        wait_for(_everywhere([a, b, c], name, ref), what=f"{name} everywhere")
 
     c._abort()                                              # gamma crashes
     survivors = [a, b]
     for name, ref in names.items():
         expected = ref if ref is on_b else None
-        wait_until(_everywhere(survivors, name, expected), what=f"{name} after gamma went down")
+        wait_for(_everywhere(survivors, name, expected), what=f"{name} after gamma went down")
     assert sorted(a.global_registry.names()) == sorted(b.global_registry.names()) == \
         [n for n, r in names.items() if r is on_b]
 
     # the leader goes down: the next smallest member (beta) decides from now on
     a._abort()
     b_names = [n for n, r in names.items() if r is on_b]
-    wait_until(lambda: member_status(b, a.id) != "up", what="beta to see alpha down")
+    wait_for(lambda: member_status(b, a.id) != "up", what="beta to see alpha down")
     assert b.global_registry.names() == b_names          # beta's own name stays
     d = make_cluster_node("delta", seeds=[b.id])
     wait_members_up([b, d])
     later = unique("after-leader-down")
     owner = _named(d)
     d.global_registry.register(later, owner)
-    wait_until(_everywhere([b, d], later, owner), what="a registration decided by beta")
+    wait_for(_everywhere([b, d], later, owner), what="a registration decided by beta")
     with pytest.raises(noexpp.DuplicateNameError):
         b.global_registry.register(later, _named(b))
 
@@ -246,19 +238,19 @@ def test_a_node_that_joins_later_receives_the_table(trio: Any, unique: Any, make
     for name, ref in owners.items():
         c.global_registry.register(name, ref)
     for name, ref in owners.items():
-        wait_until(_everywhere([a, b, c], name, ref), what=f"{name} everywhere")
+        wait_for(_everywhere([a, b, c], name, ref), what=f"{name} everywhere")
 
     d = make_cluster_node("delta", seeds=[c.id])
     wait_members_up([a, b, c, d])
     for name, ref in owners.items():
-        wait_until(_everywhere([d], name, ref), what=f"{name} synced to delta")
+        wait_for(_everywhere([d], name, ref), what=f"{name} synced to delta")
         assert d.global_registry.whereis(name).call("tag", timeout=TIMEOUT) == ref.call("tag", timeout=TIMEOUT)
     assert d.global_registry.names() == sorted(owners)
     # and delta takes part from now on
     mine = unique("on-d")
     owner = _named(d)
     d.global_registry.register(mine, owner)
-    wait_until(_everywhere([a, b, c, d], mine, owner), what="delta's name everywhere")
+    wait_for(_everywhere([a, b, c, d], mine, owner), what="delta's name everywhere")
 
 
 def test_a_hidden_node_resolves_names_through_a_member(
@@ -272,22 +264,22 @@ def test_a_hidden_node_resolves_names_through_a_member(
     owner = _named(b, tag="owner")
     name = unique("seen-by-tool")
     b.global_registry.register(name, owner)
-    wait_until(lambda: tool.global_registry.whereis(name) == owner, what="the tool to resolve the name")
+    wait_for(lambda: tool.global_registry.whereis(name) == owner, what="the tool to resolve the name")
     assert name in tool.global_registry.names()
     assert tool.global_registry.whereis(name).call("tag", timeout=TIMEOUT) == "owner"
     # a registration made by the tool is decided by the members' leader
     remote = tool.spawn_remote(c.id, dtb.NAMED, None, "by-tool")
     mine = unique("by-tool")
     tool.global_registry.register(mine, remote)
-    wait_until(_everywhere([a, b, c], mine, remote), what="the tool's name on every member")
+    wait_for(_everywhere([a, b, c], mine, remote), what="the tool's name on every member")
     with pytest.raises(noexpp.DuplicateNameError):
         tool.global_registry.register(name, remote)
     # and what the tool sees follows the cluster: the process exits, the name goes
     remote.stop()
-    wait_until(_everywhere([a, b, c], mine, None), what="the tool's name gone from the members")
-    wait_until(lambda: tool.global_registry.whereis(mine) is None, what="the tool to see it gone")
+    wait_for(_everywhere([a, b, c], mine, None), what="the tool's name gone from the members")
+    wait_for(lambda: tool.global_registry.whereis(mine) is None, what="the tool to see it gone")
     assert tool.global_registry.unregister(name) is True
-    wait_until(_everywhere([a, b, c], name, None), what="the name the tool unregistered gone")
+    wait_for(_everywhere([a, b, c], name, None), what="the name the tool unregistered gone")
     assert tool.global_registry.names() == []
     # the tool is never the leader: registrations still go to alpha
     assert member_status(a, tool.id) is None
@@ -304,7 +296,7 @@ def test_global_names_across_node_processes(process_cluster: Any, unique: Any) -
     def resolved(expected: Any) -> bool:
         return all(p.call(("whereis", name), timeout=TIMEOUT) == expected for p in probes.values())
 
-    wait_until(lambda: resolved(owner), what="the name in every node process")
+    wait_for(lambda: resolved(owner), what="the name in every node process")
     for p in probes.values():
         ref = p.call(("whereis", name), timeout=TIMEOUT)
         assert ref.call("tag", timeout=TIMEOUT) == "owner"
@@ -314,14 +306,14 @@ def test_global_names_across_node_processes(process_cluster: Any, unique: Any) -
     short_lived = n2.spawn(dtb.NAMED)
     other = unique("short-lived")
     assert short_lived.call(("register", other, "keep"), timeout=TIMEOUT) == "ok"
-    wait_until(lambda: all(p.call(("whereis", other), timeout=TIMEOUT) == short_lived
+    wait_for(lambda: all(p.call(("whereis", other), timeout=TIMEOUT) == short_lived
                            for p in probes.values()), what="the second name everywhere")
     short_lived.stop()
-    wait_until(lambda: all(p.call(("whereis", other), timeout=TIMEOUT) is None for p in probes.values()),
+    wait_for(lambda: all(p.call(("whereis", other), timeout=TIMEOUT) is None for p in probes.values()),
                what="the second name gone with its process")
     n1.kill()                                                   # SIGKILL the owner's node
     del probes[n1.id]
-    wait_until(lambda: resolved(None), what="the name gone from the surviving node processes")
+    wait_for(lambda: resolved(None), what="the name gone from the surviving node processes")
 
 
 # --- concurrent registrations ------------------------------------------------------------
@@ -359,7 +351,7 @@ def test_concurrent_registrations_from_three_nodes_have_exactly_one_winner(trio:
             (run, outcomes)
         winner = owners[outcomes.index("ok")]
         wins[nodes[outcomes.index("ok")].id.split("@")[0]] += 1
-        wait_until(_everywhere(nodes, name, winner),
+        wait_for(_everywhere(nodes, name, winner),
                    what=f"run {run}: every replica to agree on the winner ({_replicas(nodes, name)})")
     print(f"\nconcurrent registrations, {RACE_RUNS} runs: winners by node {wins}")
 
@@ -476,11 +468,11 @@ def test_partition_heal_with_a_name_on_both_sides_keeps_one_owner_and_tells_the_
     registrar = b if registered_by == "beta" else c
     registrar.global_registry.register(name, loser, on_conflict=mode)
     assert a.global_registry.whereis(name) == winner
-    wait_until(_everywhere([b, c], name, loser), what="the name on the beta-gamma side")
+    wait_for(_everywhere([b, c], name, loser), what="the name on the beta-gamma side")
 
     start = time.monotonic()
     _heal(nodes)
-    wait_until(lambda: all(n.global_registry.whereis(name) is not None and
+    wait_for(lambda: all(n.global_registry.whereis(name) is not None and
                            n.global_registry.whereis(name).node_id == a.id for n in nodes),
                what=f"every node to keep alpha's process ({_replicas(nodes, name)})")
     print(f"\npartition heal ({on_conflict}, registered by {registered_by}): one owner everywhere "
@@ -499,7 +491,7 @@ def test_partition_heal_with_a_name_on_both_sides_keeps_one_owner_and_tells_the_
         term = collector.get()
         assert term[:3] == ("terminated", loser, "loser"), term
         assert "name_conflict" in term[3] and name in term[3], term
-        wait_until(lambda: not loser.alive, what="the loser to be stopped")
+        wait_for(lambda: not loser.alive, what="the loser to be stopped")
         assert callbacks.drain() == []
     else:
         assert loser.call("ping", timeout=TIMEOUT) == "pong"      # it keeps running
@@ -516,6 +508,6 @@ def test_partition_heal_with_a_name_on_both_sides_keeps_one_owner_and_tells_the_
     assert winner.alive and winner.call("ping", timeout=TIMEOUT) == "pong"
     # the name follows the winner from now on (and never falls back to the loser)
     winner.stop()
-    wait_until(_everywhere(nodes, name, None), what="the name gone with the winner")
+    wait_for(_everywhere(nodes, name, None), what="the name gone with the winner")
     if on_conflict != "stop":
         assert loser.alive

@@ -7,8 +7,7 @@ import threading
 from typing import Any
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 
 class Idle(noexpp.GenServer):

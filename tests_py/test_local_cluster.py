@@ -5,7 +5,6 @@ node_down events. Every cluster is closed by its fixture or ``with``."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,65 +12,14 @@ from typing import Any
 import cluster_behaviors
 import noexpp
 import pytest
-from conftest import TIMEOUT, _wait_for
+from helpers import TIMEOUT, MembershipEvents, wait_for
+from noexpp import _cluster_startup
+
+pytest_plugins = ["cluster_fixtures"]
 
 #: Detection of a silent peer (phi-accrual) takes ~1.5 s with the defaults;
 #: waits for node_down/node_up after a fault get this bound.
 FAULT_TIMEOUT = 15.0
-
-
-class MembershipLog:
-    """node_up / node_down events of one node, waited on with a bound."""
-
-    def __init__(self, node: noexpp.Node) -> None:
-        self._cv = threading.Condition()
-        self._events: list[dict[str, Any]] = []
-        self._unsubscribe = [node.on("node_up", self._add), node.on("node_down", self._add)]
-
-    def _add(self, event: dict[str, Any]) -> None:
-        with self._cv:
-            self._events.append(event)
-            self._cv.notify_all()
-
-    def close(self) -> None:
-        for unsub in self._unsubscribe:
-            unsub()
-
-    def count(self, type: str, node: str) -> int:
-        with self._cv:
-            return sum(1 for e in self._events if e["type"] == type and e["node"] == node)
-
-    def wait(self, type: str, node: str, after: int = 0,
-             timeout: float = FAULT_TIMEOUT) -> dict[str, Any]:
-        """The first ``type`` event about ``node`` beyond the first ``after`` ones."""
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while True:
-                found = [e for e in self._events if e["type"] == type and e["node"] == node]
-                if len(found) > after:
-                    return found[after]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {type} for {node} within {timeout}s; "
-                                         f"events: {self._events}")
-                self._cv.wait(left)
-
-
-@pytest.fixture
-def membership() -> Iterator[Callable[[noexpp.Node], MembershipLog]]:
-    """``membership(node)`` -> a MembershipLog, unsubscribed at teardown."""
-    logs: list[MembershipLog] = []
-
-    def make(node: noexpp.Node) -> MembershipLog:
-        log = MembershipLog(node)
-        logs.append(log)
-        return log
-
-    try:
-        yield make
-    finally:
-        for log in logs:
-            log.close()
 
 
 @pytest.fixture
@@ -81,15 +29,14 @@ def threads_cluster() -> Iterator[noexpp.LocalCluster]:
 
 
 @pytest.fixture
-def processes_cluster() -> Iterator[noexpp.LocalCluster]:
-    cluster = noexpp.LocalCluster(3, mode="processes", modules=["cluster_behaviors"])
-    try:
-        yield cluster
-    finally:
-        cluster.close()
-        for handle in cluster.nodes:
-            assert isinstance(handle, noexpp.NodeHandle)
-            assert handle.process.poll() is not None
+def processes_cluster(process_cluster: Callable[..., noexpp.LocalCluster]) -> noexpp.LocalCluster:
+    """Three node processes, stopped (and checked gone) at teardown."""
+    return process_cluster(3, modules=["cluster_behaviors"])
+
+
+def _down(log: MembershipEvents, node_id: str, n: int = 0) -> dict[str, Any]:
+    """The n-th (from 0) node_down about ``node_id``, waited for with the fault bound."""
+    return log.wait("node_down", count=n + 1, node=node_id, timeout=FAULT_TIMEOUT)[n]
 
 
 def _up_ids(node: noexpp.Node) -> set[str]:
@@ -128,17 +75,17 @@ def test_threads_mode_outside_node_joins_with_the_cookie(
     a = _node(threads_cluster.nodes[0])
     assert isinstance(threads_cluster.cookie, str) and len(threads_cluster.cookie) >= 32
     outsider = make_node("outsider", cookie=threads_cluster.cookie, seeds=[a.id])
-    _wait_for(lambda: _up_ids(outsider) >= set(threads_cluster.ids), what="outsider joined")
+    wait_for(lambda: _up_ids(outsider) >= set(threads_cluster.ids), what="outsider joined")
 
 
 def test_threads_mode_kill_reports_noconnection(
         threads_cluster: noexpp.LocalCluster,
-        membership: Callable[[noexpp.Node], MembershipLog]) -> None:
+        membership: Callable[[noexpp.Node], MembershipEvents]) -> None:
     a, b, c = (_node(x) for x in threads_cluster.nodes)
     log_a, log_c = membership(a), membership(c)
     threads_cluster.kill(b)
     for log in (log_a, log_c):
-        event = log.wait("node_down", b.id)
+        event = _down(log, b.id)
         assert event["reason"] == "noconnection", event
     assert not b.running
     assert "stopped" in repr(threads_cluster)
@@ -146,19 +93,21 @@ def test_threads_mode_kill_reports_noconnection(
 
 def test_threads_mode_partition_then_heal(
         threads_cluster: noexpp.LocalCluster,
-        membership: Callable[[noexpp.Node], MembershipLog]) -> None:
+        membership: Callable[[noexpp.Node], MembershipEvents]) -> None:
     a, b, c = (_node(x) for x in threads_cluster.nodes)
     logs = {n.id: membership(n) for n in (a, b, c)}
-    ups = {(x.id, y.id): logs[x.id].count("node_up", y.id) for x in (a, b, c) for y in (a, b, c)}
+    ups = {(x.id, y.id): logs[x.id].count("node_up", node=y.id)
+           for x in (a, b, c) for y in (a, b, c)}
     threads_cluster.partition([a], [b, c])
     for x, y in ((a, b), (a, c), (b, a), (c, a)):
-        event = logs[x.id].wait("node_down", y.id)
+        event = _down(logs[x.id], y.id)
         assert event["reason"] == "noconnection", event
-    assert logs[b.id].count("node_down", c.id) == 0  # same side: untouched
+    assert logs[b.id].count("node_down", node=c.id) == 0  # same side: untouched
     threads_cluster.heal()
     for x, y in ((a, b), (a, c), (b, a), (c, a)):
-        logs[x.id].wait("node_up", y.id, after=ups[(x.id, y.id)])
-    _wait_for(lambda: all(len(_up_ids(n)) == 2 for n in (a, b, c)), what="all up after heal")
+        logs[x.id].wait("node_up", count=ups[(x.id, y.id)] + 1, node=y.id,
+                        timeout=FAULT_TIMEOUT)
+    wait_for(lambda: all(len(_up_ids(n)) == 2 for n in (a, b, c)), what="all up after heal")
 
 
 def test_delay_slows_calls_between_the_groups_until_heal(threads_cluster: noexpp.LocalCluster) -> None:
@@ -180,13 +129,13 @@ def test_delay_slows_calls_between_the_groups_until_heal(threads_cluster: noexpp
 
 def test_kill_and_partition_accept_node_ids(threads_cluster: noexpp.LocalCluster,
                                              membership: Callable[[noexpp.Node],
-                                                                  MembershipLog]) -> None:
+                                                                  MembershipEvents]) -> None:
     a, b, c = (_node(x) for x in threads_cluster.nodes)
     log_b = membership(b)
     threads_cluster.partition(a.id, [b.id])  # a bare member is a one-member group
-    assert log_b.wait("node_down", a.id)["reason"] == "noconnection"
+    assert _down(log_b, a.id)["reason"] == "noconnection"
     threads_cluster.kill(c.id)
-    assert log_b.wait("node_down", c.id)["reason"] == "noconnection"
+    assert _down(log_b, c.id)["reason"] == "noconnection"
 
 
 def test_partition_argument_errors(threads_cluster: noexpp.LocalCluster) -> None:
@@ -292,7 +241,7 @@ def test_processes_mode_members_spawn_and_call(processes_cluster: noexpp.LocalCl
 
 def test_processes_mode_kill_reports_noconnection(
         processes_cluster: noexpp.LocalCluster,
-        membership: Callable[[noexpp.Node], MembershipLog]) -> None:
+        membership: Callable[[noexpp.Node], MembershipEvents]) -> None:
     a, b, c = (_handle(x) for x in processes_cluster.nodes)
     controller = processes_cluster.controller
     assert controller is not None
@@ -300,11 +249,11 @@ def test_processes_mode_kill_reports_noconnection(
     processes_cluster.kill(b)
     assert not b.alive and b.process.poll() is not None
     assert b.status.startswith("exited")
-    assert log.wait("node_down", b.id)["reason"] == "noconnection"
+    assert _down(log, b.id)["reason"] == "noconnection"
     # The surviving members see it gone as well.
-    _wait_for(lambda: sorted(a.members()) == sorted([a.id, c.id]), timeout=FAULT_TIMEOUT,
+    wait_for(lambda: sorted(a.members()) == sorted([a.id, c.id]), timeout=FAULT_TIMEOUT,
               what=f"{a.id} to drop {b.id}")
-    _wait_for(lambda: sorted(c.members()) == sorted([a.id, c.id]), timeout=FAULT_TIMEOUT,
+    wait_for(lambda: sorted(c.members()) == sorted([a.id, c.id]), timeout=FAULT_TIMEOUT,
               what=f"{c.id} to drop {b.id}")
     b.kill()  # idempotent on an exited node
     with pytest.raises(RuntimeError, match="exited"):
@@ -315,35 +264,35 @@ def test_processes_mode_partition_then_heal(processes_cluster: noexpp.LocalClust
     a, b, c = (_handle(x) for x in processes_cluster.nodes)
     processes_cluster.partition([a], [b, c])
     # The controller is in no group: it still reaches both sides.
-    _wait_for(lambda: a.members() == [a.id], timeout=FAULT_TIMEOUT, what="a alone")
-    _wait_for(lambda: sorted(b.members()) == sorted([b.id, c.id]), timeout=FAULT_TIMEOUT,
+    wait_for(lambda: a.members() == [a.id], timeout=FAULT_TIMEOUT, what="a alone")
+    wait_for(lambda: sorted(b.members()) == sorted([b.id, c.id]), timeout=FAULT_TIMEOUT,
               what="b without a")
-    _wait_for(lambda: sorted(c.members()) == sorted([b.id, c.id]), timeout=FAULT_TIMEOUT,
+    wait_for(lambda: sorted(c.members()) == sorted([b.id, c.id]), timeout=FAULT_TIMEOUT,
               what="c without a")
     processes_cluster.heal()
     everyone = sorted([a.id, b.id, c.id])
-    _wait_for(lambda: all(sorted(h.members()) == everyone for h in (a, b, c)),
+    wait_for(lambda: all(sorted(h.members()) == everyone for h in (a, b, c)),
               timeout=FAULT_TIMEOUT, what="everyone to see everyone after heal")
 
 
 def test_processes_mode_suspend_resume_and_graceful_stop(
-        membership: Callable[[noexpp.Node], MembershipLog]) -> None:
+        membership: Callable[[noexpp.Node], MembershipEvents]) -> None:
     with noexpp.LocalCluster(2, mode="processes") as cluster:
         a, b = (_handle(x) for x in cluster.nodes)
         controller = cluster.controller
         assert controller is not None
         log = membership(controller)
-        ups = log.count("node_up", b.id)
+        ups = log.count("node_up", node=b.id)
         b.suspend()
         assert b.suspended and b.status == "suspended"
-        assert log.wait("node_down", b.id)["reason"] == "noconnection"
+        assert _down(log, b.id)["reason"] == "noconnection"
         b.resume()
-        log.wait("node_up", b.id, after=ups)
-        _wait_for(lambda: sorted(b.members()) == sorted([a.id, b.id]), timeout=FAULT_TIMEOUT,
+        log.wait("node_up", count=ups + 1, node=b.id, timeout=FAULT_TIMEOUT)
+        wait_for(lambda: sorted(b.members()) == sorted([a.id, b.id]), timeout=FAULT_TIMEOUT,
                   what="b back in the cluster")
         b.stop()
         assert b.process.returncode == 0
-        assert log.wait("node_down", b.id, after=1)["reason"] == "shutdown"
+        assert _down(log, b.id, 1)["reason"] == "shutdown"
 
 
 def test_processes_mode_close_leaves_no_process() -> None:
@@ -375,14 +324,14 @@ def test_processes_mode_startup_timeout_names_the_node_and_cleans_up(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cluster_behaviors.BLOCK_IMPORT_ENV, "1")  # the children hang at import
     started: list[noexpp.NodeHandle] = []
-    real_spawn = noexpp.LocalCluster._spawn_process
+    real_start = _cluster_startup.start_node_process
 
-    def spy(self: noexpp.LocalCluster, *args: Any) -> noexpp.NodeHandle:
-        handle = real_spawn(self, *args)
+    def spy(*args: Any, **kwargs: Any) -> noexpp.NodeHandle:
+        handle = real_start(*args, **kwargs)
         started.append(handle)
         return handle
 
-    monkeypatch.setattr(noexpp.LocalCluster, "_spawn_process", spy)
+    monkeypatch.setattr(_cluster_startup, "start_node_process", spy)
     with pytest.raises(TimeoutError, match=r"hang1 .*did not report running within 1 s"):
         noexpp.LocalCluster(2, mode="processes", name="hang", modules=["cluster_behaviors"],
                             startup_timeout=1.0)

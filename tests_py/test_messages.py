@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT, Echo
 
 ROUND_TRIP = [
     None,
@@ -67,11 +66,6 @@ def assert_same(got: Any, want: Any) -> None:
             assert_same(got[key], want[key])
     else:
         assert got == want
-
-
-class Echo(noexpp.GenServer):
-    def handle_call(self, request: Any, caller: Any) -> Any:
-        return request
 
 
 class Recorder(noexpp.GenServer):

@@ -11,8 +11,6 @@ import pytest
 
 import noexpp
 
-TIMEOUT = 10.0
-
 
 class Named(noexpp.GenServer):
     def init(self, tag: Any = None) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 import dist_test_behaviors as dtb
 import noexpp
 import pytest
-from cluster_support import TIMEOUT, Collector, wait_members_up, wait_until
-from cluster_test_behaviors import PROBE
+from cluster_support import wait_members_up
+from helpers import TIMEOUT, Collector, InThread, close_cluster, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
 
@@ -33,21 +33,6 @@ TIMEOUT_SLACK = 1.0
 MODULES = ["dist_test_behaviors", "cluster_test_behaviors"]
 
 
-@pytest.fixture
-def pair(make_cluster_node: Any) -> tuple[noexpp.Node, noexpp.Node]:
-    """Two connected in-process nodes: (local, remote)."""
-    a = make_cluster_node("alpha")
-    b = make_cluster_node("beta", seeds=[a.id])
-    wait_members_up([a, b])
-    return a, b
-
-
-@pytest.fixture(params=["python", "cpp"])
-def probe_name(request: pytest.FixtureRequest) -> str:
-    """The probe protocol as a Python behavior and as the C++ "noexpp.probe"."""
-    return PROBE if request.param == "python" else "noexpp.probe"
-
-
 @pytest.fixture(scope="module")
 def shared_cluster() -> Iterator[noexpp.LocalCluster]:
     """Two node processes for the tests that leave them running (closed at
@@ -56,34 +41,7 @@ def shared_cluster() -> Iterator[noexpp.LocalCluster]:
     try:
         yield cluster
     finally:
-        cluster.close()
-        for handle in cluster.nodes:
-            assert not handle.alive
-
-
-class SpawnInThread:
-    """A spawn_remote running in a thread; records how and when it ended."""
-
-    def __init__(self, node: Any, node_id: str, behavior: str, *args: Any, **kwargs: Any) -> None:
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.ended_at = float("inf")
-        self._done = threading.Event()
-
-        def run() -> None:
-            try:
-                self.result = node.spawn_remote(node_id, behavior, *args, **kwargs)
-            except BaseException as e:  # noqa: BLE001
-                self.error = e
-            self.ended_at = time.monotonic()
-            self._done.set()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-
-    def wait(self, timeout: float = TIMEOUT) -> None:
-        assert self._done.wait(timeout), f"the spawn did not end within {timeout}s"
-        self._thread.join(timeout)
+        close_cluster(cluster)
 
 
 def _process_count(controller: noexpp.Node, node_id: str) -> int:
@@ -92,10 +50,10 @@ def _process_count(controller: noexpp.Node, node_id: str) -> int:
 
 # --- in-process nodes ------------------------------------------------------------------
 
-def test_remote_spawn_runs_the_behavior_on_the_target_node(pair: Any, probe_name: str) -> None:
+def test_remote_spawn_runs_the_behavior_on_the_target_node(pair: Any, remote_probe: str) -> None:
     a, b = pair
     collector = Collector(a)
-    ref = a.spawn_remote(b.id, probe_name, 5, collector.ref)
+    ref = a.spawn_remote(b.id, remote_probe, 5, collector.ref)
     assert collector.get() == ("up", ref)          # init ran, with both args
     assert isinstance(ref, noexpp.Ref)
     assert ref.node_id == b.id
@@ -104,7 +62,7 @@ def test_remote_spawn_runs_the_behavior_on_the_target_node(pair: Any, probe_name
     assert ref.call("ping", timeout=TIMEOUT) == "pong"
     assert ref.call(("add", 2), timeout=TIMEOUT) == 7
     # and the other way round, from b to a
-    back = b.spawn_remote(a.id, probe_name, 1)
+    back = b.spawn_remote(a.id, remote_probe, 1)
     assert back.node_id == a.id
     assert back.call("get", timeout=TIMEOUT) == 1
     ref.stop()
@@ -133,20 +91,20 @@ def test_args_travel_as_terms(pair: Any) -> None:
     assert b.process_count() == count
 
 
-def test_name_registers_the_process_on_the_target_node(pair: Any, probe_name: str, unique: Any) -> None:
+def test_name_registers_the_process_on_the_target_node(pair: Any, remote_probe: str, unique: Any) -> None:
     a, b = pair
     name = unique("spawned")
-    ref = a.spawn_remote(b.id, probe_name, 3, name=name)
+    ref = a.spawn_remote(b.id, remote_probe, 3, name=name)
     assert b.whereis(name) == ref
     assert a._request(b.id, ("whereis", name), timeout=TIMEOUT) == ref
     assert a.whereis(name) is None                 # a local name there, not here
     ref.stop()
-    wait_until(lambda: b.whereis(name) is None, what="the name to go with its process")
+    wait_for(lambda: b.whereis(name) is None, what="the name to go with its process")
 
 
-def test_spawn_remote_to_the_own_id_spawns_locally(pair: Any, probe_name: str) -> None:
+def test_spawn_remote_to_the_own_id_spawns_locally(pair: Any, remote_probe: str) -> None:
     a, _ = pair
-    ref = a.spawn_remote(a.id, probe_name, 2)
+    ref = a.spawn_remote(a.id, remote_probe, 2)
     assert ref.node_id == a.id
     assert [p.ref for p in a.processes()] == [ref]
     assert ref.call("get", timeout=TIMEOUT) == 2
@@ -176,12 +134,12 @@ def test_failing_init_raises_init_error_with_the_remote_exception_type_and_text(
 
 
 def test_taken_name_raises_duplicate_name_and_starts_nothing(
-        pair: Any, probe_name: str, unique: Any) -> None:
+        pair: Any, remote_probe: str, unique: Any) -> None:
     a, b = pair
     name = unique("taken")
-    first = a.spawn_remote(b.id, probe_name, name=name)
+    first = a.spawn_remote(b.id, remote_probe, name=name)
     with pytest.raises(noexpp.DuplicateNameError) as info:
-        a.spawn_remote(b.id, probe_name, name=name)
+        a.spawn_remote(b.id, remote_probe, name=name)
     assert name in str(info.value)
     assert [p.ref for p in b.processes()] == [first]
     assert b.whereis(name) == first
@@ -204,7 +162,7 @@ def test_spawn_to_a_node_not_connected_raises_node_down_at_once(pair: Any, make_
     wait_members_up([a, c])
     c_id = c.id
     c.stop()
-    wait_until(lambda: all(i.id != c_id or i.status != "up" for i in a.nodes()), what="gamma to be down")
+    wait_for(lambda: all(i.id != c_id or i.status != "up" for i in a.nodes()), what="gamma to be down")
     start = time.monotonic()
     with pytest.raises(noexpp.NodeDown):
         a.spawn_remote(c_id, dtb.ARGS, timeout=30.0)
@@ -239,7 +197,7 @@ def test_init_longer_than_the_timeout_raises_call_timeout_and_the_late_child_is_
     # the child is stopped, so nothing is left behind
     assert collector.get() == ("init_done", child)
     assert collector.get() == ("terminated", child, "shutdown")
-    wait_until(lambda: b.process_count() == before and b.whereis(name) is None,
+    wait_for(lambda: b.process_count() == before and b.whereis(name) is None,
                what="the late child to be stopped")
     assert a._request(b.id, ("whereis", name), timeout=TIMEOUT) is None
     assert a._request(b.id, ("alive", child), timeout=TIMEOUT) is False
@@ -249,7 +207,7 @@ def test_spawn_while_the_target_node_aborts_raises_node_down_promptly(pair: Any,
     a, b = pair
     collector = Collector(a)
     token = unique("gate")
-    spawn = SpawnInThread(a, b.id, dtb.GATED, token, collector.ref, timeout=30.0)
+    spawn = InThread(a.spawn_remote, b.id, dtb.GATED, token, collector.ref, timeout=30.0)
     aborting: threading.Thread | None = None
     try:
         assert collector.get()[0] == "init_started"
@@ -271,18 +229,18 @@ def test_spawn_while_the_target_node_aborts_raises_node_down_promptly(pair: Any,
 # --- node OS processes ------------------------------------------------------------------
 
 def test_remote_spawn_of_python_and_cpp_behaviors_across_os_processes(
-        shared_cluster: noexpp.LocalCluster, probe_name: str) -> None:
+        shared_cluster: noexpp.LocalCluster, remote_probe: str) -> None:
     n1, n2 = shared_cluster.nodes
     ctl = shared_cluster.controller
     collector = Collector(ctl)
     # controller (this interpreter) -> node process
-    ref = n1.spawn(probe_name, 5, collector.ref)
+    ref = n1.spawn(remote_probe, 5, collector.ref)
     assert collector.get() == ("up", ref)
     assert ref.node_id == n1.id
     assert ref.call(("add", 1), timeout=TIMEOUT) == 6
     # node process -> node process: a spawner inside n1 starts it on n2
     spawner = n1.spawn(dtb.SPAWNER)
-    status, child = spawner.call(("spawn_remote", n2.id, probe_name, (9, collector.ref), None, 10.0),
+    status, child = spawner.call(("spawn_remote", n2.id, remote_probe, (9, collector.ref), None, 10.0),
                                  timeout=TIMEOUT)
     assert status == "ok", child
     assert collector.get() == ("up", child)
@@ -345,7 +303,7 @@ def test_timed_out_spawn_leaves_no_orphan_in_a_node_process(
     assert done[0] == "init_done"
     child = done[1]
     assert collector.get() == ("terminated", child, "shutdown")
-    wait_until(lambda: _process_count(ctl, n2.id) == before and n2.whereis(name) is None,
+    wait_for(lambda: _process_count(ctl, n2.id) == before and n2.whereis(name) is None,
                what="the late child to be stopped")
     assert ctl._request(n2.id, ("alive", child), timeout=TIMEOUT) is False
 
@@ -372,7 +330,7 @@ def test_spawn_to_a_frozen_node_process_raises_call_timeout_and_leaves_no_orphan
     # reply is late, and the child is stopped.
     up = collector.get()
     assert up[0] == "up"
-    wait_until(lambda: _process_count(ctl, n2.id) == before and n2.whereis(name) is None,
+    wait_for(lambda: _process_count(ctl, n2.id) == before and n2.whereis(name) is None,
                what="the late child on the continued node to be stopped")
     assert ctl._request(n2.id, ("alive", up[1]), timeout=TIMEOUT) is False
     assert n2.spawn(dtb.ARGS, 3).call(("add", 1), timeout=TIMEOUT) == 4
@@ -383,7 +341,7 @@ def test_spawn_racing_a_sigkill_of_the_target_raises_node_down_promptly(process_
     n1, n2 = cluster.nodes
     ctl = cluster.controller
     collector = Collector(ctl)
-    spawn = SpawnInThread(ctl, n2.id, dtb.SLOW, 30.0, collector.ref, timeout=30.0)
+    spawn = InThread(ctl.spawn_remote, n2.id, dtb.SLOW, 30.0, collector.ref, timeout=30.0)
     started = collector.get()
     assert started[:3] == ("init_started", n2.id, n2.os_pid)
     start = time.monotonic()
@@ -398,6 +356,6 @@ def test_spawn_racing_a_sigkill_of_the_target_raises_node_down_promptly(process_
         n2.spawn(dtb.ARGS, timeout=30.0)
     # and a spawn from the surviving node process to it too
     spawner = n1.spawn(dtb.SPAWNER)
-    wait_until(lambda: n1.members() == [n1.id], what="n1 to see n2 down")
+    wait_for(lambda: n1.members() == [n1.id], what="n1 to see n2 down")
     err = spawner.call(("spawn_remote", n2.id, dtb.ARGS, (), None, 30.0), timeout=TIMEOUT)
     assert err[:2] == ("error", "NodeDown"), err

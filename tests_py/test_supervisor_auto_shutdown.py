@@ -10,8 +10,6 @@ import pytest
 
 import noexpp
 
-TIMEOUT = 10.0
-
 
 def significant(
     probe: Any, child_id: str, restart: str = "transient", **kw: Any

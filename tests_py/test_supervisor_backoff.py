@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import noexpp
+from helpers import TIMEOUT
 
-TIMEOUT = 10.0
 PROBE = "noexpp.probe"  # the timing is the supervisor's; one child language is enough
 EARLY = 0.95  # tolerance for clock granularity: a restart is never meaningfully early
 

@@ -10,8 +10,6 @@ import pytest
 
 import noexpp
 
-TIMEOUT = 10.0
-
 
 def test_lifecycle_events_arrive_in_order_with_timestamps(
     node: noexpp.Node, events: Any, probe: Any

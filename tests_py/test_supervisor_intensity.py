@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 
 def crash_until_restarted(events: Any, sup_name: str, child_id: str, ref: Any, n: int) -> Any:

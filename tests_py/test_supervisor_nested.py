@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 
 def tree(probe: Any, collector: Any) -> list[noexpp.ChildSpec]:

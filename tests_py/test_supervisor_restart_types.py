@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 NORMAL_EXITS = [
     pytest.param(("stop", "normal"), "normal", id="normal"),

@@ -11,8 +11,6 @@ import pytest
 
 import noexpp
 
-TIMEOUT = 10.0
-
 
 class FailingInit(noexpp.GenServer):
     def init(self, *args: Any) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 import noexpp
-
-TIMEOUT = 10.0
+from helpers import TIMEOUT
 
 
 def children(probe: Any, collector: Any, ids: list[str], **spec: Any) -> list[noexpp.ChildSpec]:

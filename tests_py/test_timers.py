@@ -7,8 +7,6 @@ from typing import Any
 
 import noexpp
 
-TIMEOUT = 10.0
-
 
 def make_ticker(inbox: Any) -> type[noexpp.GenServer]:
     class Ticker(noexpp.GenServer):

@@ -6,14 +6,37 @@ from __future__ import annotations
 
 from . import _core
 from .errors import (
-    AuthenticationError, BehaviorNotFoundError, CallingSelfError, CallTimeout, ChildNotFoundError,
-    ChildRunningError, MessageTooLargeError,
-    DuplicateChildError, DuplicateNameError, InitError, InvalidSimpleOneForOneError,
-    MaxRestartsExceededError, MissingChildTemplateError, NoAvailableNodeError, NodeDown,
-    NodeStopped, NoexppError, NoProcess, ProcessCrashed, SupervisorNotRunning,
+    AuthenticationError,
+    BehaviorNotFoundError,
+    CallingSelfError,
+    CallTimeout,
+    ChildNotFoundError,
+    ChildRunningError,
+    DuplicateChildError,
+    DuplicateNameError,
+    InitError,
+    InvalidSimpleOneForOneError,
+    MaxRestartsExceededError,
+    MessageTooLargeError,
+    MissingChildTemplateError,
+    NoAvailableNodeError,
+    NodeDown,
+    NodeStopped,
+    NoexppError,
+    NoProcess,
+    ProcessCrashed,
+    SupervisorNotRunning,
 )
 from .gen_server import (
-    Caller, Down, Exit, ExitReason, GenServer, NoReply, Timer, behavior, behaviors,
+    Caller,
+    Down,
+    Exit,
+    ExitReason,
+    GenServer,
+    NoReply,
+    Timer,
+    behavior,
+    behaviors,
     register_behavior,
 )
 from .local_cluster import LocalCluster, NodeHandle

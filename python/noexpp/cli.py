@@ -6,6 +6,7 @@ members of a running cluster, ``demo`` runs the self-contained demonstration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from . import _core
+from ._checks import MAX_THREADS, MIN_THREADS
+from .demo import run as run_demo
 from .errors import AuthenticationError, CallTimeout, NodeDown, NodeStopped, NoexppError
 from .node import Node
 
@@ -26,21 +29,22 @@ _LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "critical", "off")
 _POLL = 0.1
 
 
-def _positive_float(text: str) -> float:
+def _float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
@@ -51,8 +55,9 @@ def _thread_count(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 256, got {value}")
+    if not MIN_THREADS <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_THREADS} and {MAX_THREADS}, got {value}")
     return value
 
 
@@ -127,9 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import run
-
-        return run()
+        return run_demo()
     if args.command == "node":
         return run_node(args)
     if args.command == "nodes":
@@ -144,10 +147,8 @@ def _error(command: str, message: object) -> None:
 
 def _say(line: str) -> None:
     """Prints a status line; a closed stdout (the parent left) is not an error."""
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError):
         print(line, flush=True)
-    except (BrokenPipeError, ValueError):
-        pass
 
 
 def run_node(args: argparse.Namespace) -> int:

@@ -1,9 +1,19 @@
 """GenServer: the base class of Python behaviors, and the behavior registry."""
 from __future__ import annotations
 
-from typing import Any, Callable, Generator, NamedTuple, TypeVar
+from typing import Any, Callable, NamedTuple, TypeVar
 
-from . import _core
+from . import _core, _node_registry
+from ._checks import check_non_empty_str, check_seconds
+from .errors import NodeStopped
+from .ref import (
+    Ref,
+    _check_ref,
+    _ProcessCall,  # noqa: F401 - the engine's bridge looks it up here by name
+)
+
+# The engine's bridge (cpp/bindings/py_behavior.cpp) reads NoReply, Down, Exit
+# and _ProcessCall from this module: keep those names here.
 
 __all__ = [
     "GenServer", "NoReply", "Down", "Exit", "Caller", "Timer", "ExitReason",
@@ -47,19 +57,6 @@ class Exit(NamedTuple):
     reason: Any
 
 
-class _ProcessCall:
-    """What ``ref.call_async`` returns inside a handler: awaiting it suspends
-    the process (no other message is handled) without blocking its thread."""
-
-    __slots__ = ("ref", "request", "timeout")
-
-    def __init__(self, ref: Any, request: Any, timeout: float | None) -> None:
-        self.ref, self.request, self.timeout = ref, request, timeout
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        return (yield self)
-
-
 class GenServer:
     """Base class of a Python behavior (Erlang's gen_server).
 
@@ -69,7 +66,7 @@ class GenServer:
     inside the process's own handlers.
     """
 
-    _ctx: Any  # set by the engine before init
+    _ctx: _core.ProcessContext  # set by the engine before init
 
     def init(self, *args: Any) -> None:
         """Called in the new process with the spawn arguments; raising fails the spawn."""
@@ -92,16 +89,17 @@ class GenServer:
 
     # ---- helpers -------------------------------------------------------
     @property
-    def ref(self) -> Any:
+    def ref(self) -> Ref:
         """This process's :class:`Ref`."""
         return self._ctx.ref
 
     @property
     def node(self) -> Any:
         """The :class:`noexpp.Node` this process runs on."""
-        from .node import Node
-
-        return Node._wrap(self._ctx.node)
+        node = _node_registry.lookup(self._ctx.node)
+        if node is None:
+            raise NodeStopped("this node's Python object is gone")
+        return node
 
     def reply(self, caller: Caller, value: Any) -> None:
         """Replies to a call answered with ``NoReply`` (from any process or thread)."""
@@ -109,7 +107,7 @@ class GenServer:
 
     def send_after(self, seconds: float, message: Any) -> Timer:
         """Sends ``message`` to this process's handle_info after ``seconds``."""
-        return self._ctx.send_after(_seconds(seconds, "seconds"), message)
+        return self._ctx.send_after(check_seconds("seconds", seconds), message)
 
     def cancel_timer(self, timer: Timer) -> bool:
         """Cancels a timer; False if it already fired or was cancelled."""
@@ -128,6 +126,7 @@ class GenServer:
         return int(self._ctx.monitor(_check_ref(ref)))
 
     def demonitor(self, ref: Any, monitor: int) -> None:
+        """Cancels the monitor ``monitor`` (from :meth:`monitor`) of ``ref``."""
         self._ctx.demonitor(_check_ref(ref), monitor)
 
     def link(self, ref: Any) -> None:
@@ -135,6 +134,7 @@ class GenServer:
         self._ctx.link(_check_ref(ref))
 
     def unlink(self, ref: Any) -> None:
+        """Removes the link to ``ref``."""
         self._ctx.unlink(_check_ref(ref))
 
     def trap_exit(self, on: bool = True) -> None:
@@ -142,21 +142,8 @@ class GenServer:
         self._ctx.trap_exit(bool(on))
 
 
-def _seconds(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return float(value)
-
-
-def _check_ref(ref: Any) -> Any:
-    if not isinstance(ref, _core.Ref):
-        raise TypeError(f"expected a noexpp.Ref, not {type(ref).__name__}")
-    return ref
-
-
 def _check_behavior_class(cls: Any) -> None:
+    """A GenServer subclass (TypeError for anything else, instances included)."""
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"a behavior must be a noexpp.GenServer subclass, not {cls!r}")
 
@@ -167,8 +154,7 @@ def register_behavior(name: str, cls: type[GenServer]) -> None:
     Re-registering the same class is a no-op; another class under a taken
     name raises :class:`DuplicateNameError`.
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError("behavior name must be a non-empty str")
+    check_non_empty_str("behavior name", name)
     _check_behavior_class(cls)
     _core.register_python_behavior(name, cls)
 

@@ -5,8 +5,8 @@ import threading
 from typing import Any, Callable, Union
 
 from . import _core
-from .gen_server import _check_ref
-from .ref import Ref
+from ._checks import check_non_empty_str, check_str
+from .ref import Ref, _check_ref
 
 __all__ = ["GlobalRegistry"]
 
@@ -36,8 +36,8 @@ class GlobalRegistry:
     ``on_conflict(name, loser_ref, winner_ref)`` run on this node.
     """
 
-    def __init__(self, node: Any) -> None:
-        self._node = node
+    def __init__(self, node: _core.Node) -> None:
+        self._engine = node  # the engine node, shared with its noexpp.Node
         self._callbacks: dict[tuple[str, Ref], Callable[[str, Ref, Ref], Any]] = {}
         self._lock = threading.Lock()
         self._handler_set = False
@@ -48,46 +48,45 @@ class GlobalRegistry:
         DuplicateNameError if the name is taken, NoProcess if ``ref`` (a
         local process) is not alive, NodeDown / CallTimeout if the deciding
         member cannot be asked."""
-        if not isinstance(name, str) or not name:
-            raise TypeError("name must be a non-empty str")
+        check_non_empty_str("name", name)
         _check_ref(ref)
+        callback: Callable[[str, Ref, Ref], Any] | None = None
         if callable(on_conflict):
-            mode = _NOTIFY
+            mode, callback = _NOTIFY, on_conflict
             self._ensure_handler()
         elif isinstance(on_conflict, str) and on_conflict in _MODES:
             mode = _MODES[on_conflict]
         else:
-            raise ValueError(f"on_conflict must be 'stop', 'keep' or a callable, got {on_conflict!r}")
-        _core.global_register(self._node._core, name, ref, mode, timeout)
-        if mode == _NOTIFY:
+            raise ValueError("on_conflict must be 'stop', 'keep' or a callable, "
+                             f"got {on_conflict!r}")
+        _core.global_register(self._engine, name, ref, mode, timeout)
+        if callback is not None:
             with self._lock:
-                self._callbacks[(name, ref)] = on_conflict  # type: ignore[assignment]
+                self._callbacks[(name, ref)] = callback
 
     def unregister(self, name: str, timeout: float = 5.0) -> bool:
         """Removes ``name`` everywhere; False if it was not registered."""
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
-        return bool(_core.global_unregister(self._node._core, name, timeout))
+        check_str("name", name)
+        return bool(_core.global_unregister(self._engine, name, timeout))
 
     def whereis(self, name: str) -> Ref | None:
         """The process registered as ``name``, from this node's replica."""
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
-        return _core.global_whereis(self._node._core, name)
+        check_str("name", name)
+        return _core.global_whereis(self._engine, name)
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""
-        return list(_core.global_names(self._node._core))
+        return list(_core.global_names(self._engine))
 
     def __repr__(self) -> str:
-        return f"<noexpp.GlobalRegistry of {self._node.id}: {len(self.names())} names>"
+        return f"<noexpp.GlobalRegistry of {self._engine.id}: {len(self.names())} names>"
 
     def _ensure_handler(self) -> None:
         with self._lock:
             if self._handler_set:
                 return
             self._handler_set = True
-        _core.global_set_conflict_handler(self._node._core, self._conflict)
+        _core.global_set_conflict_handler(self._engine, self._conflict)
 
     def _conflict(self, name: str, loser: Ref, winner: Ref) -> None:
         with self._lock:

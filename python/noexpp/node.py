@@ -6,11 +6,22 @@ import threading
 import weakref
 from typing import Any, Callable, NamedTuple
 
-from . import _core
+from . import _core, _node_registry
+from ._checks import (
+    check_callable,
+    check_choice,
+    check_cluster_options,
+    check_node_name,
+    check_optional_name,
+    check_optional_str,
+    check_str,
+    check_threads,
+    parse_listen,
+)
 from .errors import NodeStopped
+from .gen_server import GenServer, _check_behavior_class
 from .global_registry import GlobalRegistry
-from .gen_server import GenServer, _check_behavior_class, _check_ref
-from .ref import Ref
+from .ref import Ref, _check_ref
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
 
 __all__ = ["Node", "NodeInfo", "ProcessInfo"]
@@ -40,18 +51,11 @@ class NodeInfo(NamedTuple):
     rtt: float | None = None
 
 
+#: Every running Node, stopped at interpreter exit.
 _live: weakref.WeakSet[Node] = weakref.WeakSet()
-_wrappers: weakref.WeakValueDictionary[int, Node] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
-
-
-def _parse_listen(listen: str) -> tuple[str, int]:
-    if not isinstance(listen, str):
-        raise TypeError(f"listen must be a 'host:port' str, not {type(listen).__name__}")
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"listen must look like '127.0.0.1:4370' (port 0 = any free port), got {listen!r}")
-    return host, int(port)
+#: What Node.on subscribes to.
+_NODE_EVENTS = ("node_up", "node_down")
 
 
 class Node:
@@ -83,21 +87,14 @@ class Node:
         Messages to other nodes are limited to ``max_message_size`` bytes
         encoded (MessageTooLargeError past it).
         """
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
-        if not name or "@" in name or ":" in name:
-            raise ValueError(f"name must be non-empty, without '@' or ':', got {name!r}")
-        host, port = _parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
-        if isinstance(threads, bool) or not isinstance(threads, int):
-            raise TypeError(f"threads must be an int, not {type(threads).__name__}")
-        if not 1 <= threads <= 256:
-            raise ValueError(f"threads must be between 1 and 256, got {threads}")
-        if cookie is not None and not isinstance(cookie, str):
-            raise TypeError(f"cookie must be a str, not {type(cookie).__name__}")
+        check_node_name(name)
+        host, port = parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
+        check_threads(threads)
+        check_optional_str("cookie", cookie)
         cluster = None
         if listen is not None:
-            cluster = _cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,
-                                       heartbeat_interval, phi_threshold, acceptable_pause)
+            cluster = check_cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,
+                                            heartbeat_interval, phi_threshold, acceptable_pause)
         elif seeds or cookie_file is not None:
             raise ValueError("seeds and cookie_file need a listening node (listen is None)")
         self._cookie = cookie
@@ -106,14 +103,7 @@ class Node:
         self._core.start()
         with _lock:
             _live.add(self)
-            _wrappers[id(self._core)] = self
-
-    @classmethod
-    def _wrap(cls, core: Any) -> Node:
-        node = _wrappers.get(id(core))
-        if node is None:
-            raise NodeStopped("this node's Python object is gone")
-        return node
+        _node_registry.add(self._core, self)
 
     # ---- lifecycle -----------------------------------------------------
     @property
@@ -123,6 +113,7 @@ class Node:
 
     @property
     def running(self) -> bool:
+        """True from creation until :meth:`stop`."""
         return bool(self._core.running)
 
     def start(self) -> Node:
@@ -162,8 +153,7 @@ class Node:
         init has returned. Raises InitError if init raised."""
         if not isinstance(behavior, str):
             _check_behavior_class(behavior)
-        if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError("name must be a non-empty str or None")
+        check_optional_name("name", name)
         if link is not None:
             _check_ref(link)
         self._check_running()
@@ -179,12 +169,11 @@ class Node:
         InitError if init raised there, DuplicateNameError for a taken
         ``name``, NodeDown if the node is not connected or goes down,
         CallTimeout after ``timeout`` seconds."""
-        if not isinstance(node_id, str):
-            raise TypeError(f"node_id must be a str, not {type(node_id).__name__}")
+        check_str("node_id", node_id)
         if not isinstance(behavior, str):
-            raise TypeError(f"behavior must be a registered behavior name (str), not {type(behavior).__name__}")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError("name must be a non-empty str or None")
+            raise TypeError("behavior must be a registered behavior name (str), "
+                            f"not {type(behavior).__name__}")
+        check_optional_name("name", name)
         self._check_running()
         if node_id == self.id:
             return self.spawn(behavior, *args, name=name)
@@ -195,24 +184,23 @@ class Node:
         """Cluster-wide names: ``register(name, ref)``, ``whereis``,
         ``unregister``, ``names()`` (see :class:`GlobalRegistry`)."""
         if self._global is None:
-            self._global = GlobalRegistry(self)
+            self._global = GlobalRegistry(self._core)
         return self._global
 
     def whereis(self, name: str) -> Ref | None:
         """The process registered locally as ``name``, or None."""
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        check_str("name", name)
         return self._core.whereis(name)
 
     def monitor(self, ref: Ref, callback: Callable[[Ref, Any], None]) -> int:
         """Calls ``callback(ref, reason)`` once when ``ref`` exits (at once with
         reason noproc if it is not alive). Runs on an engine thread."""
         _check_ref(ref)
-        if not callable(callback):
-            raise TypeError("callback must be callable")
+        check_callable("callback", callback)
         return int(self._core.monitor(ref, callback))
 
     def demonitor(self, ref: Ref, monitor: int) -> None:
+        """Cancels a monitor from :meth:`monitor`; its callback will not run."""
         _check_ref(ref)
         self._core.demonitor(ref, monitor)
 
@@ -221,6 +209,7 @@ class Node:
         return [ProcessInfo(*p) for p in self._core.processes()]
 
     def process_count(self) -> int:
+        """How many processes run on this node."""
         return int(self._core.process_count())
 
     # ---- supervision ---------------------------------------------------
@@ -252,7 +241,7 @@ class Node:
         if link is not None:
             _check_ref(link)
         self._check_running()
-        return _start(self, spec, link)
+        return _start(self._core, spec, link)
 
     def on_lifecycle_event(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Calls ``callback(event)`` for every lifecycle event of this node, in
@@ -262,8 +251,7 @@ class Node:
         supervisor_stopped), ``timestamp`` (wall clock), ``monotonic`` and the
         fields of that type (supervisor, child_id, pid, reason, attempt...).
         Returns a function that unsubscribes."""
-        if not callable(callback):
-            raise TypeError("callback must be callable")
+        check_callable("callback", callback)
         sub = _core.subscribe_lifecycle(self._core, _event_callback(callback))
         core = self._core
 
@@ -286,8 +274,7 @@ class Node:
         Raises AuthenticationError on a cookie or protocol mismatch, NodeDown
         if the node cannot be reached within ``timeout``, ValueError for a
         malformed id."""
-        if not isinstance(node_id, str):
-            raise TypeError(f"node_id must be a str, not {type(node_id).__name__}")
+        check_str("node_id", node_id)
         self._check_running()
         _core.cluster_connect(self._core, node_id, timeout)
 
@@ -298,10 +285,8 @@ class Node:
         ``monotonic``; node_down adds ``reason`` ("shutdown" when the peer
         left, "noconnection" when it died or was cut off) and ``detail``.
         Returns a function that unsubscribes."""
-        if event not in ("node_up", "node_down"):
-            raise ValueError(f"event must be 'node_up' or 'node_down', got {event!r}")
-        if not callable(callback):
-            raise TypeError("callback must be callable")
+        check_choice("event", event, _NODE_EVENTS, type_error=False)
+        check_callable("callback", callback)
 
         def deliver(e: dict[str, Any]) -> None:
             if e.get("type") == event:
@@ -338,35 +323,6 @@ class Node:
     def _check_running(self) -> None:
         if not self.running:
             raise NodeStopped(f"node {self.id} is stopped")
-
-
-def _cluster_options(cookie: str | None, cookie_file: str | None, seeds: Any, hidden: bool,
-                     max_message_size: int, heartbeat_interval: float, phi_threshold: float,
-                     acceptable_pause: float) -> dict[str, Any]:
-    if cookie_file is not None and not isinstance(cookie_file, str):
-        raise TypeError(f"cookie_file must be a str path, not {type(cookie_file).__name__}")
-    if seeds is None:
-        seeds = []
-    if isinstance(seeds, str) or not isinstance(seeds, (list, tuple)):
-        raise TypeError(f"seeds must be a list of node ids, not {type(seeds).__name__}")
-    for s in seeds:
-        if not isinstance(s, str):
-            raise TypeError(f"each seed must be a 'name@host:port' str, not {type(s).__name__}")
-    if not isinstance(hidden, bool):
-        raise TypeError(f"hidden must be a bool, not {type(hidden).__name__}")
-    if isinstance(max_message_size, bool) or not isinstance(max_message_size, int):
-        raise TypeError(f"max_message_size must be an int, not {type(max_message_size).__name__}")
-    if max_message_size < 1024:
-        raise ValueError(f"max_message_size must be at least 1024 bytes, got {max_message_size}")
-    for what, value in (("heartbeat_interval", heartbeat_interval), ("phi_threshold", phi_threshold),
-                        ("acceptable_pause", acceptable_pause)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{what} must be a number, not {type(value).__name__}")
-        if value <= 0 and what != "acceptable_pause" or value < 0:
-            raise ValueError(f"{what} must be positive, got {value}")
-    return {"cookie": cookie, "cookie_file": cookie_file, "seeds": list(seeds), "hidden": hidden,
-            "max_message_size": max_message_size, "heartbeat_interval": float(heartbeat_interval),
-            "phi_threshold": float(phi_threshold), "acceptable_pause": float(acceptable_pause)}
 
 
 @atexit.register

@@ -1,16 +1,42 @@
 """Ref: a reference to a process. The class is the engine's (``_core.Ref``);
-this module adds the asyncio side, which belongs in Python."""
+this module adds the asyncio side, which belongs in Python: ``call_async``
+and the awaitable it returns inside a behavior (:class:`_ProcessCall`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Generator
 from typing import Any
 
 from . import _core
-from .gen_server import _ProcessCall
+from ._checks import is_number, type_name
 
 __all__ = ["Ref"]
 
 Ref = _core.Ref
+
+
+class _ProcessCall:
+    """What ``ref.call_async`` returns inside a handler: awaiting it suspends
+    the process (no other message is handled) without blocking its thread.
+
+    The engine's bridge (cpp/bindings/py_behavior.cpp) recognises it by
+    ``noexpp.gen_server._ProcessCall``, which re-exports this class."""
+
+    __slots__ = ("ref", "request", "timeout")
+
+    def __init__(self, ref: Ref, request: Any, timeout: float | None) -> None:
+        self.ref, self.request, self.timeout = ref, request, timeout
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self)
+
+
+def _check_ref(ref: Any) -> Ref:
+    """A :class:`Ref` (TypeError naming the type of anything else)."""
+    if not isinstance(ref, Ref):
+        raise TypeError(f"expected a noexpp.Ref, not {type_name(ref)}")
+    return ref
 
 
 def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -22,7 +48,7 @@ def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
         fut.set_exception(value)
 
 
-def call_async(self: Any, request: Any, timeout: float | None = 5.0) -> Any:
+def call_async(self: Ref, request: Any, timeout: float | None = 5.0) -> Any:
     """Calls the process without blocking: ``await ref.call_async(x)``.
 
     In asyncio code (scripts, Jupyter cells) this returns a future of the
@@ -30,20 +56,21 @@ def call_async(self: Any, request: Any, timeout: float | None = 5.0) -> Any:
     awaitable that suspends the process until the reply comes.
     """
     if _core.in_process():
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
-            raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+        if timeout is not None and not is_number(timeout):
+            raise TypeError("timeout must be a number of seconds or None, "
+                            f"not {type_name(timeout)}")
         return _ProcessCall(self, request, timeout)
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()
 
     def done(ok: bool, value: Any) -> None:
-        try:
+        # RuntimeError: the loop is closed, nobody waits any more.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle, fut, ok, value)
-        except RuntimeError:  # the loop is closed: nobody waits any more
-            pass
 
     self._call_callback(request, timeout, done)
     return fut
 
 
-Ref.call_async = call_async
+# The engine's class gets its Python method here (the stub declares it).
+Ref.call_async = call_async  # type: ignore[method-assign]

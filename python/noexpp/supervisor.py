@@ -6,17 +6,24 @@ raise TypeError / ValueError naming the argument, then hand the spec over.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from . import _core
+from ._checks import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_optional_name,
+    check_seconds,
+    check_str,
+    is_number,
+    type_name,
+)
 from .errors import MaxRestartsExceededError
-from .gen_server import _check_behavior_class, _check_ref
-from .ref import Ref
-
-if TYPE_CHECKING:
-    from .node import Node
+from .gen_server import _check_behavior_class
+from .ref import Ref, _check_ref
 
 __all__ = ["Backoff", "ChildSpec", "SupervisorSpec", "Supervisor", "ChildInfo"]
 
@@ -25,30 +32,10 @@ _RESTARTS = ("permanent", "transient", "temporary")
 _AUTO_SHUTDOWNS = ("never", "any_significant", "all_significant")
 
 
-def _check_choice(what: str, value: Any, choices: Sequence[str]) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def _check_seconds(what: str, value: Any, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{what} must be >= 0 seconds, got {value!r}")
-    return float(value)
-
-
-def _check_name(what: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{what} must be a non-empty str or None")
-    return value
+def _timeout(value: Any) -> float | None:
+    """The timeout of a request to the supervisor: seconds, or None to wait
+    as long as it takes."""
+    return check_seconds("timeout", value, allow_none=True)
 
 
 class Backoff(NamedTuple):
@@ -68,16 +55,15 @@ class Backoff(NamedTuple):
     reset_after: float | None = None
 
     def _checked(self) -> Backoff:
-        initial = _check_seconds("Backoff.initial", self.initial)
-        cap = _check_seconds("Backoff.max", self.max)
-        assert initial is not None and cap is not None
+        initial = check_seconds("Backoff.initial", self.initial)
+        cap = check_seconds("Backoff.max", self.max)
         if cap < initial:
             raise ValueError(f"Backoff.max ({cap}) must be >= Backoff.initial ({initial})")
-        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)) or not self.factor >= 1:
+        if not is_number(self.factor) or not self.factor >= 1:
             raise ValueError(f"Backoff.factor must be a number >= 1, got {self.factor!r}")
-        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter < 1:
+        if not is_number(self.jitter) or not 0 <= self.jitter < 1:
             raise ValueError(f"Backoff.jitter must be a number in [0, 1), got {self.jitter!r}")
-        _check_seconds("Backoff.reset_after", self.reset_after, allow_none=True)
+        check_seconds("Backoff.reset_after", self.reset_after, allow_none=True)
         return self
 
 
@@ -99,9 +85,9 @@ class ChildSpec:
     __slots__ = ("args", "behavior", "id", "name", "restart", "shutdown", "significant")
 
     def __init__(self, id: str, behavior: Any, args: Sequence[Any] = (), restart: str = "permanent",
-                 shutdown: Any = _DEFAULT, significant: bool = False, name: str | None = None) -> None:
-        if not isinstance(id, str):
-            raise TypeError(f"ChildSpec id must be a str, not {type(id).__name__}")
+                 shutdown: Any = _DEFAULT, significant: bool = False,
+                 name: str | None = None) -> None:
+        check_str("ChildSpec id", id)
         if isinstance(behavior, SupervisorSpec):
             pass
         elif isinstance(behavior, str):
@@ -117,17 +103,17 @@ class ChildSpec:
             shutdown = None
         elif shutdown in ("brutal_kill",):
             shutdown = 0.0
-        if not isinstance(significant, bool):
-            raise TypeError(f"significant must be a bool, not {type(significant).__name__}")
+        check_bool("significant", significant)
         self.id = id
         self.behavior = behavior
         self.args = tuple(args)
-        self.restart = _check_choice("restart", restart, _RESTARTS)
-        self.shutdown = _check_seconds("shutdown", shutdown, allow_none=True)
+        self.restart = check_choice("restart", restart, _RESTARTS)
+        self.shutdown = check_seconds("shutdown", shutdown, allow_none=True)
         self.significant = significant
-        self.name = _check_name("name", name)
+        self.name = check_optional_name("name", name)
         if significant and restart == "permanent":
-            raise ValueError(f"child {id!r}: a significant child must be transient or temporary, not permanent")
+            raise ValueError(f"child {id!r}: a significant child must be transient or "
+                             "temporary, not permanent")
 
     def __repr__(self) -> str:
         behavior = getattr(self.behavior, "__name__", self.behavior)
@@ -146,35 +132,36 @@ class SupervisorSpec:
 
     def __init__(self, children: Sequence[ChildSpec] = (), strategy: str = "one_for_one",
                  max_restarts: int = 3, within: float = 5.0, backoff: Backoff | None = None,
-                 decider: Callable[[str, str, str], str] | None = None, auto_shutdown: str = "never",
+                 decider: Callable[[str, str, str], str] | None = None,
+                 auto_shutdown: str = "never",
                  child_template: ChildSpec | None = None, name: str | None = None) -> None:
         if not isinstance(children, (list, tuple)):
-            raise TypeError(f"children must be a list of ChildSpec, not {type(children).__name__}")
+            raise TypeError(f"children must be a list of ChildSpec, not {type_name(children)}")
         for c in children:
             if not isinstance(c, ChildSpec):
                 raise TypeError(f"children must hold ChildSpec objects, not {type(c).__name__}")
-        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
-            raise TypeError(f"max_restarts must be an int, not {type(max_restarts).__name__}")
+        check_int("max_restarts", max_restarts)
         if max_restarts < 0:
             raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
-        within_s = _check_seconds("within", within)
+        within_s = check_seconds("within", within)
         if not within_s:
             raise ValueError("within must be > 0 seconds")
         if backoff is not None and not isinstance(backoff, Backoff):
-            raise TypeError(f"backoff must be a noexpp.Backoff or None, not {type(backoff).__name__}")
-        if decider is not None and not callable(decider):
-            raise TypeError("decider must be callable(child_id, exc_type, message) or None")
+            raise TypeError(f"backoff must be a noexpp.Backoff or None, not {type_name(backoff)}")
+        check_callable("decider", decider, allow_none=True,
+                       signature="(child_id, exc_type, message)")
         if child_template is not None and not isinstance(child_template, ChildSpec):
-            raise TypeError(f"child_template must be a ChildSpec or None, not {type(child_template).__name__}")
+            raise TypeError("child_template must be a ChildSpec or None, "
+                            f"not {type_name(child_template)}")
         self.children = list(children)
-        self.strategy = _check_choice("strategy", strategy, _STRATEGIES)
+        self.strategy = check_choice("strategy", strategy, _STRATEGIES)
         self.max_restarts = max_restarts
         self.within = within_s
         self.backoff = backoff._checked() if backoff is not None else None
         self.decider = decider
-        self.auto_shutdown = _check_choice("auto_shutdown", auto_shutdown, _AUTO_SHUTDOWNS)
+        self.auto_shutdown = check_choice("auto_shutdown", auto_shutdown, _AUTO_SHUTDOWNS)
         self.child_template = child_template
-        self.name = _check_name("name", name)
+        self.name = check_optional_name("name", name)
 
     def __repr__(self) -> str:
         return f"SupervisorSpec({self.strategy}, {len(self.children)} children, name={self.name!r})"
@@ -196,7 +183,8 @@ class ChildInfo(NamedTuple):
 def _with_error(d: dict[str, Any]) -> dict[str, Any]:
     """Turns the engine's error tag into the exception Python users catch."""
     if d.get("error") == "max_restarts_exceeded":
-        d["error"] = MaxRestartsExceededError(d.get("stop_reason") or d.get("reason") or "restart intensity exceeded")
+        d["error"] = MaxRestartsExceededError(
+            d.get("stop_reason") or d.get("reason") or "restart intensity exceeded")
     return d
 
 
@@ -207,8 +195,8 @@ class Supervisor:
     with everything else it does. After it stops, :meth:`stats` still says why.
     """
 
-    def __init__(self, node: Node, core: Any, spec: SupervisorSpec) -> None:
-        self._node = node
+    def __init__(self, node: _core.Node, core: _core.Supervisor, spec: SupervisorSpec) -> None:
+        self._node = node  # the engine node it runs on
         self._core = core
         self._spec = spec
         self.name = spec.name
@@ -216,68 +204,70 @@ class Supervisor:
     @property
     def ref(self) -> Ref:
         """The supervisor's own process."""
-        return self._core.ref  # type: ignore[no-any-return]
+        return self._core.ref
 
     @property
     def is_running(self) -> bool:
+        """True until the supervisor stops (asked to, or after giving up)."""
         return bool(self._core.running)
 
-    def start_child(self, spec_or_args: ChildSpec | Sequence[Any] = (), timeout: float | None = None) -> Ref:
+    def start_child(self, spec_or_args: ChildSpec | Sequence[Any] = (),
+                    timeout: float | None = None) -> Ref:
         """Adds and starts a child from a ChildSpec; for simple_one_for_one,
         starts one from the template with these extra ``init`` args."""
         if isinstance(spec_or_args, ChildSpec):
-            return self._core.start_child_spec(spec_or_args, _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+            return self._core.start_child_spec(spec_or_args, _timeout(timeout))
         if not isinstance(spec_or_args, (tuple, list)):
-            raise TypeError("start_child takes a ChildSpec, or a tuple/list of args for simple_one_for_one; "
-                            f"got {type(spec_or_args).__name__}")
-        return self._core.start_child_args(tuple(spec_or_args), _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+            raise TypeError("start_child takes a ChildSpec, or a tuple/list of args for "
+                            f"simple_one_for_one; got {type_name(spec_or_args)}")
+        return self._core.start_child_args(tuple(spec_or_args), _timeout(timeout))
 
     def terminate_child(self, child: str | Ref, timeout: float | None = None) -> None:
         """Stops a child (by id, or by Ref for simple_one_for_one); it is not
         restarted. Its spec stays unless it is temporary."""
         if not isinstance(child, str):
             _check_ref(child)
-        self._core.terminate_child(child, _check_seconds("timeout", timeout, allow_none=True))
+        self._core.terminate_child(child, _timeout(timeout))
 
     def restart_child(self, child_id: str, timeout: float | None = None) -> Ref:
         """Starts a terminated child again from its spec."""
-        _check_id(child_id)
-        return self._core.restart_child(child_id, _check_seconds("timeout", timeout, allow_none=True))  # type: ignore[no-any-return]
+        check_str("child id", child_id)
+        return self._core.restart_child(child_id, _timeout(timeout))
 
     def delete_child(self, child_id: str, timeout: float = 5.0) -> None:
         """Forgets a terminated child's spec."""
-        _check_id(child_id)
-        self._core.delete_child(child_id, _check_seconds("timeout", timeout))
+        check_str("child id", child_id)
+        self._core.delete_child(child_id, check_seconds("timeout", timeout))
 
     def which_children(self, timeout: float = 5.0) -> list[ChildInfo]:
         """The children in start order."""
-        return [ChildInfo(*c) for c in self._core.which_children(_check_seconds("timeout", timeout))]
+        return [ChildInfo(*c) for c in self._core.which_children(check_seconds("timeout", timeout))]
 
     def child_supervisor(self, child_id: str, timeout: float = 5.0) -> Supervisor:
         """The handle of a running nested supervisor (a child whose behavior
         is a SupervisorSpec). If that supervisor is restarted, ask again: the
         old handle then reports it stopped."""
-        _check_id(child_id)
+        check_str("child id", child_id)
         spec = next((c.behavior for c in self._spec.children if c.id == child_id), None)
-        core = self._core.child_supervisor(child_id, _check_seconds("timeout", timeout))
+        core = self._core.child_supervisor(child_id, check_seconds("timeout", timeout))
         if not isinstance(spec, SupervisorSpec):  # added later with start_child: name unknown here
             spec = SupervisorSpec()
         return Supervisor(self._node, core, spec)
 
     def count_children(self, timeout: float = 5.0) -> dict[str, int]:
         """``{"specs", "active", "supervisors", "workers"}``, as OTP's count_children."""
-        return dict(self._core.count_children(_check_seconds("timeout", timeout)))
+        return dict(self._core.count_children(check_seconds("timeout", timeout)))
 
     def stats(self, timeout: float = 5.0) -> dict[str, Any]:
         """Health and counters: running, health (healthy / degraded /
         restarting / stopped / failed), child_count, total_restarts, uptime,
         stop_reason, error (a MaxRestartsExceededError when it gave up) and
         per-child restart_count, last_error and uptime."""
-        return _with_error(dict(self._core.stats(_check_seconds("timeout", timeout))))
+        return _with_error(dict(self._core.stats(check_seconds("timeout", timeout))))
 
     def stop(self, timeout: float | None = None) -> None:
         """Stops the children in reverse start order, then the supervisor. Idempotent."""
-        self._core.stop(_check_seconds("timeout", timeout, allow_none=True))
+        self._core.stop(_timeout(timeout))
 
     def __enter__(self) -> Supervisor:
         return self
@@ -304,15 +294,10 @@ class Supervisor:
                 f"{rows}</table>")
 
 
-def _check_id(child_id: Any) -> None:
-    if not isinstance(child_id, str):
-        raise TypeError(f"child id must be a str, not {type(child_id).__name__}")
-
-
-def _start(node: Node, spec: SupervisorSpec, link: Ref | None = None) -> Supervisor:
+def _start(node: _core.Node, spec: SupervisorSpec, link: Ref | None = None) -> Supervisor:
     if not isinstance(spec, SupervisorSpec):
         raise TypeError(f"expected a SupervisorSpec, not {type(spec).__name__}")
-    return Supervisor(node, _core.start_supervisor(node._core, spec, link), spec)
+    return Supervisor(node, _core.start_supervisor(node, spec, link), spec)
 
 
 def _event_callback(callback: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
