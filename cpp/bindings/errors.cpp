@@ -1,5 +1,7 @@
 #include "errors.hpp"
 
+#include "python_types.hpp"
+
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/sup/errors.hpp"
 
@@ -7,7 +9,7 @@ namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
 
-pyb::object error_class(const char* name) { return pyb::module_::import("noexpp.errors").attr(name); }
+pyb::object error_class(const char* name) { return python_types().errors.attr(name); }
 
 [[noreturn]] void raise(pyb::object exc) {
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());

@@ -2,16 +2,18 @@
 #include <pybind11/pybind11.h>
 
 #include "gil_boundary.hpp"
+#include "python_types.hpp"
 #include "register.hpp"
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "noexpp engine bindings (use the `noexpp` package, not this module)";
   noexpp::py::remember_main_thread();
+  noexpp::py::register_python_types(m);
   noexpp::py::register_values(m);
-  noexpp::py::register_node(m);
+  auto node = noexpp::py::register_node(m);
   noexpp::py::register_process(m);
-  noexpp::py::register_supervisor(m);
-  noexpp::py::register_cluster(m);
-  noexpp::py::register_dist(m);
+  noexpp::py::register_supervisor(m, node);
+  noexpp::py::register_cluster(m, node);
+  noexpp::py::register_dist(m, node);
   noexpp::py::register_probe_behavior();
 }

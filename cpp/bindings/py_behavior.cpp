@@ -8,21 +8,12 @@
 #include "errors.hpp"
 #include "noexpp/node.hpp"
 #include "py_types.hpp"
+#include "python_types.hpp"
 #include "term_convert.hpp"
 
 namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
-
-/// noexpp.gen_server's `name`, looked up once: handlers run per message, and
-/// an import per call showed in profiles. Leaked on purpose: it must not be
-/// released after the interpreter has gone. Thread: GIL held.
-const pyb::object& gen_server_attr(const char* name) {
-  static auto* cache = new std::unordered_map<std::string, pyb::object>();
-  auto it = cache->find(name);
-  if (it == cache->end()) it = cache->emplace(name, pyb::module_::import("noexpp.gen_server").attr(name)).first;
-  return it->second;
-}
 
 const pyb::object& process_context_class() {
   static auto* cls = new pyb::object(pyb::module_::import("noexpp._core").attr("ProcessContext"));
@@ -81,7 +72,7 @@ CallReply PyBehavior::handle_call(const Term& request, const From& from) {
     auto node = node_ptr();
     invoke("handle_call", pyb::make_tuple(to_python(request, node), pyb::cast(Caller{node, from})),
            [state, node, from](pyb::object result) {
-             if (result.is(gen_server_attr("NoReply"))) return;
+             if (result.is(python_types().no_reply)) return;
              if (state->in_handler)
                state->reply = to_term(result);
              else
@@ -110,9 +101,9 @@ void PyBehavior::handle_info(const Info& info) {
     switch (info.kind) {
       case Info::Kind::message: msg = to_python(info.message, node); break;
       case Info::Kind::down:
-        msg = gen_server_attr("Down")(pyb::cast(Ref{node, info.from}), pyb::cast(info.reason), info.ref);
+        msg = python_types().down(pyb::cast(Ref{node, info.from}), pyb::cast(info.reason), info.ref);
         break;
-      case Info::Kind::exit: msg = gen_server_attr("Exit")(pyb::cast(Ref{node, info.from}), pyb::cast(info.reason)); break;
+      case Info::Kind::exit: msg = python_types().exit(pyb::cast(Ref{node, info.from}), pyb::cast(info.reason)); break;
     }
     invoke("handle_info", pyb::make_tuple(msg), [](pyb::object) {});
   } catch (pyb::error_already_set& e) {
@@ -163,7 +154,7 @@ void PyBehavior::drive(std::shared_ptr<GilObject> coro, pyb::object value, bool 
       throw_it = false;
       continue;
     }
-    if (!pyb::isinstance(yielded, gen_server_attr("_ProcessCall"))) {
+    if (!pyb::isinstance(yielded, python_types().process_call)) {
       value = pyb::module_::import("builtins").attr("RuntimeError")(kBadAwait);
       throw_it = true;
       continue;

@@ -1,6 +1,6 @@
-// The cluster seen from Python: a node's cluster options, connect, members,
-// node_up / node_down subscriptions, requests to other nodes, and the fault
-// injection LocalCluster uses.
+// The cluster seen from Python: a node's cluster options, and _core.Cluster
+// (Node.cluster): connect, members, node_up / node_down subscriptions,
+// requests to other nodes, and the fault injection LocalCluster uses.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -16,11 +16,12 @@ namespace noexpp::py {
 namespace pyb = pybind11;
 namespace {
 
-cluster::Cluster& cluster_of(Node& node) {
-  auto* c = cluster::cluster_of(node);
-  if (!c) raise_error(Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"});
-  return *c;
-}
+/// A node's cluster as Python holds it: keeps the node (which owns the
+/// cluster) alive, and turns pids of answers into Refs through it.
+struct ClusterHandle {
+  std::shared_ptr<Node> node;
+  cluster::Cluster* cluster;
+};
 
 std::chrono::milliseconds millis_from(pyb::handle seconds, const char* what) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration_from(seconds, what));
@@ -48,58 +49,46 @@ cluster::ClusterOptions cluster_options_from(const pyb::dict& d) {
   return o;
 }
 
-void register_cluster(pyb::module_& m) {
-  m.def("cluster_connect", [](Node& node, const std::string& id, pyb::object timeout) {
-    auto& c = cluster_of(node);
-    auto d = duration_from(timeout);
-    auto r = without_gil([&] { return c.connect_wait(id, d); });
-    if (!r) raise_error(r.error());
-  });
-  m.def("cluster_members", [](Node& node) {
-    pyb::list out;
-    auto* c = cluster::cluster_of(node);
-    if (!c) return out;
-    auto members = without_gil([&] { return c->members(); });
-    for (auto& mi : members)
-      out.append(pyb::make_tuple(mi.id, mi.status, mi.process_count, mi.since_heartbeat, mi.rtt, mi.creation));
-    return out;
-  });
-  m.def("subscribe_membership", [](const std::shared_ptr<Node>& node, pyb::function callback) {
-    auto cb = std::make_shared<GilObject>(std::move(callback));
-    std::weak_ptr<Node> weak = node;
-    return cluster_of(*node).events().subscribe([cb, weak](const LifecycleEvent& e) {
-      auto n = weak.lock();
-      if (!n) return;
-      with_gil([&] {
-        try {
-          cb->get()(to_python(e.to_term(), n));
-        } catch (pyb::error_already_set& err) {
-          err.discard_as_unraisable("noexpp node_up/node_down callback");
-        }
+void register_cluster(pyb::module_& m, NodeClass& node_class) {
+  pyb::class_<ClusterHandle>(m, "Cluster", "A node's part in a cluster (Node.cluster; use noexpp.Node).")
+      .def("connect",
+           [](const ClusterHandle& c, const std::string& id, pyb::object timeout) {
+             auto d = duration_from(timeout);
+             value_or_raise(without_gil([&] { return c.cluster->connect_wait(id, d); }));
+           })
+      .def("members",
+           [](const ClusterHandle& c) {
+             pyb::list out;
+             auto members = without_gil([&] { return c.cluster->members(); });
+             for (auto& mi : members)
+               out.append(pyb::make_tuple(mi.id, mi.status, mi.process_count, mi.since_heartbeat, mi.rtt, mi.creation));
+             return out;
+           })
+      .def("subscribe",
+           [](const ClusterHandle& c, pyb::function callback) {
+             return subscribe_python(c.cluster->events(), c.node, std::move(callback), "noexpp node_up/node_down callback");
+           })
+      .def("unsubscribe", [](const ClusterHandle& c, std::uint64_t id) { c.cluster->events().unsubscribe(id); })
+      .def("partition", [](const ClusterHandle& c, const std::string& peer, bool on) { c.cluster->set_partitioned(peer, on); })
+      .def("delay",
+           [](const ClusterHandle& c, const std::string& peer, pyb::object seconds) {
+             c.cluster->set_delay(peer, std::chrono::duration_cast<std::chrono::microseconds>(duration_from(seconds, "delay")));
+           })
+      .def("heal", [](const ClusterHandle& c) { c.cluster->heal_all(); })
+      .def("request", [](const ClusterHandle& c, const std::string& id, pyb::object request, pyb::object timeout) {
+        Term t = to_term(request);
+        auto d = duration_from(timeout);
+        auto value = value_or_raise(without_gil([&] { return c.cluster->request(id, std::move(t), d); }));
+        return to_python(value, c.node);
       });
-    });
-  });
-  m.def("unsubscribe_membership", [](Node& node, std::uint64_t id) {
-    if (auto* c = cluster::cluster_of(node)) c->events().unsubscribe(id);
-  });
-  m.def("cluster_partition", [](Node& node, const std::string& peer, bool on) { cluster_of(node).set_partitioned(peer, on); });
-  m.def("cluster_delay", [](Node& node, const std::string& peer, pyb::object seconds) {
-    cluster_of(node).set_delay(peer, std::chrono::duration_cast<std::chrono::microseconds>(duration_from(seconds, "delay")));
-  });
-  m.def("cluster_heal", [](Node& node) { cluster_of(node).heal_all(); });
-  m.def("node_abort", [](Node& node) {
-    without_gil([&] {
-      node.abort();
-      return 0;
-    });
-  });
-  m.def("node_request", [](const std::shared_ptr<Node>& node, const std::string& id, pyb::object request, pyb::object timeout) {
-    auto& c = cluster_of(*node);
-    Term t = to_term(request);
-    auto d = duration_from(timeout);
-    auto value = value_or_raise(without_gil([&] { return c.request(id, std::move(t), d); }));
-    return to_python(value, node);
-  });
+
+  node_class
+      .def_property_readonly("cluster",
+                             [](const std::shared_ptr<Node>& n) -> std::optional<ClusterHandle> {
+                               if (auto* c = cluster::cluster_of(*n)) return ClusterHandle{n, c};
+                               return std::nullopt;
+                             },
+                             "The node's cluster, or None for a node that does not listen.");
 }
 
 }  // namespace noexpp::py

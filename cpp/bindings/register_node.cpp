@@ -93,7 +93,24 @@ Ref spawn(const std::shared_ptr<Node>& node, pyb::object behavior, pyb::tuple ar
 
 }  // namespace
 
-void register_node(pyb::module_& m) {
+std::uint64_t subscribe_python(EventBus& bus, const std::shared_ptr<Node>& node, pyb::function callback,
+                               const char* what) {
+  auto cb = std::make_shared<GilObject>(std::move(callback));
+  std::weak_ptr<Node> weak = node;
+  return bus.subscribe([cb, weak, what](const LifecycleEvent& e) {
+    auto n = weak.lock();
+    if (!n) return;
+    with_gil([&] {
+      try {
+        cb->get()(to_python(e.to_term(), n));
+      } catch (pyb::error_already_set& err) {
+        err.discard_as_unraisable(what);
+      }
+    });
+  });
+}
+
+NodeClass register_node(pyb::module_& m) {
   pyb::class_<Ref>(m, "Ref", "A reference to a process, local or remote.")
       .def("call", &ref_call, pyb::arg("request"), pyb::arg("timeout") = 5.0,
            "Calls the process and waits for its reply (GIL released while waiting).")
@@ -120,7 +137,8 @@ void register_node(pyb::module_& m) {
       .def(pyb::pickle([](const Ref&) -> pyb::tuple { throw pyb::type_error("a Ref cannot be pickled; send it in a message"); },
                        [](pyb::tuple) -> Ref { throw pyb::type_error("a Ref cannot be unpickled"); }));
 
-  pyb::class_<Node, std::shared_ptr<Node>>(m, "Node")
+  NodeClass node_class(m, "Node");
+  node_class
       .def(pyb::init([](std::string name, std::string host, int port, int threads, std::optional<pyb::dict> cluster) {
              NodeOptions o{std::move(name), std::move(host), static_cast<std::uint16_t>(port), threads};
              try {
@@ -168,7 +186,15 @@ void register_node(pyb::module_& m) {
         for (auto& p : n->processes()) out.append(pyb::make_tuple(Ref{n, p.pid}, p.name, p.behavior));
         return out;
       })
-      .def("open_calls", &Node::open_calls);
+      .def("open_calls", &Node::open_calls)
+      .def("abort",
+           [](Node& n) {
+             without_gil([&] {
+               n.abort();
+               return 0;
+             });
+           },
+           "Stops as a crash looks to peers: connections close without a goodbye.");
 
   m.def("register_python_behavior", [](const std::string& name, pyb::object cls) {
     auto r = BehaviorRegistry::instance().add(BehaviorEntry{name, "python", PyBehavior::factory_for(cls), cls.ptr()});
@@ -186,6 +212,7 @@ void register_node(pyb::module_& m) {
       throw pyb::value_error("unknown log level '" + level +
                              "' (use trace, debug, info, warning, error, critical or off)");
   });
+  return node_class;
 }
 
 }  // namespace noexpp::py

@@ -137,7 +137,7 @@ pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>&
 
 }  // namespace
 
-void register_supervisor(pyb::module_& m) {
+void register_supervisor(pyb::module_& m, NodeClass& node_class) {
   pyb::class_<Supervisor>(m, "Supervisor", "A handle on a supervisor process (use noexpp.Supervisor).")
       .def_property_readonly("ref", [](const Supervisor& s) { return Ref{s.node().shared_from_this(), s.pid()}; })
       .def_property_readonly("running", &Supervisor::running)
@@ -215,29 +215,19 @@ void register_supervisor(pyb::module_& m) {
         value_or_raise(without_gil([&] { return s.stop(d); }));
       });
 
-  m.def("start_supervisor", [](const std::shared_ptr<Node>& node, pyb::handle spec, std::optional<Ref> link) {
-    SupervisorSpec s = supervisor_spec_from(spec);
-    SpawnOptions opts;
-    if (link) opts.link_to = link->pid;
-    return value_or_raise(without_gil([&] { return start_supervisor(node, std::move(s), opts); }));
-  });
-
-  m.def("subscribe_lifecycle", [](const std::shared_ptr<Node>& node, pyb::function callback) {
-    auto cb = std::make_shared<GilObject>(std::move(callback));
-    std::weak_ptr<Node> weak = node;
-    return node->events().subscribe([cb, weak](const LifecycleEvent& e) {
-      auto n = weak.lock();
-      if (!n) return;
-      with_gil([&] {
-        try {
-          cb->get()(to_python(e.to_term(), n));
-        } catch (pyb::error_already_set& err) {
-          err.discard_as_unraisable("noexpp lifecycle event callback");
-        }
-      });
-    });
-  });
-  m.def("unsubscribe_lifecycle", [](Node& node, std::uint64_t id) { node.events().unsubscribe(id); });
+  node_class
+      .def("start_supervisor",
+           [](const std::shared_ptr<Node>& node, pyb::handle spec, std::optional<Ref> link) {
+             SupervisorSpec s = supervisor_spec_from(spec);
+             SpawnOptions opts;
+             if (link) opts.link_to = link->pid;
+             return value_or_raise(without_gil([&] { return start_supervisor(node, std::move(s), opts); }));
+           })
+      .def("subscribe_lifecycle",
+           [](const std::shared_ptr<Node>& node, pyb::function callback) {
+             return subscribe_python(node->events(), node, std::move(callback), "noexpp lifecycle event callback");
+           })
+      .def("unsubscribe_lifecycle", [](Node& node, std::uint64_t id) { node.events().unsubscribe(id); });
 }
 
 }  // namespace noexpp::py

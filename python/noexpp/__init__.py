@@ -4,7 +4,7 @@ See https://github.com/ (docs/getting-started.md in the source tree).
 """
 from __future__ import annotations
 
-from . import _core
+from . import _core, errors
 from .errors import (
     AuthenticationError,
     BehaviorNotFoundError,
@@ -41,8 +41,13 @@ from .gen_server import (
 )
 from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo
-from .ref import Ref
+from .ref import Ref, _ProcessCall
 from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpec
+
+# The classes the engine builds or recognises, handed over once: the bindings
+# never import the package by name.
+_core.bind_python_types(no_reply=NoReply, down=Down, exit=Exit, process_call=_ProcessCall,
+                        errors=errors)
 
 __version__ = "0.1.0"
 

@@ -6,14 +6,7 @@ from typing import Any, Callable, NamedTuple, TypeVar
 from . import _core, _node_registry
 from ._checks import check_non_empty_str, check_seconds
 from .errors import NodeStopped
-from .ref import (
-    Ref,
-    _check_ref,
-    _ProcessCall,  # noqa: F401 - the engine's bridge looks it up here by name
-)
-
-# The engine's bridge (cpp/bindings/py_behavior.cpp) reads NoReply, Down, Exit
-# and _ProcessCall from this module: keep those names here.
+from .ref import Ref, _check_ref
 
 __all__ = [
     "GenServer", "NoReply", "Down", "Exit", "Caller", "Timer", "ExitReason",

@@ -6,6 +6,7 @@ from typing import Any, Callable, Union
 
 from . import _core
 from ._checks import check_non_empty_str, check_str
+from .errors import NodeDown
 from .ref import Ref, _check_ref
 
 __all__ = ["GlobalRegistry"]
@@ -59,7 +60,7 @@ class GlobalRegistry:
         else:
             raise ValueError("on_conflict must be 'stop', 'keep' or a callable, "
                              f"got {on_conflict!r}")
-        _core.global_register(self._engine, name, ref, mode, timeout)
+        self._registry().register(name, ref, mode, timeout)
         if callback is not None:
             with self._lock:
                 self._callbacks[(name, ref)] = callback
@@ -67,16 +68,16 @@ class GlobalRegistry:
     def unregister(self, name: str, timeout: float = 5.0) -> bool:
         """Removes ``name`` everywhere; False if it was not registered."""
         check_str("name", name)
-        return bool(_core.global_unregister(self._engine, name, timeout))
+        return bool(self._registry().unregister(name, timeout))
 
     def whereis(self, name: str) -> Ref | None:
         """The process registered as ``name``, from this node's replica."""
         check_str("name", name)
-        return _core.global_whereis(self._engine, name)
+        return self._registry().whereis(name)
 
     def names(self) -> list[str]:
         """Every registered name, sorted."""
-        return list(_core.global_names(self._engine))
+        return list(self._registry().names())
 
     def __repr__(self) -> str:
         return f"<noexpp.GlobalRegistry of {self._engine.id}: {len(self.names())} names>"
@@ -86,7 +87,13 @@ class GlobalRegistry:
             if self._handler_set:
                 return
             self._handler_set = True
-        _core.global_set_conflict_handler(self._engine, self._conflict)
+        self._registry().set_conflict_handler(self._conflict)
+
+    def _registry(self) -> _core.GlobalRegistry:
+        registry = self._engine.global_registry
+        if registry is None:
+            raise NodeDown(f"node {self._engine.id} does not listen (created with listen=None)")
+        return registry
 
     def _conflict(self, name: str, loser: Ref, winner: Ref) -> None:
         with self._lock:

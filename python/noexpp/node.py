@@ -18,7 +18,7 @@ from ._checks import (
     check_threads,
     parse_listen,
 )
-from .errors import NodeStopped
+from .errors import NodeDown, NodeStopped
 from .gen_server import GenServer, _check_behavior_class
 from .global_registry import GlobalRegistry
 from .ref import Ref, _check_ref
@@ -177,7 +177,8 @@ class Node:
         self._check_running()
         if node_id == self.id:
             return self.spawn(behavior, *args, name=name)
-        return _core.spawn_remote(self._core, node_id, behavior, tuple(args), name or "", timeout)
+        self._cluster()  # a node that does not listen has no cluster to spawn in
+        return self._core.spawn_remote(node_id, behavior, tuple(args), name or "", timeout)
 
     @property
     def global_registry(self) -> GlobalRegistry:
@@ -252,18 +253,20 @@ class Node:
         fields of that type (supervisor, child_id, pid, reason, attempt...).
         Returns a function that unsubscribes."""
         check_callable("callback", callback)
-        sub = _core.subscribe_lifecycle(self._core, _event_callback(callback))
+        sub = self._core.subscribe_lifecycle(_event_callback(callback))
         core = self._core
 
         def unsubscribe() -> None:
-            _core.unsubscribe_lifecycle(core, sub)
+            core.unsubscribe_lifecycle(sub)
         return unsubscribe
 
     # ---- cluster -------------------------------------------------------
     def nodes(self) -> list[NodeInfo]:
         """This node, then the cluster's members as this node sees them, by id."""
         out = [NodeInfo(self.id, "self" if self.running else "down", self.process_count())]
-        for member_id, status, count, since, rtt, _creation in _core.cluster_members(self._core):
+        cluster = self._core.cluster
+        members = cluster.members() if cluster is not None else []
+        for member_id, status, count, since, rtt, _creation in members:
             out.append(NodeInfo(member_id, status, count, since if since >= 0 else None,
                                 rtt if rtt >= 0 else None))
         return out
@@ -276,7 +279,7 @@ class Node:
         malformed id."""
         check_str("node_id", node_id)
         self._check_running()
-        _core.cluster_connect(self._core, node_id, timeout)
+        self._cluster().connect(node_id, timeout)
 
     def on(self, event: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Calls ``callback(event)`` on each ``"node_up"`` or ``"node_down"``
@@ -291,34 +294,41 @@ class Node:
         def deliver(e: dict[str, Any]) -> None:
             if e.get("type") == event:
                 callback(e)
-        sub = _core.subscribe_membership(self._core, deliver)
-        core = self._core
+        cluster = self._cluster()
+        sub = cluster.subscribe(deliver)
 
         def unsubscribe() -> None:
-            _core.unsubscribe_membership(core, sub)
+            cluster.unsubscribe(sub)
         return unsubscribe
 
     def _request(self, node_id: str, request: Any, timeout: float = 5.0) -> Any:
         """A request to another node itself (members, alive, whereis,
         partition, heal): what tools and LocalCluster use."""
-        return _core.node_request(self._core, node_id, request, timeout)
+        return self._cluster().request(node_id, request, timeout)
 
     def _partition(self, peer_id: str, on: bool = True) -> None:
         """Fault injection: drop all traffic with ``peer_id`` (or stop)."""
-        _core.cluster_partition(self._core, peer_id, on)
+        self._cluster().partition(peer_id, on)
 
     def _delay(self, peer_id: str, seconds: float) -> None:
         """Fault injection: hold every frame sent to ``peer_id`` for
         ``seconds`` (0: none), as a slow link; order is kept."""
-        _core.cluster_delay(self._core, peer_id, seconds)
+        self._cluster().delay(peer_id, seconds)
 
     def _heal(self) -> None:
         """Stops dropping and delaying traffic with every peer."""
-        _core.cluster_heal(self._core)
+        self._cluster().heal()
 
     def _abort(self) -> None:
         """Stops as a crash looks to peers: no goodbye, connections just close."""
-        _core.node_abort(self._core)
+        self._core.abort()
+
+    def _cluster(self) -> _core.Cluster:
+        """The engine's cluster of this node; NodeDown if it does not listen."""
+        cluster = self._core.cluster
+        if cluster is None:
+            raise NodeDown(f"node {self.id} does not listen (created with listen=None)")
+        return cluster
 
     def _check_running(self) -> None:
         if not self.running:

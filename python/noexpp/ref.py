@@ -20,8 +20,8 @@ class _ProcessCall:
     """What ``ref.call_async`` returns inside a handler: awaiting it suspends
     the process (no other message is handled) without blocking its thread.
 
-    The engine's bridge (cpp/bindings/py_behavior.cpp) recognises it by
-    ``noexpp.gen_server._ProcessCall``, which re-exports this class."""
+    The package hands the class to the engine's bridge when it is imported
+    (``_core.bind_python_types``), which recognises it when a handler awaits."""
 
     __slots__ = ("ref", "request", "timeout")
 

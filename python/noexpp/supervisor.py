@@ -297,7 +297,7 @@ class Supervisor:
 def _start(node: _core.Node, spec: SupervisorSpec, link: Ref | None = None) -> Supervisor:
     if not isinstance(spec, SupervisorSpec):
         raise TypeError(f"expected a SupervisorSpec, not {type(spec).__name__}")
-    return Supervisor(node, _core.start_supervisor(node, spec, link), spec)
+    return Supervisor(node, node.start_supervisor(spec, link), spec)
 
 
 def _event_callback(callback: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
