@@ -33,8 +33,19 @@ inline constexpr auto kLoopTimeout = std::chrono::seconds(300);
 inline Term error_term(const CallOutcome& o) {
   std::string what = noexpp::to_string(o.status);
   if (o.ok()) what = "unexpected reply " + o.value.to_string();
-  else if (o.status == Errc::process_crashed) what += ": " + o.reason.to_string();
+  else if (o.status == noexpp::Errc::process_crashed) what += ": " + o.reason.to_string();
   return Term::tuple({Term("error"), Term(what)});
+}
+
+/// One blocking call "ping" from this (non-engine) thread; false (and a
+/// note) unless the reply is "pong". The *_blocking benchmarks' unit of work.
+inline bool blocking_ping(noexpp::Node& node, Pid server) {
+  CallOutcome o = node.call(server, Term("ping"));
+  if (!o.ok() || !o.value.is("pong")) {
+    note("blocking call failed: " + error_term(o).to_string());
+    return false;
+  }
+  return true;
 }
 
 /// The calling process. Requests (tuples), each answered when its loop ends:

@@ -108,4 +108,37 @@ std::size_t rss_bytes() {
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
+bool time_blocking_calls(const Config& cfg, const std::string& base, std::int64_t n, std::int64_t max_ns,
+                         const std::function<bool()>& call, std::vector<std::int64_t>* latencies) {
+  const std::string rate = base + "_rate_cpp_blocking", p50 = base + "_p50_cpp_blocking",
+                    p99 = base + "_p99_cpp_blocking";
+  if (cfg.wants(rate)) {
+    const std::int64_t t0 = now_ns();
+    const std::int64_t end = t0 + max_ns;
+    std::int64_t done = 0;
+    while (done < n) {
+      if (!call()) return false;
+      ++done;
+      if (done % 10'000 == 0 && now_ns() > end) break;
+    }
+    out(cfg, rate, per_second(done, now_ns() - t0), "calls/s");
+  }
+  if (cfg.wants_any({p50, p99})) {
+    std::vector<std::int64_t> samples;
+    samples.reserve(static_cast<std::size_t>(n));
+    const std::int64_t end = now_ns() + max_ns;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t t0 = now_ns();
+      if (!call()) return false;
+      const std::int64_t t1 = now_ns();
+      samples.push_back(t1 - t0);
+      if (t1 > end) break;
+    }
+    out(cfg, p50, us(percentile(samples, 50)), "us");
+    out(cfg, p99, us(percentile(samples, 99)), "us");
+    if (latencies) *latencies = std::move(samples);
+  }
+  return true;
+}
+
 }  // namespace noexpp_bench

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -31,6 +32,12 @@ inline std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+/// Nanoseconds as microseconds, and a count over nanoseconds as a rate per second.
+inline double us(std::int64_t ns) { return static_cast<double>(ns) / 1e3; }
+inline double per_second(std::int64_t count, std::int64_t ns) {
+  return static_cast<double>(count) / (static_cast<double>(ns) / 1e9);
 }
 
 /// The P-th percentile by nearest rank, the same rule as bench_util:pct/2.
@@ -65,6 +72,15 @@ class StderrToFile {
   int file_fd_ = -1;
   int saved_fd_ = -1;
 };
+
+/// The blocking-call benchmarks' two loops over `call` (true = one call that
+/// got its expected reply): a rate over `n` calls, stopped early after
+/// `max_ns`, then up to `n` timed calls for the latency percentiles.
+/// Emits `<base>_rate_cpp_blocking`, `<base>_p50_cpp_blocking` and
+/// `<base>_p99_cpp_blocking` when selected; the sorted latency samples go to
+/// `latencies` (if given). False if a call failed.
+bool time_blocking_calls(const Config& cfg, const std::string& base, std::int64_t n, std::int64_t max_ns,
+                         const std::function<bool()>& call, std::vector<std::int64_t>* latencies = nullptr);
 
 /// Bytes currently allocated through malloc (all arenas, plus mmapped
 /// chunks): mallinfo2().uordblks + hblkhd.

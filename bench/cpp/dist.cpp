@@ -46,6 +46,7 @@
 #include <vector>
 
 #include <noexpp/cluster/cluster.hpp>
+#include <noexpp/dist/node.hpp>
 #include <noexpp/behavior_registry.hpp>
 #include <noexpp/node.hpp>
 
@@ -190,52 +191,18 @@ struct NodeStopper {
   }
 };
 
-double us(std::int64_t ns) { return static_cast<double>(ns) / 1e3; }
-double per_second(std::int64_t count, std::int64_t ns) {
-  return static_cast<double>(count) / (static_cast<double>(ns) / 1e9);
-}
 
 /// The *_blocking extras: Node::call from this (non-engine) thread.
 bool blocking_calls(const Config& cfg, noexpp::Node& node, Pid server) {
-  auto ping = [&]() -> bool {
-    CallOutcome o = node.call(server, Term("ping"));
-    if (!o.ok() || !o.value.is("pong")) {
-      note("blocking call failed: " + error_term(o).to_string());
-      return false;
-    }
-    return true;
-  };
+  auto ping = [&] { return blocking_ping(node, server); };
   for (std::int64_t i = 0; i < cfg.iterations(kWarmupCalls); ++i)
     if (!ping()) return false;
-  const std::int64_t n = cfg.iterations(kCalls);
-  if (cfg.wants("dist_call_rate_cpp_blocking")) {
-    const std::int64_t t0 = now_ns();
-    const std::int64_t end = t0 + kMaxNs;
-    std::int64_t done = 0;
-    while (done < n) {
-      if (!ping()) return false;
-      ++done;
-      if (done % 10'000 == 0 && now_ns() > end) break;
-    }
-    out(cfg, "dist_call_rate_cpp_blocking", per_second(done, now_ns() - t0), "calls/s");
-  }
-  if (cfg.wants_any({"dist_call_p50_cpp_blocking", "dist_call_p99_cpp_blocking"})) {
-    std::vector<std::int64_t> samples;
-    samples.reserve(static_cast<std::size_t>(n));
-    const std::int64_t end = now_ns() + kMaxNs;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t t0 = now_ns();
-      if (!ping()) return false;
-      const std::int64_t t1 = now_ns();
-      samples.push_back(t1 - t0);
-      if (t1 > end) break;
-    }
-    out(cfg, "dist_call_p50_cpp_blocking", us(percentile(samples, 50)), "us");
-    out(cfg, "dist_call_p99_cpp_blocking", us(percentile(samples, 99)), "us");
+  std::vector<std::int64_t> samples;
+  if (!time_blocking_calls(cfg, "dist_call", cfg.iterations(kCalls), kMaxNs, ping, &samples)) return false;
+  if (!samples.empty())
     note("dist_call_p50/p99_cpp_blocking: " + std::to_string(samples.size()) + " timed calls; p90 " +
          std::to_string(us(percentile(samples, 90))) + " us, p99.9 " + std::to_string(us(percentile(samples, 99.9))) +
-         " us, max " + std::to_string(us(samples.empty() ? 0 : samples.back())) + " us");
-  }
+         " us, max " + std::to_string(us(samples.back())) + " us");
   return true;
 }
 
@@ -272,11 +239,11 @@ int serve_node(const std::string& name, const std::string& cookie, int threads) 
   noexpp::NodeOptions options;
   options.name = name;
   options.threads = threads;
-  options.cluster.listen = true;
-  options.cluster.cookie = cookie;
+  noexpp::cluster::ClusterOptions cluster_options;
+  cluster_options.cookie = cookie;
   std::shared_ptr<noexpp::Node> node;
   try {
-    node = noexpp::Node::create(options);
+    node = noexpp::dist::create_node(options, cluster_options);
     node->start();
   } catch (const std::exception& e) {
     note(std::string("the server node cannot start: ") + e.what());
@@ -316,16 +283,16 @@ bool run_dist(const Config& cfg) {
   noexpp::NodeOptions options;
   options.name = "bench_a";
   options.threads = cfg.threads;
-  options.cluster.listen = true;
-  options.cluster.cookie = cookie;
-  NodeStopper local{noexpp::Node::create(options)};
+  noexpp::cluster::ClusterOptions cluster_options;
+  cluster_options.cookie = cookie;
+  NodeStopper local{noexpp::dist::create_node(options, cluster_options)};
   noexpp::Node& node = *local.node;
   node.start();
-  if (auto r = cluster::cluster_of(node)->connect_wait(server.id(), kConnectTimeout); !r) {
+  if (auto r = noexpp::cluster::cluster_of(node)->connect_wait(server.id(), kConnectTimeout); !r) {
     note("connecting to " + server.id() + " failed: " + r.error().to_string());
     return false;
   }
-  const auto peer = cluster::cluster_of(node)->node_pid(server.id());
+  const auto peer = noexpp::cluster::cluster_of(node)->node_pid(server.id());
   if (!peer) {
     note("no node pid for " + server.id());
     return false;

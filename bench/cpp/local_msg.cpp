@@ -22,12 +22,6 @@
 namespace noexpp_bench {
 namespace {
 
-using noexpp::CallOutcome;
-using noexpp::CallReply;
-using noexpp::From;
-using noexpp::Pid;
-using noexpp::Task;
-using noexpp::Term;
 
 constexpr std::int64_t kCalls = 1'000'000;           // a_call.erl ?N
 constexpr std::int64_t kMaxNs = 5'000'000'000;       // a_call.erl ?MAX_NS
@@ -56,49 +50,14 @@ std::optional<Started> start_node(const Config& cfg) {
   return s;
 }
 
-double us(std::int64_t ns) { return static_cast<double>(ns) / 1e3; }
-double per_second(std::int64_t count, std::int64_t ns) { return static_cast<double>(count) / (static_cast<double>(ns) / 1e9); }
-
 /// The blocking variant: Node::call from the driver thread, which is not a
 /// process, so every reply wakes a thread blocked outside the engine.
 bool blocking_calls(const Config& cfg, noexpp::Node& node, Pid server, std::int64_t n) {
-  auto ping = [&]() -> bool {
-    CallOutcome o = node.call(server, Term("ping"));
-    if (!o.ok() || !o.value.is("pong")) {
-      note("blocking call failed: " + error_term(o).to_string());
-      return false;
-    }
-    return true;
-  };
-  for (std::int64_t i = 0; i < kWarmupCalls / (cfg.quick ? 10 : 1); ++i)
+  auto ping = [&] { return blocking_ping(node, server); };
+  for (std::int64_t i = 0; i < cfg.iterations(kWarmupCalls); ++i)
     if (!ping()) return false;
 
-  if (cfg.wants("local_call_rate_cpp_blocking")) {
-    const std::int64_t t0 = now_ns();
-    const std::int64_t end = t0 + kMaxNs;
-    std::int64_t done = 0;
-    while (done < n) {
-      if (!ping()) return false;
-      ++done;
-      if (done % 10'000 == 0 && now_ns() > end) break;
-    }
-    out(cfg, "local_call_rate_cpp_blocking", per_second(done, now_ns() - t0), "calls/s");
-  }
-  if (cfg.wants_any({"local_call_p50_cpp_blocking", "local_call_p99_cpp_blocking"})) {
-    std::vector<std::int64_t> samples;
-    samples.reserve(static_cast<std::size_t>(n));
-    const std::int64_t end = now_ns() + kMaxNs;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t t0 = now_ns();
-      if (!ping()) return false;
-      const std::int64_t t1 = now_ns();
-      samples.push_back(t1 - t0);
-      if (t1 > end) break;
-    }
-    out(cfg, "local_call_p50_cpp_blocking", us(percentile(samples, 50)), "us");
-    out(cfg, "local_call_p99_cpp_blocking", us(percentile(samples, 99)), "us");
-  }
-  return true;
+  return time_blocking_calls(cfg, "local_call", n, kMaxNs, ping);
 }
 
 }  // namespace

@@ -18,88 +18,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Term ref_term(std::uint64_t ref) { return Term(static_cast<std::int64_t>(ref)); }
-
 const Term& map_get(const Term& map, const char* key) {
   static const Term nil;
   if (!map.is_map()) return nil;
   for (auto& [k, v] : map.as_map().items)
     if (k.is(key)) return v;
   return nil;
-}
-
-/// A process that does what the test asks (monitor, link, trap exits) through
-/// calls, and records every handle_info (as in core/links_monitors_test.cpp).
-struct Watcher {
-  std::shared_ptr<Recorder<Info>> infos = std::make_shared<Recorder<Info>>();
-
-  Handlers handlers(bool trap = false) const {
-    Handlers h;
-    h.init = [trap](GenServer& self, const Term&) { self.trap_exit(trap); };
-    h.call = [](GenServer& self, const Term& req, const From&) -> CallReply {
-      if (!req.is_tuple()) return req;
-      const auto& it = req.as_tuple().items;
-      const auto& op = it.at(0).as_string();
-      if (op == "monitor") return ref_term(self.monitor(it.at(1).as_pid()));
-      if (op == "demonitor") self.demonitor(it.at(1).as_pid(), static_cast<std::uint64_t>(it.at(2).as_int()));
-      if (op == "link") self.link(it.at(1).as_pid());
-      if (op == "unlink") self.unlink(it.at(1).as_pid());
-      return Term("ok");
-    };
-    h.info = [infos = infos](GenServer&, const Info& i) { infos->push(i); };
-    // cast "block": hold the process until `gate`, so signals pile up meanwhile.
-    h.cast = [gate = gate, busy = busy](GenServer&, const Term& req) {
-      if (!req.is("block")) return;
-      busy->set();
-      EXPECT_TRUE(gate->wait());
-    };
-    return h;
-  }
-  std::shared_ptr<Event> gate = std::make_shared<Event>();
-  std::shared_ptr<Event> busy = std::make_shared<Event>();
-
-  std::vector<Info> of_kind(Info::Kind k) const {
-    std::vector<Info> out;
-    for (auto& i : infos->snapshot())
-      if (i.kind == k) out.push_back(i);
-    return out;
-  }
-  /// Waits for a plain message equal to `m` (an "everything before this was
-  /// delivered" marker).
-  bool wait_message(const Term& m) {
-    return infos->wait_until([&](const std::vector<Info>& v) {
-      for (auto& i : v)
-        if (i.kind == Info::Kind::message && i.message == m) return true;
-      return false;
-    });
-  }
-  bool wait_kind(Info::Kind k, std::size_t n = 1) {
-    return infos->wait_until([&](const std::vector<Info>& v) {
-      std::size_t c = 0;
-      for (auto& i : v) c += i.kind == k;
-      return c >= n;
-    });
-  }
-};
-
-/// cast "crash" raises ("target crashed"), cast "stop" stops normally; call
-/// "crash" raises ("boom"); any other call is echoed.
-Handlers crasher() {
-  Handlers h;
-  h.cast = [](GenServer& self, const Term& req) {
-    if (req.is("crash")) throw std::runtime_error("target crashed");
-    if (req.is("stop")) self.stop();
-  };
-  h.call = [](GenServer& self, const Term& req, const From&) -> CallReply {
-    if (req.is("crash")) throw std::runtime_error("boom");
-    if (req.is_tuple()) {  // ("send_then_crash", to, message)
-      const auto& it = req.as_tuple().items;
-      self.send(it.at(1).as_pid(), it.at(2));
-      throw std::runtime_error("target crashed");
-    }
-    return req;
-  };
-  return h;
 }
 
 const ExitReason kCrashed = ExitReason::error("std::runtime_error", "target crashed");

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -230,6 +231,88 @@ class ExitWatch {
   std::shared_ptr<State> state_;
   std::uint64_t ref_ = 0;
 };
+
+inline Term ref_term(std::uint64_t ref) { return Term(static_cast<std::int64_t>(ref)); }
+
+/// A process that does what the test asks (monitor, link, send, trap exits)
+/// through calls, and records every handle_info: the watcher of the links
+/// and monitors suites, local and remote.
+struct Watcher {
+  std::shared_ptr<Recorder<Info>> infos = std::make_shared<Recorder<Info>>();
+
+  Handlers handlers(bool trap = false) const {
+    Handlers h;
+    h.init = [trap](GenServer& self, const Term&) { self.trap_exit(trap); };
+    h.call = [](GenServer& self, const Term& req, const From&) -> CallReply {
+      if (!req.is_tuple()) return req;
+      const auto& it = req.as_tuple().items;
+      const auto& op = it.at(0).as_string();
+      if (op == "monitor") return ref_term(self.monitor(it.at(1).as_pid()));
+      if (op == "demonitor") self.demonitor(it.at(1).as_pid(), static_cast<std::uint64_t>(it.at(2).as_int()));
+      if (op == "link") self.link(it.at(1).as_pid());
+      if (op == "unlink") self.unlink(it.at(1).as_pid());
+      if (op == "send") self.send(it.at(1).as_pid(), it.at(2));
+      if (op == "trap") self.trap_exit(it.at(1).as_bool());
+      return Term("ok");
+    };
+    h.info = [infos = infos](GenServer&, const Info& i) { infos->push(i); };
+    // cast "block": hold the process until `gate`, so signals pile up meanwhile.
+    h.cast = [gate = gate, busy = busy](GenServer&, const Term& req) {
+      if (!req.is("block")) return;
+      busy->set();
+      EXPECT_TRUE(gate->wait());
+    };
+    return h;
+  }
+  std::shared_ptr<Event> gate = std::make_shared<Event>();
+  std::shared_ptr<Event> busy = std::make_shared<Event>();
+
+  std::vector<Info> of_kind(Info::Kind k) const {
+    std::vector<Info> out;
+    for (auto& i : infos->snapshot())
+      if (i.kind == k) out.push_back(i);
+    return out;
+  }
+  /// Waits for a plain message equal to `m` (used as a "everything before
+  /// this was delivered" marker).
+  bool wait_message(const Term& m) {
+    return infos->wait_until([&](const std::vector<Info>& v) {
+      for (auto& i : v)
+        if (i.kind == Info::Kind::message && i.message == m) return true;
+      return false;
+    });
+  }
+  bool wait_kind(Info::Kind k, std::size_t n = 1) {
+    return infos->wait_until([&](const std::vector<Info>& v) {
+      std::size_t c = 0;
+      for (auto& i : v) c += i.kind == k;
+      return c >= n;
+    });
+  }
+};
+
+/// cast "crash" raises ("target crashed"), cast "stop" stops normally, cast
+/// "shutdown" stops with shutdown; call "crash" raises ("boom"), call
+/// ("send_then_crash", to, message) sends, then raises ("target crashed");
+/// any other call is echoed.
+inline Handlers crasher() {
+  Handlers h;
+  h.cast = [](GenServer& self, const Term& req) {
+    if (req.is("crash")) throw std::runtime_error("target crashed");
+    if (req.is("stop")) self.stop();
+    if (req.is("shutdown")) self.stop(ExitReason::shutdown());
+  };
+  h.call = [](GenServer& self, const Term& req, const From&) -> CallReply {
+    if (req.is("crash")) throw std::runtime_error("boom");
+    if (req.is_tuple()) {
+      const auto& it = req.as_tuple().items;
+      self.send(it.at(1).as_pid(), it.at(2));
+      throw std::runtime_error("target crashed");
+    }
+    return req;
+  };
+  return h;
+}
 
 /// Every test gets a started node (2 engine threads unless it asks otherwise);
 /// every node a test creates is stopped in TearDown.

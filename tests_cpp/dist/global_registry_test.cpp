@@ -18,23 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using dist::OnConflict;
 
-/// Polls `pred` until it holds, pausing 1 ms between looks; false after `timeout`.
-template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds timeout = kWait) {
-  const auto deadline = Clock::now() + timeout;
-  Event never;  // never set: its wait is a bounded pause
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    never.wait(1ms);
-  }
-  return true;
-}
-
-std::string unique_name(const std::string& prefix) {
-  static std::atomic<int> n{0};
-  return prefix + "-" + std::to_string(n.fetch_add(1));
-}
-
 std::string describe(const std::optional<Pid>& p) { return p ? p->to_string() : "none"; }
 
 /// A process that answers "ping" with "pong", echoes other calls, exits on

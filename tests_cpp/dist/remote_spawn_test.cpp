@@ -130,24 +130,6 @@ struct Inbox {
   }
 };
 
-/// Polls `pred` until it holds, pausing 1 ms between looks; false after `timeout`.
-template <class Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds timeout = kWait) {
-  const auto deadline = Clock::now() + timeout;
-  Event never;  // never set: its wait is a bounded pause
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    never.wait(1ms);
-  }
-  return true;
-}
-
-std::string unique_name(const std::string& prefix) {
-  static std::atomic<int> n{0};
-  return prefix + "-" + std::to_string(n.fetch_add(1)) + "-" +
-         std::to_string(Clock::now().time_since_epoch().count());
-}
-
 // ---- the behavior registry ---------------------------------------------------------
 
 TEST(BehaviorRegistryTest, register_behavior_adds_a_cpp_entry_and_again_is_a_no_op) {
