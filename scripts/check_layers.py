@@ -97,8 +97,6 @@ def violations(root: Path) -> list[str]:
                 out.append(f"{where}: runs up from {name(layer)} to {name(target)}")
             elif target < layer and not internal:
                 out.append(f"{where}: reaches {name(target)}'s private header (only {LAYERS[target]}/internal/ is shared)")
-            elif target == layer and kind == "above" and not internal:
-                out.append(f"{where}: reaches a private header from above the engine")
     return out
 
 

@@ -18,7 +18,8 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
 # path hits the same cache entries (debug builds hash the directory).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-  "scikit-build-core>=0.8" "pybind11>=2.12" "pytest>=7" "pytest-timeout>=2" ruff mypy
+  "scikit-build-core>=0.8" "pybind11>=2.12" "pytest>=7" "pytest-timeout>=2" \
+  "ruff==0.17.6" "mypy==2.4.1"  # pinned: a new release must not fail CI by itself
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
   --no-build-isolation .
 echo "noexpp installed: $(python3 -c 'import noexpp; print(noexpp.__version__)')"

@@ -14,6 +14,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 
+# The quick static checks first: a broken layer fails in seconds.
+echo "== Layers, lint, types"
+python3 scripts/check_layers.py
+python3 -m ruff check python/noexpp
+python3 -m mypy --strict python/noexpp
+
 for preset in cpp-tests asan tsan; do
   echo "== C++ tests: $preset"
   cmake --preset "$preset" >/dev/null
@@ -22,7 +28,5 @@ for preset in cpp-tests asan tsan; do
 done
 
 echo "== Python tests"
-python3 -m ruff check python/noexpp
-python3 -m mypy --strict python/noexpp
-# Run from the tests folder so the installed package is what gets imported.
+# tests_py imports the installed package (python/ is not on the path).
 python3 -m pytest -p no:cacheprovider tests_py

@@ -5,8 +5,10 @@ without a cycle."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,39 @@ def test_cpp_tests_link_only_the_engine() -> None:
     cmake = (ROOT / "tests_cpp" / "CMakeLists.txt").read_text()
     assert "noexpp::engine" in cmake
     assert not re.search(r"(?<!\w)_core\b", cmake) and "pybind11" not in cmake
+
+
+# --- C++ layers: includes ------------------------------------------------------
+
+def layer_checker() -> Any:
+    spec = importlib.util.spec_from_file_location("check_layers", ROOT / "scripts" / "check_layers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_cpp_include_runs_down_the_layers() -> None:
+    assert layer_checker().violations(ROOT) == []
+
+
+@pytest.mark.parametrize(("path", "include", "complaint"), [
+    ("cpp/src/core/node.cpp", '"cluster/membership.hpp"', "runs up from core to cluster"),
+    ("cpp/src/core/node.cpp", "<noexpp/dist/node.hpp>", "runs up from core to dist"),
+    ("cpp/src/dist/x.cpp", '"cluster/connection.hpp"', "reaches cluster's private header"),
+    ("cpp/include/noexpp/node.hpp", '"core/process.hpp"', "a public header includes a private one"),
+    ("cpp/bindings/x.cpp", '"core/process.hpp"', "reaches core's private header"),
+])
+def test_the_layer_check_refuses_an_include_that_breaks_the_layers(
+        tmp_path: Path, path: str, include: str, complaint: str) -> None:
+    source = tmp_path / path
+    source.parent.mkdir(parents=True)
+    source.write_text(f"#include {include}\n")
+    allowed = tmp_path / "cpp" / "src" / "sup" / "ok.cpp"
+    allowed.parent.mkdir(parents=True, exist_ok=True)
+    allowed.write_text('#include "core/internal/executor.hpp"\n#include <noexpp/node.hpp>\n#include "sup/x.hpp"\n')
+    found = layer_checker().violations(tmp_path)
+    assert len(found) == 1 and complaint in found[0], found
 
 
 # --- Python package: imports --------------------------------------------------
