@@ -71,16 +71,24 @@ class ClusterTest : public NodeTest {
     return log;
   }
 
-  /// Waits until `node` reports every id in `ids` up (woken by its events).
+  /// Waits until `node` reports every id in `ids` up (woken by its events),
+  /// and until those node_up events have reached their subscribers, so that
+  /// a log opened afterwards starts with what the test does next.
   bool wait_members_up(Node& node, const std::vector<std::string>& ids, std::chrono::milliseconds timeout = kWait) {
     auto log = watch_membership(node);
-    return log->wait_until(
+    const bool up = log->wait_until(
         [&](const std::vector<MembershipEvent>&) {
           for (auto& id : ids)
             if (!cluster::cluster_of(node)->node_pid(id)) return false;
           return true;
         },
         timeout);
+    // A route is visible just before its node_up is emitted, on the network
+    // thread: members() is a round trip through that thread, then the flush
+    // delivers what it emitted.
+    (void)cluster::cluster_of(node)->members();
+    cluster::cluster_of(node)->events().flush(timeout);
+    return up;
   }
 
   static bool connect(Node& from, Node& to) {
