@@ -63,6 +63,22 @@ def test_process_crashed_carries_the_reason(node: noexpp.Node) -> None:
     assert reason.error_type == "ZeroDivisionError"
     assert reason.message == "divided by zero on purpose"
     assert "ZeroDivisionError" in str(info.value)
+    # what it was handling and where it raised, as OTP's crash report says
+    assert reason.last_message.startswith("call 'x' from <")
+    assert reason.traceback is not None
+    assert "Traceback (most recent call last)" in reason.traceback
+    assert "in handle_call" in reason.traceback and "divided by zero on purpose" in reason.traceback
+
+
+def test_a_crash_reason_without_a_traceback_says_none(node: noexpp.Node) -> None:
+    ref = node.spawn(Echo)
+    seen: list[Any] = []
+    done = threading.Event()
+    node.monitor(ref, lambda _ref, reason: (seen.append(reason), done.set()))
+    ref.kill()
+    assert done.wait(TIMEOUT)
+    assert seen[0] == "killed"
+    assert seen[0].traceback is None and seen[0].last_message is None
 
 
 # --- bad input ----------------------------------------------------------------------

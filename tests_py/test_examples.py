@@ -41,7 +41,7 @@ EXPECTED: dict[str, list[str]] = {
     "simple_one_for_one.py": [
         "alice@eu-west: 1 hit(s)",
         "restarted: bob@eu-west: 1 hit(s)",
-        "after alice logged out: {'specs': 2, 'active': 2",
+        "after alice logged out: {'specs': 1, 'active': 2",
         "after terminate_child(carol): {'specs': 1, 'active': 1",
         "InvalidSimpleOneForOneError:",
     ],

@@ -1083,6 +1083,29 @@ def test_undef_handle_info(log_cluster: noexpp.LocalCluster, unique: Any) -> Non
     pid.stop()
 
 
+def test_undef_handle_info_flood_is_logged_bounded(log_cluster: noexpp.LocalCluster, unique: Any) -> None:
+    """Ours, beyond OTP (which logs every one): a flood of unexpected messages
+    logs at most ten warnings a second per process, so a stray sender cannot
+    flood the log. A call after the flood crashes OcServer (no handle_call);
+    its crash record comes after every warning of the flood."""
+    (n1,) = log_cluster.nodes
+    pid = n1.spawn(OC_SERVER)
+    marker = unique("flood")
+    for i in range(200):
+        pid.send(f"{marker}-{i}")
+    with pytest.raises(noexpp.ProcessCrashed):
+        pid.call("after-the-flood", timeout=TIMEOUT)
+    pid_text = _pid_text(pid)
+
+    def crashed() -> bool:
+        return any(pid_text in r and "after-the-flood" in r for r in _records(n1))
+
+    wait_for(crashed, what=f"the crash report of {pid_text}")
+    warned = [r for r in _records(n1) if marker in r and "handle_info" in r]
+    # ten in each second the flood spans: on a loaded machine it may straddle two
+    assert 10 <= len(warned) <= 30, len(warned)
+
+
 def test_undef_handle_continue(node: noexpp.Node) -> None:
     """OTP: a callback module without handle_continue whose init returns {continue, X}:
     the server crashes, DOWN with undef naming oc_server:handle_continue. Ours: spawned

@@ -81,11 +81,13 @@ def test_terminate_child_stops_it_and_keeps_its_spec(
     sup.terminate_child("c2")  # already stopped: fine, as in OTP
 
 
-def test_terminate_child_by_ref_keeps_a_permanent_childs_spec(sup: Any) -> None:
+def test_terminate_child_by_ref_is_refused_unless_simple_one_for_one(sup: Any) -> None:
+    # As OTP: outside simple_one_for_one a child is terminated by its id.
     ref = sup.which_children()[0].ref
-    sup.terminate_child(ref)
-    assert not ref.alive
-    assert [(c.id, c.ref) for c in sup.which_children()] == [("c1", None)]
+    with pytest.raises(noexpp.ChildNotFoundError):
+        sup.terminate_child(ref)
+    assert ref.alive
+    assert [(c.id, c.ref) for c in sup.which_children()] == [("c1", ref)]
 
 
 def test_start_child_can_add_a_supervisor(

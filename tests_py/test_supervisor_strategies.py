@@ -226,7 +226,7 @@ def test_simple_one_for_one_appends_start_child_args_to_the_template(
     assert b.call(("add", 1), timeout=TIMEOUT) == 11
     kids = sup.which_children()
     assert [(c.id, c.ref) for c in kids] == [("worker", a), ("worker", b)]
-    assert sup.count_children() == {"specs": 2, "active": 2, "supervisors": 0, "workers": 2}
+    assert sup.count_children() == {"specs": 1, "active": 2, "supervisors": 0, "workers": 2}
     sup.stop()
 
 
@@ -263,8 +263,11 @@ def test_simple_one_for_one_terminate_child_by_ref(
     assert [c.ref for c in sup.which_children()] == [a]
     assert sup.count_children()["specs"] == 1
     assert events.select("child_restarted", supervisor="sup") == []
+    sup.terminate_child(b)  # as OTP: a process that no longer exists is ok
+    stranger = node.spawn(probe, 0, collector.ref)
     with pytest.raises(noexpp.ChildNotFoundError):
-        sup.terminate_child(b)
+        sup.terminate_child(stranger)  # a live process that is not a child is not
+    stranger.stop()
     sup.stop()
 
 

@@ -2,6 +2,8 @@
 
 #include "python_types.hpp"
 
+#include "core/internal/utf8.hpp"
+
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/sup/errors.hpp"
 
@@ -29,6 +31,7 @@ const char* core_error_class(Errc c) {
     case Errc::duplicate_name: return "DuplicateNameError";
     case Errc::behavior_not_found: return "BehaviorNotFoundError";
     case Errc::init_failed: return "InitError";
+    case Errc::ignored: return "Ignored";
     default: return "NoexppError";
   }
 }
@@ -76,5 +79,18 @@ pyb::object call_failure(const CallOutcome& o, const std::string& target) {
 }
 
 void raise_call_failure(const CallOutcome& o, const std::string& target) { raise(call_failure(o, target)); }
+
+std::string format_traceback(pyb::handle type, pyb::handle value, pyb::handle traceback) {
+  if (traceback.is_none() || !traceback) return {};
+  try {
+    static auto* format_exception = new pyb::object(pyb::module_::import("traceback").attr("format_exception"));
+    std::string text = pyb::str(pyb::str("").attr("join")((*format_exception)(type, value, traceback)));
+    constexpr auto kMax = ExitReason::kMaxContext;
+    if (text.size() > kMax) text = "...\n" + utf8::suffix(text, kMax - 4);
+    return text;
+  } catch (pyb::error_already_set&) {
+    return {};  // a traceback that cannot be formatted is context lost, not a second crash
+  }
+}
 
 }  // namespace noexpp::py

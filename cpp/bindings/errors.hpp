@@ -19,5 +19,8 @@ T value_or_raise(Result<T> r) {
 [[noreturn]] void raise_call_failure(const CallOutcome& o, const std::string& target);
 /// The exception object (not raised) for a failed call, for futures and coroutines.
 pybind11::object call_failure(const CallOutcome& o, const std::string& target);
+/// A Python exception's traceback as text, its innermost calls kept when it
+/// is long (ExitReason::kMaxContext); "" when it has none. Needs the GIL.
+std::string format_traceback(pybind11::handle type, pybind11::handle value, pybind11::handle traceback);
 
 }  // namespace noexpp::py

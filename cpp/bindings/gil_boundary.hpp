@@ -28,6 +28,7 @@ class GilObject {
   GilObject(const GilObject&) = delete;
   GilObject& operator=(const GilObject&) = delete;
   pyb::object& get() { return obj_; }
+  const pyb::object& get() const { return obj_; }
 
  private:
   pyb::object obj_;

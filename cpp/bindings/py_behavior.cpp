@@ -37,6 +37,7 @@ std::shared_ptr<Node> PyBehavior::node_ptr() const { return node().shared_from_t
 void PyBehavior::rethrow_python_error(pyb::error_already_set& e) {
   std::string type = pyb::str(e.type().attr("__name__"));
   std::string message = pyb::str(e.value());
+  std::string traceback = format_traceback(e.type(), e.value(), e.trace());
   if (e.matches(PyExc_KeyboardInterrupt)) {
     // Ctrl-C landed in a handler that a blocked caller was running on the
     // main thread ("caller runs"): the process crashes as any interrupted
@@ -44,7 +45,7 @@ void PyBehavior::rethrow_python_error(pyb::error_already_set& e) {
     // PyObject_Str checks signals and would raise it again right here.)
     PyErr_SetInterrupt();
   }
-  throw HandlerError(std::move(type), message);
+  throw HandlerError(std::move(type), message, std::move(traceback));
 }
 
 void PyBehavior::init(const Term& args) {
@@ -54,7 +55,9 @@ void PyBehavior::init(const Term& args) {
     inst.attr("_ctx") = process_context_class()(pyb::cast(Ref{node_ptr(), self()}));
     instance_ = std::make_unique<GilObject>(inst);
     pyb::tuple py_args = args.is_tuple() ? to_python(args, node_ptr()) : pyb::make_tuple(to_python(args, node_ptr()));
-    invoke("init", py_args, [](pyb::object) {});
+    invoke("init", py_args, [this](pyb::object result) {
+      if (result.is(python_types().ignore)) ignore();
+    });
   } catch (pyb::error_already_set& e) {
     rethrow_python_error(e);
   }

@@ -19,13 +19,14 @@ const PythonTypes& python_types() {
 void register_python_types(pyb::module_& m) {
   m.def(
       "bind_python_types",
-      [](pyb::object no_reply, pyb::object down, pyb::object exit, pyb::object process_call, pyb::object errors) {
+      [](pyb::object no_reply, pyb::object ignore, pyb::object down, pyb::object exit, pyb::object process_call,
+         pyb::object errors) {
         if (!bound) bound = new PythonTypes();
-        *bound = PythonTypes{std::move(no_reply), std::move(down), std::move(exit), std::move(process_call),
-                             std::move(errors)};
+        *bound = PythonTypes{std::move(no_reply), std::move(ignore), std::move(down), std::move(exit),
+                             std::move(process_call), std::move(errors)};
       },
-      pyb::kw_only(), pyb::arg("no_reply"), pyb::arg("down"), pyb::arg("exit"), pyb::arg("process_call"),
-      pyb::arg("errors"), "Called once by the noexpp package: the classes the engine builds or recognises.");
+      pyb::kw_only(), pyb::arg("no_reply"), pyb::arg("ignore"), pyb::arg("down"), pyb::arg("exit"),
+      pyb::arg("process_call"), pyb::arg("errors"), "Called once by the noexpp package: the classes the engine builds or recognises.");
 }
 
 }  // namespace noexpp::py

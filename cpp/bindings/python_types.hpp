@@ -9,6 +9,7 @@ namespace noexpp::py {
 
 struct PythonTypes {
   pybind11::object no_reply;      ///< noexpp.NoReply: handle_call replies later
+  pybind11::object ignore;        ///< noexpp.Ignore: init starts nothing
   pybind11::object down;          ///< noexpp.Down(ref, reason, monitor)
   pybind11::object exit;          ///< noexpp.Exit(ref, reason)
   pybind11::object process_call;  ///< what ref.call_async returns inside a handler

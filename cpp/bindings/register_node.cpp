@@ -85,7 +85,9 @@ Ref spawn(const std::shared_ptr<Node>& node, pyb::object behavior, pyb::tuple ar
     factory = PyBehavior::factory_for(behavior);
   }
   Term t = to_term(args);
-  SpawnOptions opts{std::move(name), link ? link->pid : Pid{}};
+  SpawnOptions opts;
+  opts.name = std::move(name);
+  if (link) opts.link_to = link->pid;
   auto result = without_gil([&] { return node->spawn(factory, t, opts); });
   if (!result) raise_error(result.error());
   return Ref{node, result.value()};
@@ -121,7 +123,11 @@ NodeClass register_node(pyb::module_& m) {
            [](const Ref& r, pyb::object reason, pyb::object timeout) {
              auto why = exit_reason_from_python(reason);
              auto d = duration_from(timeout);
-             auto result = without_gil([&] { return r.node->stop_process(r.pid, why, d); });
+             ExitReason exited_with;
+             auto result = without_gil([&] { return r.node->stop_process(r.pid, why, d, &exited_with); });
+             if (!result && result.error().code == Errc::process_crashed)
+               raise_call_failure(CallOutcome::failed(Errc::process_crashed, exited_with, result.error().detail),
+                                  r.pid.to_string());
              if (!result) raise_error(result.error());
            },
            pyb::arg("reason") = "normal", pyb::arg("timeout") = 5.0)

@@ -43,7 +43,8 @@ void register_process(pyb::module_& m) {
       .def("demonitor", [](const ProcessContext& c, const Ref& target, std::uint64_t ref) { c.own().demonitor(target.pid, ref); })
       .def("link", [](const ProcessContext& c, const Ref& other) { c.own().link(other.pid); })
       .def("unlink", [](const ProcessContext& c, const Ref& other) { c.own().unlink(other.pid); })
-      .def("trap_exit", [](const ProcessContext& c, bool on) { c.own().trap_exit(on); });
+      .def("trap_exit", [](const ProcessContext& c, bool on) { c.own().trap_exit(on); })
+      .def("drop_unexpected", [](const ProcessContext& c, const std::string& what) { c.own().drop_unexpected(what); });
 
   m.def("in_process", [] { return GenServer::current() != nullptr; },
         "True inside a process's handler (there, call_async returns a process awaitable).");

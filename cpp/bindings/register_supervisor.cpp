@@ -77,7 +77,15 @@ ChildSpec child_spec_from(pyb::handle py) {
   c.significant = py.attr("significant").cast<bool>();
   pyb::object name = py.attr("name");
   if (!name.is_none()) c.name = name.cast<std::string>();
+  // get_childspec hands back this very object.
+  c.user_data = std::make_shared<GilObject>(pyb::reinterpret_borrow<pyb::object>(py));
   return c;
+}
+
+/// The Python ChildSpec a C++ spec was made from.
+pyb::object python_spec_of(const ChildSpec& c) {
+  if (!c.user_data) raise_error(Error{SupErrc::child_not_found, "child '" + c.id + "' has no Python spec"});
+  return static_cast<const GilObject*>(c.user_data.get())->get();
 }
 
 SupervisorSpec supervisor_spec_from(pyb::handle py) {
@@ -185,8 +193,21 @@ void register_supervisor(pyb::module_& m, NodeClass& node_class) {
              pyb::list out;
              for (auto& k : kids)
                out.append(pyb::make_tuple(k.id, ref_or_none(node, k.pid), k.restart_count, k.started_at, k.behavior,
-                                          to_string(k.restart), k.is_supervisor));
+                                          to_string(k.restart), k.is_supervisor, k.status));
              return out;
+           })
+      .def("get_childspec",
+           [](Supervisor& s, pyb::object which, pyb::object timeout) {
+             auto d = duration_from(timeout);
+             ChildSpec spec;
+             if (pyb::isinstance<Ref>(which)) {
+               Pid p = which.cast<const Ref&>().pid;
+               spec = value_or_raise(without_gil([&] { return s.get_childspec(p, d); }));
+             } else {
+               auto id = which.cast<std::string>();
+               spec = value_or_raise(without_gil([&] { return s.get_childspec(id, d); }));
+             }
+             return python_spec_of(spec);
            })
       .def("child_supervisor",
            [](Supervisor& s, const std::string& id, pyb::object timeout) {

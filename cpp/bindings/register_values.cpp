@@ -21,8 +21,11 @@ ExitReason exit_reason_from_python(pyb::handle r) {
     if (t.size() == 2 && pyb::isinstance<pyb::str>(t[0]) && t[0].cast<std::string>() == "shutdown")
       return ExitReason::shutdown_with(to_term(t[1]));
   }
-  if (PyExceptionInstance_Check(r.ptr()))
-    return ExitReason::error(pyb::str(pyb::type::handle_of(r).attr("__name__")), pyb::str(r));
+  if (PyExceptionInstance_Check(r.ptr())) {
+    auto reason = ExitReason::error(pyb::str(pyb::type::handle_of(r).attr("__name__")), pyb::str(r));
+    reason.traceback = format_traceback(pyb::type::handle_of(r), r, r.attr("__traceback__"));
+    return reason;
+  }
   return ExitReason::other(to_term(r));
 }
 
@@ -37,6 +40,12 @@ void register_values(pyb::module_& m) {
         return r.kind == ExitReason::Kind::error ? pyb::object(pyb::str(r.message)) : pyb::none();
       })
       .def_property_readonly("detail", [](const ExitReason& r) { return to_python(r.detail, nullptr); })
+      .def_property_readonly("last_message", [](const ExitReason& r) -> pyb::object {
+        return r.last_message.empty() ? pyb::none() : pyb::object(pyb::str(r.last_message));
+      }, "What the process was handling when it crashed (error reasons), or None.")
+      .def_property_readonly("traceback", [](const ExitReason& r) -> pyb::object {
+        return r.traceback.empty() ? pyb::none() : pyb::object(pyb::str(r.traceback));
+      }, "Where a Python handler raised (error reasons), as text, or None.")
       .def_property_readonly("is_abnormal", &ExitReason::is_abnormal)
       .def("__str__", &ExitReason::to_string)
       .def("__repr__", [](const ExitReason& r) { return "ExitReason(" + r.to_string() + ")"; })

@@ -92,19 +92,19 @@ pyb::object to_python(const Term& t, const std::shared_ptr<Node>& node) {
     pyb::object operator()(const List& l) {
       pyb::list out(l.items.size());
       for (std::size_t i = 0; i < l.items.size(); ++i) out[i] = to_python(l.items[i], node);
-      return std::move(out);
+      return out;
     }
     pyb::object operator()(const Tuple& tu) {
       if (is_caller(tu))
         return pyb::cast(Caller{node, From{tu.items[1].as_pid(), static_cast<std::uint64_t>(tu.items[2].as_int())}});
       pyb::tuple out(tu.items.size());
       for (std::size_t i = 0; i < tu.items.size(); ++i) out[i] = to_python(tu.items[i], node);
-      return std::move(out);
+      return out;
     }
     pyb::object operator()(const Map& m) {
       pyb::dict out;
       for (auto& [k, v] : m.items) out[to_python(k, node)] = to_python(v, node);
-      return std::move(out);
+      return out;
     }
     pyb::object operator()(const Pid& p) { return pyb::cast(Ref{node, p}); }
   };

@@ -14,6 +14,7 @@ from .errors import (
     ChildRunningError,
     DuplicateChildError,
     DuplicateNameError,
+    Ignored,
     InitError,
     InvalidSimpleOneForOneError,
     MaxRestartsExceededError,
@@ -33,6 +34,7 @@ from .gen_server import (
     Exit,
     ExitReason,
     GenServer,
+    Ignore,
     NoReply,
     Timer,
     behavior,
@@ -46,8 +48,8 @@ from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpe
 
 # The classes the engine builds or recognises, handed over once: the bindings
 # never import the package by name.
-_core.bind_python_types(no_reply=NoReply, down=Down, exit=Exit, process_call=_ProcessCall,
-                        errors=errors)
+_core.bind_python_types(no_reply=NoReply, ignore=Ignore, down=Down, exit=Exit,
+                        process_call=_ProcessCall, errors=errors)
 
 __version__ = "0.1.0"
 
@@ -60,7 +62,7 @@ __all__ = [
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
-    "NodeHandle",
+    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError",
 ]
 
 

@@ -8,7 +8,8 @@ __all__ = [
     "NodeStopped", "InitError", "AuthenticationError", "DuplicateNameError", "DuplicateChildError",
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
-    "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError",
+    "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "Ignored",
+    "UndefinedCallbackError",
 ]
 
 
@@ -50,6 +51,16 @@ class NodeStopped(NoexppError):
 
 class InitError(NoexppError):
     """A behavior's ``init`` raised, so the process was not started."""
+
+
+class Ignored(NoexppError):
+    """A behavior's ``init`` returned :data:`noexpp.Ignore`: nothing was started
+    (``Node.spawn``; a supervisor keeps such a child as not running instead)."""
+
+
+class UndefinedCallbackError(NoexppError, NotImplementedError):
+    """A process got a call, cast or continue its behavior does not define a
+    handler for (OTP's ``undef``): it crashes with this error."""
 
 
 class AuthenticationError(NoexppError):

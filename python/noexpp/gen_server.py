@@ -5,11 +5,11 @@ from typing import Any, Callable, NamedTuple, TypeVar
 
 from . import _core, _node_registry
 from ._checks import check_non_empty_str, check_seconds
-from .errors import NodeStopped
+from .errors import NodeStopped, UndefinedCallbackError
 from .ref import Ref, _check_ref
 
 __all__ = [
-    "GenServer", "NoReply", "Down", "Exit", "Caller", "Timer", "ExitReason",
+    "GenServer", "NoReply", "Ignore", "Down", "Exit", "Caller", "Timer", "ExitReason",
     "register_behavior", "behavior", "behaviors",
 ]
 
@@ -33,6 +33,25 @@ class _NoReplyType:
 
 
 NoReply = _NoReplyType()
+
+
+class _IgnoreType:
+    """Returned by ``init`` to start nothing, as OTP's ``ignore``: a
+    supervisor keeps the child as not running (forgets it if temporary),
+    ``Node.spawn`` raises :class:`Ignored`."""
+
+    _instance: _IgnoreType | None = None
+
+    def __new__(cls) -> _IgnoreType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "noexpp.Ignore"
+
+
+Ignore = _IgnoreType()
 
 
 class Down(NamedTuple):
@@ -61,21 +80,34 @@ class GenServer:
 
     _ctx: _core.ProcessContext  # set by the engine before init
 
-    def init(self, *args: Any) -> None:
-        """Called in the new process with the spawn arguments; raising fails the spawn."""
+    def init(self, *args: Any) -> Any:
+        """Called in the new process with the spawn arguments; raising fails
+        the spawn, returning :data:`Ignore` starts nothing."""
+
+    # The defaults are OTP's missing callbacks: a call, cast or continue the
+    # behavior does not handle crashes it with UndefinedCallbackError; an
+    # info message it does not handle is logged and dropped.
 
     def handle_call(self, request: Any, caller: Caller) -> Any:
         """Return the reply, or ``NoReply`` and call ``self.reply(caller, v)`` later."""
-        raise NotImplementedError(f"{type(self).__name__} does not handle calls ({request!r})")
+        raise UndefinedCallbackError(
+            f"{type(self).__name__} does not define handle_call (call {request!r:.200})")
 
     def handle_cast(self, request: Any) -> None:
         """An asynchronous request."""
+        raise UndefinedCallbackError(
+            f"{type(self).__name__} does not define handle_cast (cast {request!r:.200})")
 
     def handle_info(self, message: Any) -> None:
-        """Plain sends, timer messages, :class:`Down` and :class:`Exit`."""
+        """Plain sends, timer messages, :class:`Down` and :class:`Exit`. By
+        default a warning is logged (at most once a second per process) and
+        the message is dropped."""
+        self._ctx.drop_unexpected(f"message {message!r:.200}")
 
     def handle_continue(self, arg: Any) -> None:
         """Runs after the handler that called ``self.continue_with(arg)``."""
+        raise UndefinedCallbackError(
+            f"{type(self).__name__} does not define handle_continue (continue {arg!r:.200})")
 
     def terminate(self, reason: ExitReason) -> None:
         """Called when the process stops (also after a crash)."""

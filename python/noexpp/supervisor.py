@@ -6,6 +6,7 @@ raise TypeError / ValueError naming the argument, then hand the spec over.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -146,6 +147,8 @@ class SupervisorSpec:
         within_s = check_seconds("within", within)
         if not within_s:
             raise ValueError("within must be > 0 seconds")
+        if math.isinf(within_s):  # OTP refuses a period of infinity too
+            raise ValueError("within must be a finite number of seconds, got inf")
         if backoff is not None and not isinstance(backoff, Backoff):
             raise TypeError(f"backoff must be a noexpp.Backoff or None, not {type_name(backoff)}")
         check_callable("decider", decider, allow_none=True,
@@ -169,7 +172,9 @@ class SupervisorSpec:
 
 class ChildInfo(NamedTuple):
     """A child as :meth:`Supervisor.which_children` reports it (``ref`` is None
-    while it is not running)."""
+    while it is not running). ``status`` is "running", "restarting" (a
+    restart is due: a backoff, or a retry after a failed start; OTP's
+    ``restarting``) or "stopped"."""
 
     id: str
     ref: Ref | None
@@ -178,6 +183,7 @@ class ChildInfo(NamedTuple):
     behavior: str = ""
     restart: str = "permanent"
     is_supervisor: bool = False
+    status: str = "running"
 
 
 def _with_error(d: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +244,15 @@ class Supervisor:
         """Forgets a terminated child's spec."""
         check_str("child id", child_id)
         self._core.delete_child(child_id, check_seconds("timeout", timeout))
+
+    def get_childspec(self, child: str | Ref, timeout: float = 5.0) -> ChildSpec:
+        """The spec of child ``child`` (its id, or for simple_one_for_one its
+        Ref: then the template it was started from), as OTP's get_childspec.
+        Raises ChildNotFoundError."""
+        if not isinstance(child, (str, _core.Ref)):
+            raise TypeError(f"child must be a child id (str) or a Ref, not {type(child).__name__}")
+        spec: ChildSpec = self._core.get_childspec(child, check_seconds("timeout", timeout))
+        return spec
 
     def which_children(self, timeout: float = 5.0) -> list[ChildInfo]:
         """The children in start order."""

@@ -432,7 +432,7 @@ TEST_F(GenServerTest, crash_reason_names_the_exception_type) {
   EXPECT_EQ(r->kind, ExitReason::Kind::error);  // a crash, not a crashed engine
 }
 
-TEST_F(GenServerTest, terminate_that_raises_still_exits_with_the_original_reason) {
+TEST_F(GenServerTest, terminate_that_raises_makes_its_error_the_exit_reason) {
   Handlers h;
   h.cast = [](GenServer& self, const Term&) { self.stop(ExitReason::shutdown()); };
   h.terminate = [](GenServer&, const ExitReason&) { throw std::runtime_error("terminate failed"); };
@@ -441,7 +441,19 @@ TEST_F(GenServerTest, terminate_that_raises_still_exits_with_the_original_reason
   node_->cast(p, "stop");
   auto r = w.wait();
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, ExitReason::shutdown());
+  EXPECT_EQ(*r, ExitReason::error("std::runtime_error", "terminate failed"));  // as OTP
+  EXPECT_FALSE(node_->alive(p));
+}
+
+TEST_F(GenServerTest, stop_process_of_a_process_whose_terminate_raises_is_process_crashed) {
+  Handlers h;
+  h.terminate = [](GenServer&, const ExitReason&) { throw std::runtime_error("terminate failed"); };
+  Pid p = spawn(fn_server(h));
+  ExitReason exited_with;
+  auto r = node_->stop_process(p, ExitReason::normal(), kWait, &exited_with);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::process_crashed);
+  EXPECT_EQ(exited_with, ExitReason::error("std::runtime_error", "terminate failed"));
   EXPECT_FALSE(node_->alive(p));
 }
 
@@ -664,6 +676,85 @@ TEST_F(GenServerTest, node_stop_fails_open_calls_with_node_stopped) {
   // The server stopped (shutdown) with the call open: noproc or node_stopped
   // are both honest; a caller left hanging is not.
   EXPECT_NE(o->status, Errc::ok);
+}
+
+
+// ---- OTP's missing callbacks, ignore, and the last message of a crash ----------
+
+/// A behavior that defines nothing but what GenServer does by default.
+class Bare : public GenServer {
+ public:
+  std::string behavior_name() const override { return "bare"; }
+};
+
+TEST_F(GenServerTest, a_cast_without_handle_cast_crashes_naming_it) {
+  Pid p = spawn([] { return std::make_unique<Bare>(); });
+  ExitWatch w(*node_, p);
+  node_->cast(p, "inc");
+  auto r = w.wait();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->error_type, "UndefinedCallbackError");
+  EXPECT_NE(r->message.find("handle_cast"), std::string::npos) << r->message;
+  EXPECT_EQ(r->last_message, "cast 'inc'");
+}
+
+TEST_F(GenServerTest, a_continue_without_handle_continue_crashes_naming_it) {
+  Handlers h;
+  h.cast = [](GenServer& self, const Term&) { self.continue_with("next"); };
+  class NoContinue : public FnServer {
+   public:
+    using FnServer::FnServer;
+    void handle_continue(const Term& arg) override { GenServer::handle_continue(arg); }
+  };
+  Pid p = spawn([h] { return std::make_unique<NoContinue>(h); });
+  ExitWatch w(*node_, p);
+  node_->cast(p, "go");
+  auto r = w.wait();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->error_type, "UndefinedCallbackError");
+  EXPECT_NE(r->message.find("handle_continue"), std::string::npos) << r->message;
+}
+
+TEST_F(GenServerTest, a_call_without_handle_call_crashes_naming_it) {
+  Pid p = spawn([] { return std::make_unique<Bare>(); });
+  auto o = node_->call(p, "get", kWait);
+  EXPECT_EQ(o.status, Errc::process_crashed);
+  EXPECT_EQ(o.reason.error_type, "UndefinedCallbackError");
+  EXPECT_NE(o.reason.message.find("handle_call"), std::string::npos) << o.reason.message;
+}
+
+TEST_F(GenServerTest, an_info_without_handle_info_is_dropped_and_the_process_goes_on) {
+  Pid p = spawn([] { return std::make_unique<Bare>(); });
+  for (int i = 0; i < 100; ++i) node_->send(p, i);  // ten warnings, the rest counted
+  // A call is answered after the infos: they were handled (dropped), not fatal.
+  auto o = node_->call(p, "get", kWait);
+  EXPECT_EQ(o.reason.error_type, "UndefinedCallbackError");  // handle_call is missing too
+  EXPECT_FALSE(node_->alive(p));
+}
+
+TEST_F(GenServerTest, init_that_ignores_starts_nothing_and_spawn_says_ignored) {
+  Handlers h;
+  h.init = [](GenServer& self, const Term&) { self.ignore(); };
+  SpawnOptions o;
+  o.name = "ignored";
+  auto r = node_->spawn(fn_server(h), {}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::ignored);
+  EXPECT_EQ(node_->process_count(), 0u);
+  EXPECT_FALSE(node_->whereis("ignored").has_value());
+}
+
+TEST_F(GenServerTest, a_crash_keeps_what_it_was_handling_bounded) {
+  Handlers h;
+  h.call = [](GenServer&, const Term&, const From&) -> CallReply { throw std::runtime_error("boom"); };
+  Pid p = spawn(fn_server(h));
+  auto o = node_->call(p, Term::list({std::string(5000, 'x')}), kWait);
+  ASSERT_EQ(o.status, Errc::process_crashed);
+  EXPECT_EQ(o.reason.last_message.rfind("call ['xxx", 0), 0u) << o.reason.last_message;
+  EXPECT_LT(o.reason.last_message.size(), 600u);
+  // The last message travels with the reason, and does not change what it equals.
+  EXPECT_EQ(ExitReason::from_term(o.reason.to_term()).last_message, o.reason.last_message);
+  EXPECT_EQ(o.reason, ExitReason::error("std::runtime_error", "boom"));
 }
 
 }  // namespace

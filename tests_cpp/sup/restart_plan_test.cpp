@@ -55,10 +55,10 @@ Supervisor sup(Strategy s, const std::string& kids, AutoShutdown a = AutoShutdow
 }
 
 struct Expect {
-  Keys stop;
-  Keys forget;
-  Keys start;
-  std::optional<std::uint64_t> later;
+  Keys stop = {};
+  Keys forget = {};
+  Keys start = {};
+  std::optional<std::uint64_t> later = std::nullopt;
   Plan::End end = Plan::End::none;
   Keys absorbed = {};
 };

@@ -22,15 +22,18 @@ namespace noexpp {
 class Process;  // the engine's (private): runs a GenServer
 
 /// An error raised by a behavior written in another language (Python), with
-/// that language's exception type name, so exit reasons name the real type.
+/// that language's exception type name, so exit reasons name the real type,
+/// and its traceback as text (empty if it has none).
 class HandlerError : public std::runtime_error {
  public:
-  HandlerError(std::string type, const std::string& message)
-      : std::runtime_error(message), type_(std::move(type)) {}
+  HandlerError(std::string type, const std::string& message, std::string traceback = {})
+      : std::runtime_error(message), type_(std::move(type)), traceback_(std::move(traceback)) {}
   const std::string& type() const { return type_; }
+  const std::string& traceback() const { return traceback_; }
 
  private:
   std::string type_;
+  std::string traceback_;
 };
 
 /// What handle_call returns: a reply now, or none yet (reply later with
@@ -68,12 +71,17 @@ class GenServer {
  public:
   virtual ~GenServer() = default;
 
-  /// Called once in the new process; throwing makes spawn fail.
+  /// Called once in the new process; throwing makes spawn fail, ignore()
+  /// starts nothing.
   virtual void init(const Term& args) { (void)args; }
+  /// The defaults are OTP's missing callbacks: a call, cast or continue the
+  /// behavior does not handle crashes it (UndefinedCallbackError, naming the
+  /// method); an info message it does not handle is logged (at most once a
+  /// second per process) and dropped.
   virtual CallReply handle_call(const Term& request, const From& from);
-  virtual void handle_cast(const Term& request) { (void)request; }
-  virtual void handle_info(const Info& info) { (void)info; }
-  virtual void handle_continue(const Term& arg) { (void)arg; }
+  virtual void handle_cast(const Term& request);
+  virtual void handle_info(const Info& info);
+  virtual void handle_continue(const Term& arg);
   virtual void terminate(const ExitReason& reason) { (void)reason; }
   /// The behavior's name for logs and process listings.
   virtual std::string behavior_name() const { return "cpp"; }
@@ -92,6 +100,12 @@ class GenServer {
   bool cancel_timer(TimerRef t);
   /// Stops this process with `reason` after the current handler returns.
   void stop(ExitReason reason = ExitReason::normal());
+  /// From init: start nothing, as OTP's `ignore`: spawn answers
+  /// Errc::ignored, a supervisor keeps the child as not running.
+  void ignore();
+  /// Logs (at most once a second per process) and drops a message the
+  /// behavior does not handle: what handle_info does by default.
+  void drop_unexpected(const std::string& what);
   /// Runs handle_continue(arg) right after the current handler, before any message.
   void continue_with(Term arg);
   std::uint64_t monitor(Pid target);

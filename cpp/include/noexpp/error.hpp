@@ -29,6 +29,7 @@ enum class Errc {
   init_failed,        ///< init raised, spawn failed
   bad_term,           ///< a value cannot be encoded or decoded
   invalid_argument,
+  ignored,            ///< init asked to start nothing (OTP's ignore): not an error for a supervisor
 };
 
 /// The category of Errc, named "noexpp".

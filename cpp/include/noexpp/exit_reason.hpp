@@ -1,5 +1,6 @@
 #pragma once
 /// Why a process exited (DESIGN §4).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -23,17 +24,24 @@ struct ExitReason {
   std::string error_type;  ///< error: exception type name
   std::string message;     ///< error: exception text (kept for supervisors and logs)
   Term detail;             ///< shutdown_term / other
+  /// error: what the process was handling when it crashed ("cast 'inc'"),
+  /// truncated (OTP's "Last message in was ..."). Context for logs and
+  /// supervisors, not part of the reason's identity (== ignores it).
+  std::string last_message;
+  /// error: where it was raised, as text (a Python handler's traceback;
+  /// empty for C++ exceptions), bounded. Context too: == ignores it.
+  std::string traceback;
 
   static ExitReason normal() { return {}; }
-  static ExitReason shutdown() { return {Kind::shutdown, {}, {}, {}}; }
-  static ExitReason shutdown_with(Term t) { return {Kind::shutdown_term, {}, {}, std::move(t)}; }
-  static ExitReason killed() { return {Kind::killed, {}, {}, {}}; }
-  static ExitReason noproc() { return {Kind::noproc, {}, {}, {}}; }
-  static ExitReason noconnection() { return {Kind::noconnection, {}, {}, {}}; }
+  static ExitReason shutdown() { return {Kind::shutdown, {}, {}, {}, {}, {}}; }
+  static ExitReason shutdown_with(Term t) { return {Kind::shutdown_term, {}, {}, std::move(t), {}, {}}; }
+  static ExitReason killed() { return {Kind::killed, {}, {}, {}, {}, {}}; }
+  static ExitReason noproc() { return {Kind::noproc, {}, {}, {}, {}, {}}; }
+  static ExitReason noconnection() { return {Kind::noconnection, {}, {}, {}, {}, {}}; }
   static ExitReason error(std::string type, std::string msg) {
-    return {Kind::error, std::move(type), std::move(msg), {}};
+    return {Kind::error, std::move(type), std::move(msg), {}, {}, {}};
   }
-  static ExitReason other(Term t) { return {Kind::other, {}, {}, std::move(t)}; }
+  static ExitReason other(Term t) { return {Kind::other, {}, {}, std::move(t), {}, {}}; }
 
   /// normal, shutdown and {shutdown, _} are not abnormal: OTP's rule for
   /// restarting transient children and for crash logging. (Over links only
@@ -43,12 +51,17 @@ struct ExitReason {
   }
   /// "normal", "shutdown", "{shutdown, 'x'}", "error ValueError: bad" ...
   std::string to_string() const;
-  /// The reason as a Term, e.g. for the wire: "normal", ("error", type, msg),
-  /// ("shutdown", detail), ("other", detail).
+  /// The reason as a Term, e.g. for the wire: "normal", ("error", type, msg)
+  /// or ("error", type, msg, last_message, traceback), ("shutdown", detail),
+  /// ("other", detail).
   Term to_term() const;
   static ExitReason from_term(const Term& t);
+  /// The most of last_message and traceback kept (from_term cuts longer ones).
+  static constexpr std::size_t kMaxContext = 8192;
 
-  friend bool operator==(const ExitReason&, const ExitReason&) = default;
+  friend bool operator==(const ExitReason& a, const ExitReason& b) {
+    return a.kind == b.kind && a.error_type == b.error_type && a.message == b.message && a.detail == b.detail;
+  }
 };
 
 const char* to_string(ExitReason::Kind k);

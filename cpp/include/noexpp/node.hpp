@@ -40,6 +40,10 @@ struct SpawnOptions {
   /// The supervisor that started it (nil = none). Node::stop leaves such a
   /// process to its supervisor, which stops its children in reverse order.
   Pid parent;
+  /// Told the new pid once the process exists, before its init runs (so
+  /// that it can be killed while init runs: remote spawn's timeout does).
+  /// Runs on the spawning thread.
+  std::function<void(Pid)> on_created;
 };
 
 struct ProcessInfo {
@@ -140,8 +144,12 @@ class Node : public std::enable_shared_from_this<Node> {
   /// without running terminate.
   bool kill(Pid target, Pid from = {}, bool run_here = false);
   /// gen_server:stop: asks `target` to terminate with `reason`, waits up to
-  /// `timeout` for it to exit. Errc::no_process / call_timeout on failure.
-  Result<bool> stop_process(Pid target, ExitReason reason, Duration timeout);
+  /// `timeout` for it to exit. Errc::no_process / call_timeout /
+  /// no_connection on failure, and Errc::process_crashed when it exited with
+  /// another reason than `reason` (its terminate raised: that error is its
+  /// exit reason, as in OTP). `exited_with`, if given, gets the reason it
+  /// exited with.
+  Result<bool> stop_process(Pid target, ExitReason reason, Duration timeout, ExitReason* exited_with = nullptr);
   /// As stop_process without waiting: the request is handled in mailbox
   /// order, after what was sent to `target` before.
   bool stop_async(Pid target, ExitReason reason);

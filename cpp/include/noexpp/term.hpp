@@ -103,6 +103,8 @@ class Term {
   friend bool operator==(const Term& a, const Term& b) { return a.v_ == b.v_; }
   /// A readable rendering, Python-like ("[1, 'a', (2,)]"), for logs and errors.
   std::string to_string() const;
+  /// As to_string, cut short ("...") past about `max_chars` characters.
+  std::string to_string(std::size_t max_chars) const;
 
  private:
   Value v_;

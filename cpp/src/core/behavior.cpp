@@ -2,12 +2,34 @@
 
 #include "noexpp/node.hpp"
 #include "core/process.hpp"
+#include "noexpp/call.hpp"
 
 namespace noexpp {
 
-CallReply GenServer::handle_call(const Term& request, const From&) {
-  throw std::logic_error("handle_call not implemented for request " + request.to_string());
+namespace {
+
+/// What a behavior without a callback raises (OTP's undef).
+[[noreturn]] void undefined(const GenServer& self, const char* callback, const char* what, const Term& t) {
+  throw HandlerError("UndefinedCallbackError",
+                     self.behavior_name() + " does not define " + callback + " (" + what + " " + t.to_string(200) + ")");
 }
+
+}  // namespace
+
+CallReply GenServer::handle_call(const Term& request, const From&) { undefined(*this, "handle_call", "call", request); }
+void GenServer::handle_cast(const Term& request) { undefined(*this, "handle_cast", "cast", request); }
+void GenServer::handle_continue(const Term& arg) { undefined(*this, "handle_continue", "continue", arg); }
+
+void GenServer::handle_info(const Info& info) {
+  switch (info.kind) {
+    case Info::Kind::message: return drop_unexpected("message " + info.message.to_string(200));
+    case Info::Kind::down: return drop_unexpected("DOWN from " + info.from.to_string() + ": " + info.reason.to_string());
+    case Info::Kind::exit: return drop_unexpected("EXIT from " + info.from.to_string() + ": " + info.reason.to_string());
+  }
+}
+
+void GenServer::ignore() { process_->request_ignore(); }
+void GenServer::drop_unexpected(const std::string& what) { process_->drop_unexpected(what); }
 
 GenServer* GenServer::current() {
   auto* p = Process::current();

@@ -23,6 +23,7 @@ class CoreCategory : public std::error_category {
       case Errc::init_failed: return "init failed";
       case Errc::bad_term: return "value cannot be encoded or decoded";
       case Errc::invalid_argument: return "invalid argument";
+      case Errc::ignored: return "init returned ignore";
     }
     return "unknown error";
   }
@@ -52,6 +53,7 @@ const char* to_string(Errc e) {
     case Errc::init_failed: return "init_failed";
     case Errc::bad_term: return "bad_term";
     case Errc::invalid_argument: return "invalid_argument";
+    case Errc::ignored: return "ignored";
   }
   return "?";
 }
@@ -79,6 +81,7 @@ Error CallOutcome::error(const std::string& target) const {
       return Error{status, "no process " + target +
                                (reason.kind == ExitReason::Kind::noproc ? "" : " (it exited: " + reason.to_string() + ")")};
     case Errc::process_crashed:
+      if (!detail.empty()) return Error{status, detail};
       return Error{status, target + " crashed while handling the call: " + reason.to_string()};
     case Errc::no_connection: return Error{status, "node of " + target + " is down (noconnection)"};
     case Errc::self_call: return Error{status, "process " + target + " cannot call itself"};

@@ -130,6 +130,10 @@ void Executor::run_spare(std::size_t index) {
 void Executor::enter_blocking() {
   // What this thread would have run next must not wait behind the block.
   flush_runnext();
+  lend_capacity();
+}
+
+void Executor::lend_capacity() {
   std::lock_guard lk(spare_mu_);
   if (stopping_) return;
   ++blocked_;
@@ -139,6 +143,8 @@ void Executor::enter_blocking() {
     spare_cv_.notify_all();
   }
 }
+
+void Executor::return_capacity() { leave_blocking(); }
 
 void Executor::leave_blocking() {
   std::lock_guard lk(spare_mu_);

@@ -30,6 +30,7 @@ class LinkSet {
     return out;
   }
   std::size_t size() const { return pids_.size(); }
+  bool contains(Pid p) const { return find(p) != pids_.size(); }
 
  private:
   static constexpr std::size_t kIndexFrom = 32;

@@ -67,7 +67,10 @@ bool Mailbox::go_idle(bool take_normal) {
   // Consumer-only state is read before idle is published: from then on a
   // producer may schedule a new run that owns the lanes.
   if (priority_.has_unconsumed() || (take_normal && normal_.has_unconsumed())) return true;
-  state_.store(kIdle, std::memory_order_seq_cst);
+  // Closed by a fatal signal's sender while this run was busy: the run goes
+  // on until the process has finished its exit (the signal is queued).
+  std::uint8_t expected = kScheduled;
+  if (!state_.compare_exchange_strong(expected, kIdle, std::memory_order_seq_cst)) return true;
   if (priority_.was_pushed_to() || (take_normal && normal_.was_pushed_to())) {
     std::uint8_t expected = kIdle;
     return state_.compare_exchange_strong(expected, kScheduled, std::memory_order_seq_cst);

@@ -65,22 +65,38 @@ class Mailbox {
   bool await_briefly(bool take_normal) const;
 
   /// The owner found nothing to do and lets go of the process. Returns true
-  /// if work arrived meanwhile and the owner still owns it (keep running);
-  /// false once another push may schedule a new run. Thread: owner.
+  /// if work arrived meanwhile and the owner still owns it (keep running),
+  /// and always once closed (the owner must run to finish the exit); false
+  /// once another push may schedule a new run. Thread: owner.
   bool go_idle(bool take_normal);
 
-  /// Marks the exit (the process stays "scheduled" for ever, so no run is
-  /// posted again) and runs `under_lock` atomically with it. Thread: owner.
-  template <class F>
-  void close(F&& under_lock) {
+  /// Marks the exit and runs `under_lock` atomically with it, if `pred()`
+  /// holds there (under the same lock) and nobody closed it first. True if
+  /// this call closed it. A closed mailbox is never idle again, so no new
+  /// run is posted for it. Thread: any (the process itself, or the sender
+  /// of a fatal signal while the process is busy).
+  template <class P, class F>
+  bool close_if(P&& pred, F&& under_lock) {
     std::lock_guard lk(links_mu_);
+    if (closed() || !pred()) return false;
     state_.fetch_or(kClosed, std::memory_order_seq_cst);
     under_lock();
+    return true;
+  }
+  template <class F>
+  bool close(F&& under_lock) {
+    return close_if([] { return true; }, std::forward<F>(under_lock));
   }
   /// After close: every envelope pushed before the close became visible,
   /// waiting out producers caught between their two steps. Thread: owner.
   Envelope* drain_one();
 
+  /// Runs `f` under the links lock (what close_if wrote there is visible).
+  template <class F>
+  void locked(F&& f) {
+    std::lock_guard lk(links_mu_);
+    f();
+  }
   /// Runs `f` under the links lock if the process has not exited; false if it
   /// has. Monitors and links are attached this way, atomically with death.
   template <class F>

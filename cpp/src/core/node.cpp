@@ -32,6 +32,13 @@ Pid current_pid_or(Pid fallback) {
   return cur ? cur->pid() : fallback;
 }
 
+/// True inside a handler of a process that was killed while it ran: what
+/// that handler still sends, replies, spawns or links is dropped (DESIGN §2).
+bool from_abandoned_handler() {
+  auto* cur = Process::current();
+  return cur && cur->abandoned();
+}
+
 Deadline deadline_after(Duration timeout) {
   return timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
 }
@@ -157,6 +164,7 @@ void Node::abort() {
 Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const SpawnOptions& opts) {
   if (!running() || s_->stopped.load(std::memory_order_acquire))
     return Error{Errc::node_stopped, "node " + s_->id + " is not running"};
+  if (from_abandoned_handler()) return Error{Errc::no_process, "the spawning process was killed"};
   std::unique_ptr<GenServer> behavior;
   try {
     behavior = factory();
@@ -171,8 +179,12 @@ Result<Pid> Node::spawn(const BehaviorFactory& factory, const Term& args, const 
   if (!opts.name.empty() && !s_->registry.add(opts.name, pid))
     return Error{Errc::duplicate_name, "name '" + opts.name + "' is already registered"};
   s_->table.insert(proc, pid.serial);
+  if (opts.on_created) opts.on_created(pid);
   if (!opts.link_to.is_nil()) link(opts.link_to, pid);
-  if (auto failure = proc->run_init(args)) return Error{Errc::init_failed, failure->to_string()};
+  if (auto failure = proc->run_init(args)) {
+    if (proc->ignored()) return Error{Errc::ignored, "init of " + proc->behavior_name() + " returned ignore: nothing was started"};
+    return Error{Errc::init_failed, failure->to_string()};
+  }
   return pid;
 }
 
@@ -193,12 +205,15 @@ std::optional<Pid> Node::whereis(const std::string& name) const { return s_->reg
 
 // ---- delivery ------------------------------------------------------------------
 
-bool Node::State::deliver_local(Pid to, Envelope* e, bool run_here) {
+bool Node::State::deliver_local(Pid to, Envelope* e, bool run_here, bool only_if_fatal) {
   std::shared_ptr<Process> keep;
   bool delivered = false;
+  // Run here, or an exit signal (it may kill a busy process, which leaves the
+  // table): delivered outside the shard's lock, holding the process.
+  const bool outside_lock = run_here || e->kind == Envelope::Kind::exit_signal;
   const bool found = table.with(to.serial, [&](Process& p) {
-    if (run_here) {
-      keep = p.shared_from_this();  // it may run (and exit) right here, outside the lock
+    if (outside_lock) {
+      keep = p.shared_from_this();
     } else {
       delivered = p.deliver(e);
     }
@@ -207,13 +222,13 @@ bool Node::State::deliver_local(Pid to, Envelope* e, bool run_here) {
     delete e;
     return false;
   }
-  if (keep) return keep->deliver(e, /*run_here=*/true);
+  if (keep) return keep->deliver(e, run_here, only_if_fatal);
   return delivered;
 }
 
-bool Node::State::route(Pid to, Envelope* e, bool run_here) {
+bool Node::State::route(Pid to, Envelope* e, bool run_here, bool only_if_fatal) {
   switch (place_of(to)) {
-    case Place::local: return deliver_local(to, e, run_here);
+    case Place::local: return deliver_local(to, e, run_here, only_if_fatal);
     case Place::remote: {
       std::unique_ptr<Envelope> holder(e);
       auto sent = router->send(to, *e);
@@ -226,14 +241,17 @@ bool Node::State::route(Pid to, Envelope* e, bool run_here) {
 }
 
 bool Node::send(Pid to, Term message) {
+  if (from_abandoned_handler()) return false;
   return s_->route(to, make_envelope(Envelope::Kind::info, current_pid_or(node_pid()), 0, std::move(message)));
 }
 
 bool Node::cast(Pid to, Term request) {
+  if (from_abandoned_handler()) return false;
   return s_->route(to, make_envelope(Envelope::Kind::cast, current_pid_or(node_pid()), 0, std::move(request)));
 }
 
 Result<bool> Node::send_message(Pid to, Term message, bool as_cast) {
+  if (from_abandoned_handler()) return false;
   const auto kind = as_cast ? Envelope::Kind::cast : Envelope::Kind::info;
   if (s_->place_of(to) != State::Place::remote)
     return s_->route(to, make_envelope(kind, current_pid_or(node_pid()), 0, std::move(message)));
@@ -252,6 +270,7 @@ void Node::State::start_call(Node& node, std::uint64_t ref, Pid to, Term request
   if (!node.running()) return fail_now(CallOutcome::failed(Errc::node_stopped));
   auto* cur = Process::current();
   if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(Errc::self_call));
+  if (cur && cur->abandoned()) return fail_now(CallOutcome::failed(Errc::no_process, ExitReason::killed()));
   const Pid caller = cur ? cur->pid() : node.node_pid();
   switch (s.place_of(to)) {
     case Node::State::Place::remote:
@@ -264,7 +283,7 @@ void Node::State::start_call(Node& node, std::uint64_t ref, Pid to, Term request
   }
   auto proc = s.table.find(to.serial);
   if (!proc) return fail_now(CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
-  s.calls.add(ref, std::move(waiter), deadline_after(timeout));
+  s.calls.add(ref, std::move(waiter), deadline_after(timeout), 0, to);
   if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request)), run_here))
     s.calls.complete(ref, CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
 }
@@ -284,11 +303,15 @@ CallOutcome Node::call(Pid to, Term request, Duration timeout) {
   return waiter->take();
 }
 
-void Node::reply(const From& to, Term value) { s_->calls.complete(to.ref, CallOutcome::reply(std::move(value))); }
+void Node::reply(const From& to, Term value) {
+  if (from_abandoned_handler()) return;
+  s_->calls.complete(to.ref, CallOutcome::reply(std::move(value)));
+}
 
 // ---- exits, links, monitors --------------------------------------------------------
 
 bool Node::exit(Pid target, ExitReason reason, Pid from) {
+  if (from_abandoned_handler()) return false;
   return s_->route(target, Envelope::with_reason(Envelope::Kind::exit_signal,
                                                   from.is_nil() ? current_pid_or(node_pid()) : from, 0, std::move(reason)));
 }
@@ -309,8 +332,9 @@ bool Node::stop_async(Pid target, ExitReason reason) {
   return s_->route(target, Envelope::with_reason(Envelope::Kind::stop, current_pid_or(node_pid()), 0, std::move(reason)));
 }
 
-Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout) {
+Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout, ExitReason* exited_with) {
   const bool remote = s_->place_of(target) == State::Place::remote;
+  const ExitReason requested = reason;
   if (!remote && !alive(target)) return Error{Errc::no_process, "no process " + target.to_string()};
   auto waiter = std::make_shared<CallWaiter>();
   auto done = waiter->completion();
@@ -321,13 +345,17 @@ Result<bool> Node::stop_process(Pid target, ExitReason reason, Duration timeout)
     demonitor(target, ref);
     return Error{Errc::call_timeout, "process " + target.to_string() + " did not stop in time"};
   }
-  if (remote) {
-    // The DOWN tells a stopped process from one that was never there.
-    auto outcome = waiter->take();
-    if (outcome.reason.kind == ExitReason::Kind::noproc) return Error{Errc::no_process, "no process " + target.to_string()};
-    if (outcome.reason.kind == ExitReason::Kind::noconnection)
-      return Error{Errc::no_connection, "node of " + target.to_string() + " is down"};
-  }
+  auto outcome = waiter->take();
+  if (exited_with) *exited_with = outcome.reason;
+  // The DOWN tells a stopped process from one that was never there (a
+  // local one that exits just now gives noproc too).
+  if (outcome.reason.kind == ExitReason::Kind::noproc && requested.kind != ExitReason::Kind::noproc)
+    return Error{Errc::no_process, "no process " + target.to_string()};
+  if (remote && outcome.reason.kind == ExitReason::Kind::noconnection)
+    return Error{Errc::no_connection, "node of " + target.to_string() + " is down"};
+  if (!(outcome.reason == requested))
+    return Error{Errc::process_crashed, "process " + target.to_string() + " did not stop with " +
+                                            requested.to_string() + ": " + outcome.reason.to_string()};
   return true;
 }
 
@@ -361,7 +389,7 @@ void Node::demonitor(Pid target, std::uint64_t ref) {
 }
 
 void Node::link(Pid a, Pid b) {
-  if (a == b) return;
+  if (a == b || from_abandoned_handler()) return;
   if (!is_local(a)) std::swap(a, b);  // the local end does the linking
   if (!is_local(a)) return;
   auto pa = s_->table.find(a.serial);
@@ -419,7 +447,7 @@ void NodeInternals::call_local(Node& n, Pid to, Pid caller, Term request, Node::
   auto proc = n.is_local(to) ? s.table.find(to.serial) : nullptr;
   if (!proc) return PendingCalls::finish_now(CallWaiterRef{nullptr, std::move(done)}, ref,
                                              CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
-  s.calls.add(ref, CallWaiterRef{nullptr, std::move(done)});
+  s.calls.add(ref, CallWaiterRef{nullptr, std::move(done)}, kNoDeadline, 0, to);
   if (!proc->deliver(make_envelope(Envelope::Kind::call, caller, ref, std::move(request))))
     s.calls.complete(ref, CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
 }

@@ -58,11 +58,11 @@ struct Node::State {
   /// Routes an envelope (owned from now on) by its target's place; false if
   /// it cannot be handled (the target is gone or unreachable). With
   /// `run_here` an idle local target runs it on this thread.
-  bool route(Pid to, Envelope* e, bool run_here = false);
+  bool route(Pid to, Envelope* e, bool run_here = false, bool only_if_fatal = false);
   /// Pushes `e` into local process `to`'s mailbox under the table shard's
   /// lock: the process cannot leave the table meanwhile, so no reference
   /// count is taken per message.
-  bool deliver_local(Pid to, Envelope* e, bool run_here = false);
+  bool deliver_local(Pid to, Envelope* e, bool run_here = false, bool only_if_fatal = false);
   /// Starts call `ref`; every outcome, an immediate failure too, reaches
   /// `waiter` through the same path. `run_here`: an idle local target runs
   /// its batch on this thread (the caller is about to block).

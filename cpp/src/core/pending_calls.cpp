@@ -18,11 +18,11 @@ PendingCalls::PendingCalls(asio::io_context& io) : io_(io), sweeper_(io) {
 
 PendingCalls::~PendingCalls() = default;
 
-void PendingCalls::add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline, std::uint64_t route) {
+void PendingCalls::add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline, std::uint64_t route, Pid target) {
   {
     auto& s = shard(ref);
     std::lock_guard lk(s.mu);
-    s.entries.emplace(ref, Entry{std::move(waiter), deadline, route});
+    s.entries.emplace(ref, Entry{std::move(waiter), deadline, route, target});
   }
   if (deadline != kNoDeadline) track_deadline(ref, deadline);
 }
@@ -66,12 +66,21 @@ bool PendingCalls::complete_on_route(std::uint64_t ref, std::uint64_t route, Cal
 }
 
 void PendingCalls::fail_route(std::uint64_t route, const CallOutcome& outcome) {
+  fail_where([&](const Entry& e) { return e.route == route; }, outcome);
+}
+
+void PendingCalls::fail_target(Pid target, const CallOutcome& outcome) {
+  fail_where([&](const Entry& e) { return e.target == target; }, outcome);
+}
+
+template <class Pred>
+void PendingCalls::fail_where(Pred pred, const CallOutcome& outcome) {
   for (auto& s : shards_) {
     std::vector<std::pair<std::uint64_t, CallWaiterRef>> failed;
     {
       std::lock_guard lk(s.mu);
       for (auto it = s.entries.begin(); it != s.entries.end();) {
-        if (it->second.route == route) {
+        if (pred(it->second)) {
           failed.emplace_back(it->first, std::move(it->second.waiter));
           it = s.entries.erase(it);
         } else {

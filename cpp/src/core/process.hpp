@@ -41,7 +41,12 @@ class Process : public std::enable_shared_from_this<Process> {
   /// Enqueues an envelope; schedules a run if needed, or with `run_here`
   /// runs it on this thread (the caller is about to block anyway). False if
   /// the process has exited (the envelope will not be handled). Thread: any.
-  bool deliver(Envelope* e, bool run_here = false);
+  /// With `only_if_fatal`, runs here only an exit signal that will end the
+  /// process (it then runs no handler of the process's here).
+  bool deliver(Envelope* e, bool run_here = false, bool only_if_fatal = false);
+  /// True for an exit signal that ends this process when handled (a kill, or
+  /// an abnormal plain signal while it does not trap exits). Thread: any.
+  bool would_die_of(const Envelope& e) const;
 
   /// Adds a monitor; false if the process has already exited. Thread: any.
   bool add_monitor(Monitor m);
@@ -60,8 +65,18 @@ class Process : public std::enable_shared_from_this<Process> {
 
   // Used by GenServer's helpers. Thread: the process's own run.
   void request_stop(ExitReason r) { stop_request_ = std::move(r); }
+  /// From init: start nothing (OTP's `ignore`); see ignored().
+  void request_ignore() { ignore_ = true; }
+  /// run_init failed because init asked to be ignored (not an error).
+  bool ignored() const { return ignore_; }
+  /// Logs (rate-limited) and drops an unexpected message. Thread: own run.
+  void drop_unexpected(const std::string& what);
   void request_continue(Term t) { continue_ = std::move(t); }
-  void set_trap_exit(bool on) { trap_exit_ = on; }
+  void set_trap_exit(bool on) { trap_exit_.store(on, std::memory_order_release); }
+  /// Killed (or stopped by a fatal exit signal) while one of its handlers
+  /// ran: the process is dead for everyone, and whatever that handler still
+  /// sends, replies, spawns or registers is dropped. Thread: any.
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
   void await_call(Pid to, Term request, Duration timeout, std::function<void(CallOutcome)> done,
                   std::coroutine_handle<> frame);
   void set_crash_hook(std::function<bool(const ExitReason&)> hook) { on_crash_ = std::move(hook); }
@@ -79,6 +94,25 @@ class Process : public std::enable_shared_from_this<Process> {
   /// Handles one envelope; returns false once the process has exited.
   bool dispatch(Envelope& e);
   bool handle_exit_signal(Envelope& e);
+  /// What a queued exit signal will do to this process, judged by its
+  /// sender: kill it (a kill, or an abnormal plain signal to a process that
+  /// does not trap exits), or nothing the sender must act on.
+  struct FatalSignal {
+    ExitReason reason;
+    Pid link_from;  ///< a link's signal: only fatal while the link holds
+  };
+  std::optional<FatalSignal> fatal(const Envelope& e) const;
+  /// The sender's half of a fatal signal to a busy process (DESIGN §2: kill
+  /// is unconditional): claims the death and makes it visible at once (name
+  /// released, out of the table, monitors, links and callers told), and
+  /// lends the executor a thread if a handler holds one. The run finishes
+  /// the exit when it gets to the signal. Thread: any.
+  void die_from_signal(const FatalSignal& f);
+  /// Tells monitors and links of the death.
+  void announce_death(const ExitReason& reason, std::vector<Monitor> monitors, std::vector<Pid> links);
+  /// Marks a run as under way (and ends it, returning a lent thread).
+  void begin_run();
+  void end_run();
   /// Runs a behavior callback, turning an exception into a crash; then any
   /// pending handle_continue and stop request. False once the process exited.
   template <class F>
@@ -96,6 +130,22 @@ class Process : public std::enable_shared_from_this<Process> {
   // Owned by the run (never touched concurrently: the mailbox serialises runs).
   std::optional<Term> continue_;
   std::optional<ExitReason> stop_request_;
+  bool ignore_ = false;
+  // Unexpected messages: the last warning's time and those dropped since.
+  std::chrono::steady_clock::time_point unexpected_window_{};  ///< start of the current second
+  std::uint32_t unexpected_logged_ = 0;       ///< warnings in that second
+  std::uint64_t unexpected_unlogged_ = 0;     ///< dropped without a warning since the last one
+  /// What the handler now running was given: the crash report's "last
+  /// message" (OTP's "Last message in was ..."). Points into the envelope
+  /// being handled; valid during its dispatch.
+  struct Handling {
+    const char* what = nullptr;  ///< "call", "cast", "info", "DOWN", "EXIT", "init" ...
+    const Term* term = nullptr;
+    Pid from;
+    const ExitReason* reason = nullptr;
+    std::string describe() const;
+  };
+  Handling handling_;
   // Calls this process awaits (usually one): a vector keeps its capacity, so
   // the await path allocates nothing here.
   struct Await {
@@ -108,8 +158,20 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<std::uint64_t> timers_;
   std::function<bool(const ExitReason&)> on_crash_;  // see SpawnOptions::on_crash
   Pid parent_;  // see SpawnOptions::parent
-  bool trap_exit_ = false;
+  std::atomic<bool> trap_exit_{false};  // written by the run, read by a fatal signal's sender
   bool exited_ = false;
+  // A death claimed by a fatal signal's sender while the process was busy
+  // (die_from_signal): the reason, and the table's reference to this
+  // process, which the run frees once it has finished the exit.
+  ExitReason death_reason_;             // guarded by the mailbox's links lock
+  std::shared_ptr<Process> self_keep_;  // guarded by the mailbox's links lock
+  std::atomic<bool> abandoned_{false};
+  // Whether a run is under way, and whether the sender of a fatal signal
+  // lent the executor a thread for it (the handler may never return).
+  static constexpr int kRunningOnEngine = 1;
+  static constexpr int kRunningElsewhere = 2;
+  static constexpr int kCapacityLent = 4;
+  std::atomic<int> run_state_{0};
   bool resumed_ = false;  // the last guarded callback crashed and was resumed
   ExitReason last_crash_;  // why, when resumed_
   // Guarded by the mailbox's links lock (Mailbox::if_open / close).

@@ -3,29 +3,48 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/internal/utf8.hpp"
+
 namespace noexpp {
 namespace {
 
-void quote(std::string& out, const std::string& s) {
-  out += '\'';
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
+/// Renders into `out`, stopping (with "...") once it holds `limit` characters.
+struct Renderer {
+  std::string& out;
+  std::size_t limit;
+
+  bool full() const { return out.size() >= limit; }
+
+  void quote(const std::string& s) {
+    out += '\'';
+    for (char c : s) {
+      if (full() && !utf8::is_continuation(c)) {
+        out += "...";
+        return;
+      }
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '\'';
   }
-  out += '\'';
-}
 
-void render(std::string& out, const Term& t);
-
-void render_items(std::string& out, const std::vector<Term>& items) {
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ", ";
-    render(out, items[i]);
+  void items(const std::vector<Term>& items) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (full()) {
+        out += "...";
+        return;
+      }
+      if (i) out += ", ";
+      render(items[i]);
+    }
   }
-}
 
-void render(std::string& out, const Term& t) {
+  void render(const Term& t);
+};
+
+void Renderer::render(const Term& t) {
   struct Visitor {
+    Renderer& r;
     std::string& out;
     void operator()(std::monostate) { out += "None"; }
     void operator()(bool b) { out += b ? "True" : "False"; }
@@ -37,35 +56,41 @@ void render(std::string& out, const Term& t) {
       std::snprintf(buf, sizeof buf, "%.17g", d);
       out += buf;
     }
-    void operator()(const std::string& s) { quote(out, s); }
+    void operator()(const std::string& s) { r.quote(s); }
     void operator()(const Binary& b) { out += "b<" + std::to_string(b.bytes.size()) + " bytes>"; }
-    void operator()(const List& l) { out += '['; render_items(out, l.items); out += ']'; }
+    void operator()(const List& l) { out += '['; r.items(l.items); out += ']'; }
     void operator()(const Tuple& tu) {
       out += '(';
-      render_items(out, tu.items);
+      r.items(tu.items);
       if (tu.items.size() == 1) out += ',';
       out += ')';
     }
     void operator()(const Map& m) {
       out += '{';
       for (std::size_t i = 0; i < m.items.size(); ++i) {
+        if (r.full()) {
+          out += "...";
+          break;
+        }
         if (i) out += ", ";
-        render(out, m.items[i].first);
+        r.render(m.items[i].first);
         out += ": ";
-        render(out, m.items[i].second);
+        r.render(m.items[i].second);
       }
       out += '}';
     }
     void operator()(const Pid& p) { out += p.to_string(); }
   };
-  std::visit(Visitor{out}, t.value());
+  std::visit(Visitor{*this, out}, t.value());
 }
 
 }  // namespace
 
-std::string Term::to_string() const {
+std::string Term::to_string() const { return to_string(std::string::npos); }
+
+std::string Term::to_string(std::size_t max_chars) const {
   std::string out;
-  render(out, *this);
+  Renderer{out, max_chars}.render(*this);
   return out;
 }
 

@@ -13,6 +13,7 @@
 namespace noexpp::sup {
 
 class RequestBox;
+class ChildExit;
 
 struct ChildRecord {
   std::uint64_t key = 0;  ///< unique within the supervisor (ids of simple_one_for_one children repeat)
@@ -39,6 +40,8 @@ struct ChildRecord {
   /// The decider's answer, written in the child's thread when a handler
   /// raises and read by the supervisor when the child's EXIT arrives.
   std::shared_ptr<std::atomic<Directive>> directive = std::make_shared<std::atomic<Directive>>(Directive::restart);
+  /// How its current run ends (set when it starts; see ChildExit).
+  std::shared_ptr<ChildExit> exit;
 
   bool running() const { return state == plan::ChildState::running; }
   bool restarting() const { return state == plan::ChildState::restarting; }

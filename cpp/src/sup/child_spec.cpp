@@ -81,6 +81,7 @@ Result<bool> validate(const ChildSpec& child, AutoShutdown auto_shutdown) {
 Result<bool> validate(const SupervisorSpec& spec) {
   if (spec.max_restarts < 0) return invalid("max_restarts must be >= 0");
   if (spec.within <= Duration::zero()) return invalid("within must be > 0 seconds");
+  if (spec.within == kInfinity) return invalid("within must be a finite number of seconds");
   const auto& b = spec.backoff;
   if (b.initial < Duration::zero() || b.max < b.initial) return invalid("backoff needs 0 <= initial <= max");
   if (b.factor < 1.0) return invalid("backoff factor must be >= 1");
@@ -94,6 +95,8 @@ Result<bool> validate(const SupervisorSpec& spec) {
       return Error{SupErrc::missing_child_template, "simple_one_for_one needs a child_template"};
     if (spec.child_template->significant)
       return invalid("simple_one_for_one children cannot be significant");
+    if (spec.auto_shutdown != AutoShutdown::never)  // OTP refuses it too
+      return invalid("simple_one_for_one supervisors cannot have auto_shutdown (its children cannot be significant)");
     return validate(*spec.child_template, spec.auto_shutdown);
   }
   std::set<std::string> ids;

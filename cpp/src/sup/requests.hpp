@@ -29,14 +29,16 @@ struct WhichChildren {};
 struct CountChildren {};
 struct Stats {};
 struct ChildSupervisor { std::string id; };
+struct GetChildSpec { std::string id; };
+struct GetChildSpecPid { Pid pid; };
 }  // namespace request
 
 using Request = std::variant<request::StartChild, request::StartTemplateChild, request::TerminateChild,
                              request::TerminateChildPid, request::RestartChild, request::DeleteChild,
                              request::WhichChildren, request::CountChildren, request::Stats,
-                             request::ChildSupervisor>;
+                             request::ChildSupervisor, request::GetChildSpec, request::GetChildSpecPid>;
 using Reply = std::variant<std::monostate, Result<Pid>, Result<bool>, std::vector<ChildInfo>, ChildCounts,
-                           SupervisorStats, Result<Supervisor>>;
+                           SupervisorStats, Result<Supervisor>, Result<ChildSpec>>;
 
 /// Shared by a supervisor process and every handle on it. Thread: any.
 class RequestBox {

@@ -24,7 +24,8 @@ Result<T> ask(Node& node, Pid pid, RequestBox& box, Duration timeout, Request r)
     return not_running(pid);
   }
   if (!reply) return not_running(pid);
-  if constexpr (std::is_same_v<T, Pid> || std::is_same_v<T, bool> || std::is_same_v<T, Supervisor>)
+  if constexpr (std::is_same_v<T, Pid> || std::is_same_v<T, bool> || std::is_same_v<T, Supervisor> ||
+                std::is_same_v<T, ChildSpec>)
     return std::get<Result<T>>(std::move(*reply));
   else
     return std::get<T>(std::move(*reply));
@@ -61,6 +62,14 @@ Result<bool> Supervisor::delete_child(const std::string& id, Duration timeout) {
   return ask<bool>(*node_, pid_, *box_, timeout, request::DeleteChild{id});
 }
 
+Result<ChildSpec> Supervisor::get_childspec(const std::string& id, Duration timeout) {
+  return ask<ChildSpec>(*node_, pid_, *box_, timeout, request::GetChildSpec{id});
+}
+
+Result<ChildSpec> Supervisor::get_childspec(Pid child, Duration timeout) {
+  return ask<ChildSpec>(*node_, pid_, *box_, timeout, request::GetChildSpecPid{child});
+}
+
 Result<std::vector<ChildInfo>> Supervisor::which_children(Duration timeout) {
   return ask<std::vector<ChildInfo>>(*node_, pid_, *box_, timeout, request::WhichChildren{});
 }
@@ -87,7 +96,8 @@ SupervisorStats Supervisor::stats(Duration timeout) {
 Result<bool> Supervisor::stop(Duration timeout) {
   if (!running()) return true;  // idempotent, like Node::stop
   auto r = node_->stop_process(pid_, ExitReason::shutdown(), timeout);
-  if (!r && r.error().code == Errc::no_process) return true;
+  // Gone already, or stopped with another reason (it gave up meanwhile): stopped.
+  if (!r && (r.error().code == Errc::no_process || r.error().code == Errc::process_crashed)) return true;
   return r;
 }
 

@@ -42,7 +42,8 @@ Error not_found(const std::string& id) { return Error{SupErrc::child_not_found, 
 Error not_for_simple(const char* op) {
   return Error{SupErrc::invalid_simple_one_for_one,
                std::string(op) + " by id is not available with simple_one_for_one" +
-                   (std::string(op) == "terminate_child" ? " (pass the child's pid)" : "")};
+                   (std::string(op) == "terminate_child" || std::string(op) == "get_childspec" ? " (pass the child's pid)"
+                                                                                                : "")};
 }
 
 /// "5 s", "0.25 s": seconds as people write them.
@@ -77,8 +78,16 @@ void SupervisorServer::init(const Term&) {
       emit("supervisor_stopped", {{"reason", why}, {"error", Term()}});  // spawn fails: no exit monitor
       throw HandlerError("ChildStartError", why);
     }
+    if (ignored(it)) continue;
     emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
   }
+}
+
+bool SupervisorServer::ignored(Iter it) {
+  if (it->running()) return false;
+  // A temporary child that starts as ignore is gone for good (OTP).
+  if (it->spec.restart == RestartType::temporary || is_simple()) forget(it);
+  return true;
 }
 
 void SupervisorServer::terminate(const ExitReason& reason) {
@@ -145,7 +154,9 @@ void SupervisorServer::on_child_exit(Iter it, const ExitReason& reason) {
   mark_stopped(rec);
   if (reason.is_abnormal()) rec.last_error = reason.to_string();
   rec.last_failure = reason;
-  emit("child_stopped", {{"child_id", rec.spec.id}, {"pid", old}, {"reason", reason.to_string()}});
+  std::vector<std::pair<Term, Term>> fields{{"child_id", rec.spec.id}, {"pid", old}, {"reason", reason.to_string()}};
+  if (!reason.last_message.empty()) fields.emplace_back("last_message", reason.last_message);
+  emit("child_stopped", std::move(fields));
   const auto directive = rec.directive->load(std::memory_order_acquire);
   const std::string id = rec.spec.id;
   apply(plan::on_exit(view(), {rec.key, reason, directive}, now(), unit_random()), id, reason);
@@ -196,6 +207,7 @@ void SupervisorServer::apply(const plan::Plan& p, const std::string& cause_id, c
       // The rest of this start list waits: the failed child owns the retry.
       return apply(plan::on_start_failed(view(), {key}, now(), unit_random()), it->spec.id, it->last_failure);
     }
+    if (ignored(it)) continue;
     ++it->restart_count;
     emit("child_restarted", {{"child_id", it->spec.id},
                              {"pid", it->pid},
@@ -229,6 +241,8 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
   opts.name = rec.spec.name;
   opts.link_to = self();
   opts.parent = self();
+  // Before its init runs: no exit of this run can be missed.
+  opts.on_created = [this, &rec](Pid pid) { rec.exit = ChildExit::watch(node(), pid); };
   rec.directive = std::make_shared<std::atomic<Directive>>(Directive::restart);
   if (spec_.decider && !rec.spec.is_supervisor()) {
     opts.on_crash = [decider = spec_.decider, id = rec.spec.id, box = rec.directive, node = &node(),
@@ -253,6 +267,11 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
   if (rec.spec.is_supervisor()) rec.nested = std::make_shared<RequestBox>();
   Result<Pid> r = rec.spec.is_supervisor() ? spawn_supervisor(node(), *rec.spec.supervisor, rec.nested, opts)
                                            : node().spawn(rec.spec.behavior, rec.spec.args, opts);
+  if (!r && r.error().code == Errc::ignored) {
+    // OTP's ignore: no error, and the child stays as not running.
+    rec.state = plan::ChildState::stopped;
+    return Pid{};
+  }
   if (!r) return r;
   rec.pid = r.value();
   rec.last_pid = rec.pid;
@@ -270,7 +289,7 @@ void SupervisorServer::mark_stopped(ChildRecord& rec) {
 }
 
 void SupervisorServer::stop_running(ChildRecord& rec) {
-  std::vector<ChildToStop> one{{rec.pid, rec.spec.shutdown_time(), {}}};
+  std::vector<ChildToStop> one{{rec.pid, rec.spec.shutdown_time(), rec.exit, {}}};
   const Pid old = rec.pid;
   mark_stopped(rec);
   shutdown_children(node(), self(), one);
@@ -291,7 +310,7 @@ void SupervisorServer::stop_all() {
   std::vector<Iter> recs;
   for (auto it = children_.begin(); it != children_.end(); ++it) {
     if (!it->running()) continue;
-    all.push_back({it->pid, it->spec.shutdown_time(), {}});
+    all.push_back({it->pid, it->spec.shutdown_time(), it->exit, {}});
     recs.push_back(it);
     mark_stopped(*it);
   }
@@ -302,7 +321,19 @@ void SupervisorServer::stop_all() {
 }
 
 SupervisorServer::Iter SupervisorServer::find_id(const std::string& id) {
-  return std::find_if(children_.begin(), children_.end(), [&](const ChildRecord& r) { return r.spec.id == id; });
+  // simple_one_for_one's children all carry the template's id: no index.
+  if (is_simple())
+    return std::find_if(children_.begin(), children_.end(), [&](const ChildRecord& r) { return r.spec.id == id; });
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? children_.end() : it->second;
+}
+
+SupervisorServer::Iter SupervisorServer::find_simple_child(Pid pid) {
+  auto it = find_pid(pid);
+  if (it != children_.end()) return it;
+  // A child waiting to restart is still known by the pid it last ran as.
+  return std::find_if(children_.begin(), children_.end(),
+                      [&](const ChildRecord& c) { return c.restarting() && c.last_pid == pid; });
 }
 
 SupervisorServer::Iter SupervisorServer::find_pid(Pid pid) {
@@ -321,12 +352,14 @@ SupervisorServer::Iter SupervisorServer::add_record(ChildSpec spec) {
   rec.spec = std::move(spec);
   auto it = std::prev(children_.end());
   by_key_.emplace(rec.key, it);
+  if (!is_simple()) by_id_.emplace(rec.spec.id, it);
   return it;
 }
 
 void SupervisorServer::forget(Iter it) {
   if (!it->pid.is_nil()) by_pid_.erase(it->pid);
   by_key_.erase(it->key);
+  if (!is_simple()) by_id_.erase(it->spec.id);
   children_.erase(it);
 }
 
@@ -354,6 +387,7 @@ Reply SupervisorServer::handle(request::StartChild& r) {
     forget(it);
     return Result<Pid>(Error{started.error().code, why});
   }
+  if (ignored(it)) return started;
   emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
   return started;
 }
@@ -369,6 +403,7 @@ Reply SupervisorServer::handle(request::StartTemplateChild& r) {
     forget(it);
     return started;
   }
+  if (ignored(it)) return started;
   emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
   return started;
 }
@@ -384,10 +419,18 @@ Reply SupervisorServer::handle(request::TerminateChild& r) {
 }
 
 Reply SupervisorServer::handle(request::TerminateChildPid& r) {
-  auto it = find_pid(r.pid);
-  if (it == children_.end()) return Result<bool>(Error{SupErrc::child_not_found, "no child with pid " + r.pid.to_string()});
-  stop_running(*it);
-  if (is_simple() || it->spec.restart == RestartType::temporary) forget(it);
+  const Error not_a_child{SupErrc::child_not_found, "no child with pid " + r.pid.to_string()};
+  // OTP terminates by id, except in simple_one_for_one, whose children have no id of their own.
+  if (!is_simple()) return Result<bool>(Error{SupErrc::child_not_found, "no child with pid " + r.pid.to_string() +
+                                                                           " (terminate a child of this supervisor by its id)"});
+  auto it = find_simple_child(r.pid);
+  if (it == children_.end()) {
+    // A pid that is no longer alive is terminated already (OTP answers ok).
+    if (!node().alive(r.pid) && node().is_local(r.pid)) return Result<bool>(true);
+    return Result<bool>(not_a_child);
+  }
+  if (it->running()) stop_running(*it);
+  forget(it);
   return Result<bool>(true);
 }
 
@@ -395,9 +438,12 @@ Reply SupervisorServer::handle(request::RestartChild& r) {
   if (is_simple()) return Result<Pid>(not_for_simple("restart_child"));
   auto it = find_id(r.id);
   if (it == children_.end()) return Result<Pid>(not_found(r.id));
-  if (it->running() || it->restarting()) return Result<Pid>(Error{SupErrc::child_running, "child '" + r.id + "' is running"});
+  if (it->running() || it->restarting())
+    return Result<Pid>(Error{SupErrc::child_running,
+                             "child '" + r.id + "' is " + (it->running() ? "running" : "waiting to restart")});
   auto started = start(*it);
   if (!started) return Result<Pid>(Error{started.error().code, "child '" + r.id + "' failed to start: " + started.error().detail});
+  if (ignored(it)) return started;
   emit("child_started", {{"child_id", r.id}, {"pid", it->pid}});
   return started;
 }
@@ -422,18 +468,41 @@ Reply SupervisorServer::handle(request::ChildSupervisor& r) {
   return Result<Supervisor>(Supervisor(node().shared_from_this(), it->pid, it->nested));
 }
 
+Reply SupervisorServer::handle(request::GetChildSpec& r) {
+  if (is_simple()) return Result<ChildSpec>(not_for_simple("get_childspec"));
+  auto it = find_id(r.id);
+  if (it == children_.end()) return Result<ChildSpec>(not_found(r.id));
+  return Result<ChildSpec>(it->spec);
+}
+
+Reply SupervisorServer::handle(request::GetChildSpecPid& r) {
+  if (!is_simple()) return Result<ChildSpec>(Error{SupErrc::child_not_found, "no child with pid " + r.pid.to_string() +
+                                                                                  " (ask for a child of this supervisor by its id)"});
+  auto it = find_simple_child(r.pid);
+  if (it == children_.end()) return Result<ChildSpec>(Error{SupErrc::child_not_found, "no child with pid " + r.pid.to_string()});
+  return Result<ChildSpec>(it->spec);
+}
+
 Reply SupervisorServer::handle(request::WhichChildren&) {
   std::vector<ChildInfo> out;
   out.reserve(children_.size());
   for (auto& r : children_)
     out.push_back(ChildInfo{r.spec.id, r.pid, r.spec.is_supervisor() ? "supervisor" : r.spec.behavior_name,
                             r.spec.restart, r.spec.is_supervisor(), r.restart_count,
-                            r.running() ? r.started_at : 0.0});
+                            r.running() ? r.started_at : 0.0,
+                            r.running() ? "running" : r.restarting() ? "restarting" : "stopped"});
   return out;
 }
 
 Reply SupervisorServer::handle(request::CountChildren&) {
   ChildCounts c;
+  if (is_simple()) {
+    // One spec, the template (OTP); every child is of its type.
+    c.specs = 1;
+    for (auto& r : children_) c.active += r.running() ? 1 : 0;
+    (spec_.child_template->is_supervisor() ? c.supervisors : c.workers) = static_cast<int>(children_.size());
+    return c;
+  }
   for (auto& r : children_) {
     ++c.specs;
     if (r.running()) ++c.active;
@@ -498,12 +567,12 @@ Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<Re
   if (!pid) return pid;  // init failed (it reported supervisor_stopped itself)
   const std::string label = shared_spec->name;
   // After the process has left the table: subscribers see it stopped.
-  node.monitor(pid.value(), [&node, box, label](Pid sup, const ExitReason&) {
+  node.monitor(pid.value(), [&node, box, label](Pid sup, const ExitReason& reason) {
     auto final = box->final_stats();
     node.events().emit("supervisor_stopped",
                        Term::map({{"supervisor", label.empty() ? sup.to_string() : label},
                                   {"supervisor_pid", sup},
-                                  {"reason", final ? final->stop_reason : "unknown"},
+                                  {"reason", final ? final->stop_reason : reason.to_string()},
                                   {"error", final && final->stop_error ? Term("max_restarts_exceeded") : Term()}}));
   });
   return pid;

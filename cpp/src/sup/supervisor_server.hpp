@@ -43,6 +43,8 @@ class SupervisorServer : public GenServer {
   Reply handle(request::CountChildren& r);
   Reply handle(request::Stats& r);
   Reply handle(request::ChildSupervisor& r);
+  Reply handle(request::GetChildSpec& r);
+  Reply handle(request::GetChildSpecPid& r);
 
   // ---- events, through the plan ----
   void on_child_exit(Iter it, const ExitReason& reason);
@@ -66,7 +68,13 @@ class SupervisorServer : public GenServer {
   Iter find_id(const std::string& id);
   Iter find_pid(Pid pid);
   Iter find_key(std::uint64_t key);
+  /// simple_one_for_one: a child by its pid, or by the pid it last ran as
+  /// while it waits to restart.
+  Iter find_simple_child(Pid pid);
   Iter add_record(ChildSpec spec);
+  /// After a start: true if the child answered ignore (it is then kept as
+  /// not running, or forgotten when temporary or simple_one_for_one's).
+  bool ignored(Iter it);
   void forget(Iter it);
 
   void give_up(const std::string& why, std::error_code error);
@@ -82,6 +90,7 @@ class SupervisorServer : public GenServer {
   Records children_;
   std::unordered_map<Pid, Iter, PidHash> by_pid_;
   std::unordered_map<std::uint64_t, Iter> by_key_;
+  std::unordered_map<std::string, Iter> by_id_;  // not simple_one_for_one: ids are unique
   std::uint64_t next_key_ = 1;
   std::uint64_t next_restart_token_ = 1;
   std::deque<plan::TimePoint> restarts_;  ///< counted restarts (the intensity window)

@@ -67,6 +67,9 @@ struct ChildSpec {
   bool significant = false;
   /// Registers the child locally under this name ("" = none).
   std::string name;
+  /// An opaque value of whoever made the spec (the bindings keep the Python
+  /// ChildSpec here); get_childspec hands it back. The engine never reads it.
+  std::shared_ptr<const void> user_data;
 
   bool is_supervisor() const { return supervisor != nullptr; }
   Duration shutdown_time() const;

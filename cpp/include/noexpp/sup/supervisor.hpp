@@ -25,6 +25,10 @@ struct ChildInfo {
   bool is_supervisor = false;
   int restart_count = 0;
   double started_at = 0;    ///< wall clock, seconds since the epoch (0 if not running)
+  /// "running"; "restarting" (a restart is due: a backoff, or a retry after
+  /// a failed start; OTP's `restarting`); "stopped" (terminated, ignored, or
+  /// waiting for a group restart another child owns).
+  std::string status;
 };
 
 struct ChildCounts {
@@ -80,6 +84,10 @@ class Supervisor {
   Result<Pid> restart_child(const std::string& id, Duration timeout = kInfinity);
   /// Forgets a terminated child's spec.
   Result<bool> delete_child(const std::string& id, Duration timeout = kDefaultCallTimeout);
+  /// The spec of child `id` (OTP's get_childspec).
+  Result<ChildSpec> get_childspec(const std::string& id, Duration timeout = kDefaultCallTimeout);
+  /// simple_one_for_one: the spec a child (by pid) was started from.
+  Result<ChildSpec> get_childspec(Pid child, Duration timeout = kDefaultCallTimeout);
   Result<std::vector<ChildInfo>> which_children(Duration timeout = kDefaultCallTimeout);
   /// A handle on the running nested supervisor with child id `id` (it
   /// stops working when that supervisor is restarted: ask again).

@@ -46,6 +46,12 @@ class Executor {
   /// messages) than wait for another thread to wake up for it. Thread: engine.
   static std::uint64_t posted_count();
 
+  /// A thread of the pool may be lost for good (a killed process's handler
+  /// that never returns): a spare thread stands in for it until
+  /// return_capacity. Thread: any.
+  void lend_capacity();
+  void return_capacity();
+
   /// True when the calling thread is one of this executor's threads.
   bool on_engine_thread() const;
 

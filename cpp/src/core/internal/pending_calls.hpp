@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "noexpp/call.hpp"
+#include "noexpp/pid.hpp"
 
 namespace noexpp {
 
@@ -54,8 +55,10 @@ class PendingCalls {
   /// A fresh call reference. Thread: any.
   std::uint64_t reserve_ref() { return next_ref_.fetch_add(1, std::memory_order_relaxed); }
   /// Registers call `ref`, failing it with call_timeout at `deadline`, bound
-  /// to `route` (0: a local call). Thread: any.
-  void add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline = kNoDeadline, std::uint64_t route = 0);
+  /// to `route` (0: a local call), to local process `target` (nil: none
+  /// that fail_target should find). Thread: any.
+  void add(std::uint64_t ref, CallWaiterRef waiter, Deadline deadline = kNoDeadline, std::uint64_t route = 0,
+           Pid target = {});
   /// Completes `ref` with `outcome` if still open; false if already done.
   bool complete(std::uint64_t ref, CallOutcome outcome);
   /// As complete, only if `ref` is bound to `route` (a reply from a peer).
@@ -63,6 +66,9 @@ class PendingCalls {
   /// Fails every open call bound to `route` with `outcome` (the route is
   /// gone). Thread: any.
   void fail_route(std::uint64_t route, const CallOutcome& outcome);
+  /// Fails every open call to local process `target` (it was killed while
+  /// busy: its queue will not be served soon). Thread: any.
+  void fail_target(Pid target, const CallOutcome& outcome);
   /// Hands `outcome` to `waiter` at once: a call that failed before it was
   /// registered (the same delivery a registered call gets).
   static void finish_now(CallWaiterRef waiter, std::uint64_t ref, CallOutcome outcome);
@@ -78,6 +84,7 @@ class PendingCalls {
     CallWaiterRef waiter;
     Deadline deadline;
     std::uint64_t route;
+    Pid target;
   };
   struct Shard {
     mutable std::mutex mu;
@@ -91,6 +98,9 @@ class PendingCalls {
   const Shard& shard(std::uint64_t ref) const { return shards_[ref % kShards]; }
   /// Removes `ref` if open (and bound to `route`, unless `any_route`).
   std::optional<CallWaiterRef> take(std::uint64_t ref, std::uint64_t route = 0, bool any_route = true);
+  /// Fails every open call `pred(entry)` selects.
+  template <class Pred>
+  void fail_where(Pred pred, const CallOutcome& outcome);
   static void finish(CallWaiterRef& waiter, std::uint64_t ref, CallOutcome outcome);
   void track_deadline(std::uint64_t ref, Deadline deadline);
   void sweep();
