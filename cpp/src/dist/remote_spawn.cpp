@@ -1,11 +1,19 @@
-// Remote spawn, both sides: the spawner's request (with its own deadline, so
-// that a late answer still finds its completion and stops the late child)
-// and the spawn node request that answers it.
+// Remote spawn, both sides: the spawner's request, and the spawn node
+// request that answers it. A spawn leaves no orphan: a spawner that times
+// out has the child killed, even in the middle of its init, before the error
+// is raised (OTP's proc_lib:start kills the child on timeout); a late answer
+// finds its completion and stops the child; an answer that cannot reach the
+// spawner stops it too.
 #include "dist/remote_spawn.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
+#include <atomic>
+#include <random>
+#include <unordered_map>
 
 #include "core/internal/executor.hpp"
 #include "core/internal/node_internals.hpp"
@@ -15,7 +23,13 @@
 namespace noexpp::dist {
 namespace {
 
-constexpr const char* kSpawn = "spawn";
+constexpr const char* kSpawn = "spawn";          // ("spawn", behavior, args, name, token)
+constexpr const char* kCancel = "spawn_cancel";  // ("spawn_cancel", token) -> True once no child is left
+/// How long the answering node waits for a cancelled spawn to make its process.
+constexpr auto kCancelTimeout = std::chrono::seconds(5);
+/// How long a timed-out spawner waits for the kill of its child (at most its
+/// own timeout): a round trip to a node that is not frozen.
+constexpr Duration kCancelGrace = std::chrono::seconds(1);
 
 /// What the spawner and the answer's completion share: whoever comes second
 /// (a timed-out spawner, or a late answer) cleans up after the other.
@@ -25,6 +39,91 @@ struct SpawnWait {
   std::optional<Result<Term>> answer;
   bool abandoned = false;
 };
+
+/// The answering node's spawns under way, by the spawner's token: a cancel
+/// may come while the spawn request waits to run, while the process is
+/// being created, or while its init runs.
+class SpawnsInProgress {
+ public:
+  /// The spawn handler starts; false if it was cancelled before it ran.
+  bool begin(std::uint64_t token) {
+    std::lock_guard lk(mu_);
+    auto& s = spawns_[token];
+    if (s.cancelled) {
+      spawns_.erase(token);
+      return false;
+    }
+    s.running = true;
+    return true;
+  }
+  /// The process exists (init about to run); true if it must be killed.
+  bool created(std::uint64_t token, Pid pid) {
+    std::lock_guard lk(mu_);
+    auto& s = spawns_[token];
+    s.pid = pid;
+    cv_.notify_all();
+    return s.cancelled;
+  }
+  /// The spawn handler is done (`pid`: its child, nil if none); true if the
+  /// spawn was cancelled meanwhile.
+  bool end(std::uint64_t token, Pid pid) {
+    std::lock_guard lk(mu_);
+    auto it = spawns_.find(token);
+    const bool cancelled = it != spawns_.end() && it->second.cancelled;
+    if (it != spawns_.end()) spawns_.erase(it);
+    // A cancel may still come for an answer that was on its way.
+    if (!cancelled && !pid.is_nil()) {
+      finished_order_.push_back(token);
+      finished_[token] = pid;
+      if (finished_order_.size() > kFinishedKept) {
+        finished_.erase(finished_order_.front());
+        finished_order_.pop_front();
+      }
+    }
+    cv_.notify_all();
+    return cancelled;
+  }
+  /// Marks `token` cancelled and waits (bounded) until its process, if it
+  /// gets one, exists: then the process to kill (nil: none was made, or none
+  /// will be: the mark stops a spawn request that has not run yet).
+  Pid cancel(std::uint64_t token, Duration bound) {
+    std::unique_lock lk(mu_);
+    if (auto f = finished_.find(token); f != finished_.end()) return f->second;
+    spawns_[token].cancelled = true;
+    cv_.wait_for(lk, bound, [&] {
+      auto it = spawns_.find(token);
+      return it == spawns_.end() || !it->second.running || !it->second.pid.is_nil();
+    });
+    auto it = spawns_.find(token);
+    return it == spawns_.end() ? Pid{} : it->second.pid;
+  }
+
+ private:
+  struct Spawn {
+    bool running = false;
+    bool cancelled = false;
+    Pid pid;
+  };
+  static constexpr std::size_t kFinishedKept = 256;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::uint64_t, Spawn> spawns_;
+  std::unordered_map<std::uint64_t, Pid> finished_;  // the last spawns answered, by token
+  std::deque<std::uint64_t> finished_order_;
+};
+
+/// A token no other spawn of this OS process uses (a counter, mixed with a
+/// random key by splitmix64's finalizer, so tokens of two processes differ).
+/// No large thread-local generator: the engine's thread-locals live in the
+/// small static TLS block of a library loaded at run time.
+std::uint64_t fresh_token() {
+  static const std::uint64_t key = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  static std::atomic<std::uint64_t> counter{0};
+  std::uint64_t z = key + 0x9E3779B97F4A7C15ULL * counter.fetch_add(1, std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 
 }  // namespace
 
@@ -36,9 +135,12 @@ Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& beh
     return Error{Errc::no_connection, "node " + node_id + " is not connected to " + node.id()};
   auto wait = std::make_shared<SpawnWait>();
   std::weak_ptr<Node> weak = node.shared_from_this();
+  const auto token = fresh_token();
   // No deadline on the request itself: the answer is awaited until it comes
   // or the node is lost, so a late child is always found and stopped.
-  cluster->request_async(node_id, Term::tuple({Term(kSpawn), Term(behavior), std::move(args), name.empty() ? Term() : Term(name)}),
+  cluster->request_async(node_id,
+                         Term::tuple({Term(kSpawn), Term(behavior), std::move(args), name.empty() ? Term() : Term(name),
+                                      Term(static_cast<std::int64_t>(token))}),
                          kInfinity, [wait, weak](Result<Term> r) {
                            std::unique_lock lk(wait->mu);
                            if (wait->abandoned) {
@@ -59,7 +161,16 @@ Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& beh
     if (!wait->answer) wait->abandoned = true;
     answer = std::move(wait->answer);
   }
-  if (!answer) return Error{Errc::call_timeout, "spawn of '" + behavior + "' on " + node_id + " did not answer in time"};
+  if (!answer) {
+    // Kill the child, as OTP's proc_lib:start does, and wait a grace for it
+    // to be dead and its name free, so that the error means no child is
+    // left: the cancel travels behind the spawn on the same connection. A
+    // node too frozen to answer within the grace still gets the kill when it
+    // continues; the spawner's timeout is kept (within the grace) meanwhile.
+    const Duration grace = std::min<Duration>(timeout, kCancelGrace);
+    cluster->request(node_id, Term::tuple({Term(kCancel), Term(static_cast<std::int64_t>(token))}), grace);
+    return Error{Errc::call_timeout, "spawn of '" + behavior + "' on " + node_id + " did not answer in time"};
+  }
   auto& r = *answer;
   if (!r) {
     // The spawn handler never fails with no_connection: that is the way there.
@@ -72,24 +183,43 @@ Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& beh
 }
 
 void serve_remote_spawn(Node& node, cluster::Cluster& cluster) {
-  cluster.add_request_handler(kSpawn, [&node](const Term& request) -> cluster::RequestAnswer {
+  auto spawns = std::make_shared<SpawnsInProgress>();
+  cluster.add_request_handler(kSpawn, [&node, spawns](const Term& request) -> cluster::RequestAnswer {
     // The factory comes from this OS process's behavior registry; args
     // arrive as Terms.
     const auto& behavior = request.at(1);
     if (!behavior.is_string()) return Error{Errc::invalid_argument, "spawn needs a behavior name"};
+    if (!request.at(4).is_int()) return Error{Errc::invalid_argument, "spawn needs a token"};
+    const auto token = static_cast<std::uint64_t>(request.at(4).as_int());
     auto entry = BehaviorRegistry::instance().find(behavior.as_string());
     if (!entry)
       return Error{Errc::behavior_not_found,
                    "no behavior registered as '" + behavior.as_string() + "' on node " + node.id()};
+    if (!spawns->begin(token)) return Error{Errc::call_timeout, "the spawn was cancelled by its spawner"};
     SpawnOptions opts;
     if (request.at(3).is_string()) opts.name = request.at(3).as_string();
+    opts.on_created = [&node, spawns, token](Pid pid) {
+      if (spawns->created(token, pid)) node.kill(pid);
+    };
     auto pid = node.spawn(entry->factory, request.at(2), opts);
+    if (spawns->end(token, pid ? pid.value() : Pid{}) && pid) {
+      node.kill(pid.value());
+      return Error{Errc::call_timeout, "the spawn was cancelled by its spawner"};
+    }
     if (!pid) return Error{pid.error().code, pid.error().detail + " (on node " + node.id() + ")"};
     cluster::RequestAnswer answer{Term(pid.value())};
     // An answer that cannot reach the spawner (its node went away meanwhile)
     // would leave an orphan: stop the child instead.
     answer.if_undelivered = [&node, child = pid.value()] { node.stop_async(child, ExitReason::shutdown()); };
     return answer;
+  });
+  cluster.add_request_handler(kCancel, [&node, spawns](const Term& request) -> cluster::RequestAnswer {
+    if (!request.at(1).is_int()) return Error{Errc::invalid_argument, "spawn_cancel needs a token"};
+    Executor::BlockingScope blocking(NodeInternals::executor(node));
+    const Pid pid = spawns->cancel(static_cast<std::uint64_t>(request.at(1).as_int()), kCancelTimeout);
+    // A kill is unconditional: dead at once, name free, even while init runs.
+    if (!pid.is_nil()) node.kill(pid);
+    return Term(true);
   });
 }
 
