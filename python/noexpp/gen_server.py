@@ -100,7 +100,7 @@ class GenServer:
 
     def handle_info(self, message: Any) -> None:
         """Plain sends, timer messages, :class:`Down` and :class:`Exit`. By
-        default a warning is logged (at most once a second per process) and
+        default a warning is logged (at most ten a second per process) and
         the message is dropped."""
         self._ctx.drop_unexpected(f"message {message!r:.200}")
 

@@ -76,8 +76,8 @@ class GenServer {
   virtual void init(const Term& args) { (void)args; }
   /// The defaults are OTP's missing callbacks: a call, cast or continue the
   /// behavior does not handle crashes it (UndefinedCallbackError, naming the
-  /// method); an info message it does not handle is logged (at most once a
-  /// second per process) and dropped.
+  /// method); an info message it does not handle is logged as a warning (at
+  /// most ten a second per process) and dropped.
   virtual CallReply handle_call(const Term& request, const From& from);
   virtual void handle_cast(const Term& request);
   virtual void handle_info(const Info& info);
@@ -103,7 +103,7 @@ class GenServer {
   /// From init: start nothing, as OTP's `ignore`: spawn answers
   /// Errc::ignored, a supervisor keeps the child as not running.
   void ignore();
-  /// Logs (at most once a second per process) and drops a message the
+  /// Logs (at most ten a second per process) and drops a message the
   /// behavior does not handle: what handle_info does by default.
   void drop_unexpected(const std::string& what);
   /// Runs handle_continue(arg) right after the current handler, before any message.
