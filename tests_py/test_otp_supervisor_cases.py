@@ -1323,8 +1323,9 @@ def test_simple_one_for_one_shutdown(node: noexpp.Node, events: Any, key: str) -
     assert log[("begin", cpid2)] < log[("end", cpid1)], "cpid2 was stopped only after cpid1"
     assert log[("begin", cpid1)] < log[("end", cpid2)], "cpid1 was stopped only after cpid2"
     assert ("begin", cpid3) not in log  # killed: no terminate
-    stopped = {e["pid"]: e["reason"] for e in events.select("child_stopped",
-                                                             supervisor_pid=sup.ref)}
+    # the events reach subscribers on an engine thread, maybe after stop returned
+    stopped = {e["pid"]: e["reason"] for e in events.wait("child_stopped", count=3,
+                                                           supervisor_pid=sup.ref)}
     assert stopped == {cpid1: "shutdown", cpid2: "shutdown", cpid3: "killed"}
 
 

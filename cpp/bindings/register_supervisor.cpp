@@ -143,6 +143,13 @@ pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>&
   return out;
 }
 
+/// The Ref of a child just started, or None when its init returned Ignore
+/// (OTP's {ok, undefined}).
+pyb::object started(const Supervisor& s, Pid pid) {
+  if (pid.is_nil()) return pyb::none();
+  return pyb::cast(Ref{s.node().shared_from_this(), pid});
+}
+
 }  // namespace
 
 void register_supervisor(pyb::module_& m, NodeClass& node_class) {
@@ -154,14 +161,14 @@ void register_supervisor(pyb::module_& m, NodeClass& node_class) {
              ChildSpec c = child_spec_from(spec);
              auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(c), d); }));
-             return Ref{s.node().shared_from_this(), pid};
+             return started(s, pid);
            })
       .def("start_child_args",
            [](Supervisor& s, pyb::tuple args, pyb::object timeout) {
              Term t = to_term(args);
              auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(t), d); }));
-             return Ref{s.node().shared_from_this(), pid};
+             return started(s, pid);
            })
       .def("terminate_child",
            [](Supervisor& s, pyb::object which, pyb::object timeout) {
@@ -178,7 +185,7 @@ void register_supervisor(pyb::module_& m, NodeClass& node_class) {
            [](Supervisor& s, const std::string& id, pyb::object timeout) {
              auto d = duration_from(timeout);
              auto pid = value_or_raise(without_gil([&] { return s.restart_child(id, d); }));
-             return Ref{s.node().shared_from_this(), pid};
+             return started(s, pid);
            })
       .def("delete_child",
            [](Supervisor& s, const std::string& id, pyb::object timeout) {

@@ -218,9 +218,10 @@ class Supervisor:
         return bool(self._core.running)
 
     def start_child(self, spec_or_args: ChildSpec | Sequence[Any] = (),
-                    timeout: float | None = None) -> Ref:
+                    timeout: float | None = None) -> Ref | None:
         """Adds and starts a child from a ChildSpec; for simple_one_for_one,
-        starts one from the template with these extra ``init`` args."""
+        starts one from the template with these extra ``init`` args. None
+        when the child's ``init`` returned :data:`Ignore`."""
         if isinstance(spec_or_args, ChildSpec):
             return self._core.start_child_spec(spec_or_args, _timeout(timeout))
         if not isinstance(spec_or_args, (tuple, list)):
@@ -235,8 +236,9 @@ class Supervisor:
             _check_ref(child)
         self._core.terminate_child(child, _timeout(timeout))
 
-    def restart_child(self, child_id: str, timeout: float | None = None) -> Ref:
-        """Starts a terminated child again from its spec."""
+    def restart_child(self, child_id: str, timeout: float | None = None) -> Ref | None:
+        """Starts a terminated child again from its spec (None: its ``init``
+        returned :data:`Ignore`)."""
         check_str("child id", child_id)
         return self._core.restart_child(child_id, _timeout(timeout))
 
