@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import noexpp
 import pytest
-from cluster_support import wait_members_up
-from cluster_test_behaviors import PROBE
 from cluster_wire_client import (
     CALL,
     CHALLENGE,
@@ -46,68 +44,10 @@ from helpers import TIMEOUT
 CLOSE_BOUND = 1.0
 RAW_ID = "rawclient@127.0.0.1:1"
 
-pytest_plugins = ["cluster_fixtures"]
+if TYPE_CHECKING:
+    from wire_fixtures import Served
 
-
-class Served:
-    """A node under test (``target``) with a connected peer (``peer``) that
-    calls a process on it, and membership recorders on both."""
-
-    def __init__(self, make_node: Callable[..., noexpp.Node], membership: Any, cookie: str,
-                 **target_options: Any) -> None:
-        self.cookie = cookie
-        self.target = make_node("target", **target_options)
-        self.peer = make_node("peer", seeds=[self.target.id])
-        wait_members_up([self.target, self.peer])
-        self.rec_target = membership(self.target)
-        self.rec_peer = membership(self.peer)
-        self.remote = self.peer.spawn_remote(self.target.id, PROBE, 1)
-        assert self.remote.call("get", timeout=TIMEOUT) == 1
-
-    def bystander(self) -> WireClient:
-        """Another raw connection, established, that must survive."""
-        c = WireClient(self.target.id)
-        c.handshake(self.cookie, my_id="bystander@127.0.0.1:2")
-        return c
-
-    def assert_still_serving(self, bystander: WireClient | None = None) -> None:
-        # the peer connected before stays up and its calls still work
-        assert self.remote.call(("add", 1), timeout=TIMEOUT) >= 2
-        fresh = self.peer.spawn_remote(self.target.id, "noexpp.probe", 5)
-        assert fresh.call("get", timeout=TIMEOUT) == 5
-        assert self.rec_target.select("node_down") == [], self.rec_target.all()
-        assert self.rec_peer.select("node_down") == [], self.rec_peer.all()
-        assert [(i.id, i.status) for i in self.target.nodes()[1:]] == [(self.peer.id, "up")]
-        # the other raw connection is untouched: its heartbeat is answered
-        if bystander is not None:
-            sent = bystander.heartbeat()
-            ack = bystander.recv_kind({HEARTBEAT_ACK}, timeout=TIMEOUT)
-            assert ack == [HEARTBEAT_ACK, sent]
-        # and the listener still takes new connections
-        with WireClient(self.target.id) as again:
-            assert again.handshake(self.cookie, my_id="again@127.0.0.1:3") == [WELCOME]
-
-
-@pytest.fixture
-def served(make_cluster_node: Any, membership: Any, cluster_cookie: str) -> Served:
-    return Served(make_cluster_node, membership, cluster_cookie)
-
-
-@pytest.fixture
-def raw(served: Served) -> Iterator[Callable[[], WireClient]]:
-    """``raw()`` -> a raw TCP connection to the target node, closed at teardown."""
-    clients: list[WireClient] = []
-
-    def connect() -> WireClient:
-        c = WireClient(served.target.id)
-        clients.append(c)
-        return c
-
-    try:
-        yield connect
-    finally:
-        for c in clients:
-            c.close()
+pytest_plugins = ["cluster_fixtures", "wire_fixtures"]
 
 
 def _hello_items(nonce: bytes | None = None) -> list[Any]:
@@ -303,6 +243,7 @@ def test_raw_client_claiming_a_connected_peers_id_cannot_disconnect_it(
 
 def test_frame_over_max_message_size_after_the_handshake_closes_only_that_connection(
         make_cluster_node: Any, membership: Any, cluster_cookie: str) -> None:
+    from wire_fixtures import Served  # noqa: PLC0415 - a pytest plugin: imported once registered
     served = Served(make_cluster_node, membership, cluster_cookie, max_message_size=4096)
     bystander = served.bystander()
     with WireClient(served.target.id) as c:

@@ -1,12 +1,14 @@
 // msgpack codec of Terms: round trips of every type, the wire layout of the
 // ext types, and rejection of malformed or hostile input with Errc::bad_term.
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/internal/codec.hpp"
+#include "core/internal/node_names.hpp"
 #include "test_support.hpp"
 
 namespace noexpp {
@@ -352,6 +354,90 @@ TEST(CodecDepth, empty_innermost_container_counts_as_a_level) {
   auto ok = decode_bytes(nested_array_bytes(kMaxTermDepth - 1, {0x90}));  // max lists in all
   EXPECT_TRUE(ok.ok()) << ok.error().to_string();
   expect_bad_term(decode_bytes(nested_array_bytes(kMaxTermDepth, {0x90})), "max+1 lists, last empty");
+}
+
+// ---- hostile input: every ext counts, memory bounded by the input ----------
+
+/// msgpack ext bytes (ext 32) of `type` around `payload`.
+Bytes ext_bytes(std::int8_t type, const Bytes& payload) {
+  Bytes b{0xc9};
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  for (int shift : {24, 16, 8, 0}) b.push_back(static_cast<unsigned char>(n >> shift));
+  b.push_back(static_cast<unsigned char>(type));
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+// The attack: each pid ext restarted the depth count, so 10,000 levels in a
+// 40 kB frame cost 212 MB and 15,000 overflowed the stack.
+TEST(CodecHostile, pids_nested_inside_pids_are_bad_term) {
+  Bytes inner = {0x01};
+  for (int i = 0; i < 100000; ++i) {
+    Bytes payload{0x93};
+    payload.insert(payload.end(), inner.begin(), inner.end());
+    payload.insert(payload.end(), {0x01, 0x01});
+    inner = ext_bytes(codec::kExtPid, payload);
+  }
+  expect_bad_term(decode_bytes(inner), "100,000 pids nested in pid payloads");
+}
+
+TEST(CodecHostile, tuples_and_lists_alternating_count_every_level) {
+  Bytes b = {0x01};
+  for (int i = 0; i < 150; ++i) {
+    Bytes list{0x91};
+    list.insert(list.end(), b.begin(), b.end());
+    Bytes tuple_payload{0x91};
+    tuple_payload.insert(tuple_payload.end(), list.begin(), list.end());
+    b = ext_bytes(codec::kExtTuple, tuple_payload);
+  }
+  expect_bad_term(decode_bytes(b), "300 levels of tuples and lists");
+}
+
+TEST(CodecHostile, a_container_that_declares_more_elements_than_bytes_is_bad_term_at_once) {
+  // Four billion elements announced in five bytes: refused before any reserve.
+  expect_bad_term(decode_bytes({0xdd, 0xff, 0xff, 0xff, 0xff}), "array32 of 2^32-1 in 5 bytes");
+  expect_bad_term(decode_bytes({0xdf, 0xff, 0xff, 0xff, 0xff}), "map32 of 2^32-1 in 5 bytes");
+  // A map's pairs need two bytes each at least.
+  Bytes map{0xdf, 0x00, 0x00, 0x00, 0x04, 0xc0, 0xc0, 0xc0};
+  expect_bad_term(decode_bytes(map), "a map of 4 pairs in 8 bytes");
+}
+
+TEST(CodecHostile, a_large_flat_array_still_decodes) {
+  // The bound refuses nothing honest: a million small ints, a byte each.
+  Bytes b{0xdd, 0x00, 0x0f, 0x42, 0x40};  // 1,000,000
+  b.insert(b.end(), 1'000'000, 0x07);
+  auto r = decode_bytes(b);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r.value().as_list().items.size(), 1'000'000u);
+}
+
+TEST(CodecHostile, a_pid_payload_accepts_nothing_but_its_three_fields) {
+  expect_bad_term(decode_bytes(ext_bytes(codec::kExtPid, {0x94, 0xa1, 'n', 0x01, 0x01, 0x01})), "four fields");
+  expect_bad_term(decode_bytes(ext_bytes(codec::kExtPid, {0x93, 0x91, 0xa1, 'n', 0x01, 0x01})), "a list as node");
+  Bytes long_id{0x93, 0xda, 0x04, 0x00};  // str16 of 1024 bytes
+  long_id.insert(long_id.end(), 1024, 'x');
+  long_id.insert(long_id.end(), {0x01, 0x01});
+  expect_bad_term(decode_bytes(ext_bytes(codec::kExtPid, long_id)), "a node id of 1 KB");
+}
+
+/// Decodes pids of ever new node ids until one is refused; exits 0 if that
+/// happened at the bound, 2 if too early, 3 if never.
+[[noreturn]] void decode_new_node_ids_until_refused() {
+  for (std::size_t i = 0;; ++i) {
+    const std::string id = "n" + std::to_string(i) + "@10.0.0.1:1";
+    Bytes payload{0x93, 0xd9, static_cast<unsigned char>(id.size())};
+    payload.insert(payload.end(), id.begin(), id.end());
+    payload.insert(payload.end(), {0x01, 0x01});
+    auto r = decode_bytes(ext_bytes(codec::kExtPid, payload));
+    if (!r.ok()) std::exit(r.error().code == Errc::bad_term && i >= kMaxNodeNames - 64 ? 0 : 2);
+    if (i > 2 * kMaxNodeNames) std::exit(3);
+  }
+}
+
+TEST(CodecHostileDeathTest, pids_of_too_many_distinct_node_ids_are_bad_term) {
+  // In a child process: the table it fills is process-wide.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(decode_new_node_ids_until_refused(), testing::ExitedWithCode(0), "");
 }
 
 // ---- UTF-8 validation ------------------------------------------------------

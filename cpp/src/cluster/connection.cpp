@@ -26,12 +26,12 @@ const std::string& string_item(const Frame& f, std::size_t i, const char* what) 
     s.assign(t.as_binary().bytes.begin(), t.as_binary().bytes.end());
     return s;
   }
-  fail(CloseReason::Kind::closed, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not a string");
+  fail(CloseReason::Kind::protocol, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not a string");
 }
 
 std::int64_t int_item(const Frame& f, std::size_t i, const char* what) {
   if (!f.at(i).is_int())
-    fail(CloseReason::Kind::closed, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not an integer");
+    fail(CloseReason::Kind::protocol, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not an integer");
   return f.at(i).as_int();
 }
 
@@ -126,7 +126,7 @@ asio::awaitable<void> Connection::run() {
       } else if (f.kind == FrameKind::goodbye) {
         fail(CloseReason::Kind::goodbye, "the peer left (shutdown)");
       } else if (f.kind <= FrameKind::reject) {
-        fail(CloseReason::Kind::closed, std::string("protocol error: ") + to_string(f.kind) + " frame after the handshake");
+        fail(CloseReason::Kind::protocol, std::string("protocol error: ") + to_string(f.kind) + " frame after the handshake");
       } else {
         host_.on_frame(*this, f);
       }
@@ -136,7 +136,7 @@ asio::awaitable<void> Connection::run() {
   } catch (const std::system_error& e) {
     if (e.code() != asio::error::eof) why.text = "connection lost: " + e.code().message();
   } catch (const std::exception& e) {
-    why.text = std::string("protocol error: ") + e.what();
+    why = {CloseReason::Kind::protocol, std::string("protocol error: ") + e.what()};
   }
   read_ended_ = true;
   // Under fault injection the peer's own close must not be seen either:
@@ -151,12 +151,12 @@ asio::awaitable<Frame> Connection::read_frame(std::size_t max_frame) {
   co_await fill(kFrameHeaderBytes);
   const std::size_t n = frame_length(reinterpret_cast<const unsigned char*>(rbuf_.data() + rstart_));
   if (n > max_frame)
-    fail(CloseReason::Kind::closed, "frame of " + std::to_string(n) + " bytes is over the maximum of " +
+    fail(CloseReason::Kind::protocol, "frame of " + std::to_string(n) + " bytes is over the maximum of " +
                                         std::to_string(max_frame) + " bytes");
   co_await fill(kFrameHeaderBytes + n);
   auto f = decode_frame(std::span<const char>(rbuf_.data() + rstart_ + kFrameHeaderBytes, n));
   rstart_ += kFrameHeaderBytes + n;
-  if (!f) fail(CloseReason::Kind::closed, f.error().detail);
+  if (!f) fail(CloseReason::Kind::protocol, f.error().detail);
   co_return std::move(f.value());
 }
 
@@ -210,7 +210,7 @@ asio::awaitable<void> Connection::handshake_as_initiator() {
   Frame f = co_await read_frame(kHandshakeMaxFrame);
   if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, true);
   if (f.kind != FrameKind::challenge)
-    fail(CloseReason::Kind::closed, std::string("handshake: expected challenge, got ") + to_string(f.kind));
+    fail(CloseReason::Kind::protocol, std::string("handshake: expected challenge, got ") + to_string(f.kind));
   const std::string id_b = string_item(f, 0, "node id");
   const auto creation_b = int_item(f, 1, "creation");
   const std::string nonce_b = string_item(f, 2, "nonce");
@@ -227,13 +227,13 @@ asio::awaitable<void> Connection::handshake_as_initiator() {
   f = co_await read_frame(kHandshakeMaxFrame);
   if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, false);
   if (f.kind != FrameKind::welcome)
-    fail(CloseReason::Kind::closed, std::string("handshake: expected welcome, got ") + to_string(f.kind));
+    fail(CloseReason::Kind::protocol, std::string("handshake: expected welcome, got ") + to_string(f.kind));
 }
 
 asio::awaitable<void> Connection::handshake_as_acceptor() {
   Frame f = co_await read_frame(kHandshakeMaxFrame);
   if (f.kind != FrameKind::hello)
-    fail(CloseReason::Kind::closed, std::string("handshake: expected hello, got ") + to_string(f.kind));
+    fail(CloseReason::Kind::protocol, std::string("handshake: expected hello, got ") + to_string(f.kind));
   const auto version = int_item(f, 0, "version");
   const std::string id_a = string_item(f, 1, "node id");
   const auto creation_a = int_item(f, 2, "creation");
@@ -244,8 +244,8 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
                        id_a + " speaks protocol version " + std::to_string(version) + ", this node " +
                            std::to_string(kProtocolVersion)});
   if (auto id = parse_node_id(id_a); !id)
-    reject("identity", {CloseReason::Kind::closed, "hello with a bad node id: " + id.error().detail});
-  if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::closed, "hello with a nonce of the wrong size");
+    reject("identity", {CloseReason::Kind::protocol, "hello with a bad node id: " + id.error().detail});
+  if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::protocol, "hello with a nonce of the wrong size");
   peer_id_ = id_a;
   peer_index_ = intern_node_name(id_a);
   peer_creation_ = static_cast<std::uint32_t>(creation_a);
@@ -261,7 +261,7 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
   f = co_await read_frame(kHandshakeMaxFrame);
   if (f.kind == FrameKind::reject) rejected_by(id_a, f, false);
   if (f.kind != FrameKind::response)
-    fail(CloseReason::Kind::closed, std::string("handshake: expected response, got ") + to_string(f.kind));
+    fail(CloseReason::Kind::protocol, std::string("handshake: expected response, got ") + to_string(f.kind));
   if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(host_.cookie(), 'A', nonce_b, id_a)))
     reject("cookie", {CloseReason::Kind::authentication,
                       id_a + " failed the cookie check: its cookie differs from this node's"});

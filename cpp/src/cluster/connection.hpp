@@ -27,7 +27,8 @@ class Connection;
 /// How a connection ended, for the membership table and connect() callers.
 struct CloseReason {
   enum class Kind : std::uint8_t {
-    closed,           ///< EOF, reset, or a protocol error: noconnection
+    closed,           ///< EOF or reset: noconnection
+    protocol,         ///< the peer broke the protocol (a malformed or out-of-place frame): noconnection, logged
     goodbye,          ///< the peer left on purpose: shutdown
     heartbeat,        ///< the failure detector suspected the peer
     authentication,   ///< wrong cookie or version (connect() raises AuthenticationError)

@@ -209,9 +209,14 @@ void Membership::on_closed(const std::shared_ptr<Connection>& c, const CloseReas
   std::erase(accepted_, c);
   auto it = peers_.find(c->peer_id());
   const bool quiet = why.kind == CloseReason::Kind::duplicate || why.kind == CloseReason::Kind::local;
+  // A broken protocol is always told, whoever the peer (hidden ones too).
+  if (why.kind == CloseReason::Kind::protocol)
+    log().warn("node {}: closed the connection {} {}: {}", local_id(), c->established() ? "with" : "from",
+               c->peer_id().empty() ? "?" : c->peer_id(), why.text);
   if (it == peers_.end() || (it->second->up != c && it->second->outgoing != c && it->second->incoming != c)) {
     // A handshake that never got as far as naming a known peer.
-    if (!quiet) log().warn("node {}: connection from {} closed: {}", local_id(), c->peer_id().empty() ? "?" : c->peer_id(), why.text);
+    if (!quiet && why.kind != CloseReason::Kind::protocol)
+      log().warn("node {}: connection from {} closed: {}", local_id(), c->peer_id().empty() ? "?" : c->peer_id(), why.text);
     return;
   }
   Peer& p = *it->second;

@@ -1,7 +1,12 @@
 #include "core/internal/codec.hpp"
 
+#include "core/internal/node_names.hpp"
+
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string_view>
+#include <utility>
 
 #include <msgpack.hpp>
 
@@ -84,101 +89,197 @@ void pack(Packer& pk, const Term& t) {
 
 Error bad(std::string detail) { return Error{Errc::bad_term, std::move(detail)}; }
 
-Result<Term> unpack_one(const char* data, std::size_t size, int depth);
+std::string too_deep() { return "nesting deeper than " + std::to_string(kMaxTermDepth) + " levels"; }
 
-Error too_deep() { return bad("nesting deeper than " + std::to_string(kMaxTermDepth) + " levels"); }
+/// A pid's ext payload, [node_id str, creation u32, serial u64], read as a
+/// fixed structure: nothing nested, nothing else accepted.
+struct PidVisitor : msgpack::null_visitor {
+  int step = 0;  // 0: the array, 1: node id, 2: creation, 3: serial, 4: done
+  bool ok = true;
+  std::string_view node;
+  std::uint64_t creation = 0, serial = 0;
 
-// `depth` is the number of containers around `o`; a container may sit at most
-// kMaxTermDepth - 1 containers deep (kMaxTermDepth levels in all).
-Result<Term> convert(const msgpack::object& o, int depth) {
-  const bool container = o.type == msgpack::type::ARRAY || o.type == msgpack::type::MAP ||
-                         (o.type == msgpack::type::EXT && o.via.ext.type() == kExtTuple);
-  if (container && depth >= kMaxTermDepth) return too_deep();
-  switch (o.type) {
-    case msgpack::type::NIL: return Term();
-    case msgpack::type::BOOLEAN: return Term(o.via.boolean);
-    case msgpack::type::POSITIVE_INTEGER:
-      if (o.via.u64 > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-        return bad("integer " + std::to_string(o.via.u64) + " does not fit in int64");
-      return Term(static_cast<long long>(o.via.u64));
-    case msgpack::type::NEGATIVE_INTEGER: return Term(static_cast<long long>(o.via.i64));
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return Term(o.via.f64);
-    case msgpack::type::STR: {
-      std::string s(o.via.str.ptr, o.via.str.size);
-      if (!is_valid_utf8(s)) return bad("string is not valid UTF-8");
-      return Term(std::move(s));
-    }
-    case msgpack::type::BIN: {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr);
-      return Term(Binary{{p, p + o.via.bin.size}});
-    }
-    case msgpack::type::ARRAY: {
-      std::vector<Term> items;
-      items.reserve(o.via.array.size);
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-        auto r = convert(o.via.array.ptr[i], depth + 1);
-        if (!r) return r.error();
-        items.push_back(std::move(r.value()));
-      }
-      return Term::list(std::move(items));
-    }
-    case msgpack::type::MAP: {
-      Map m;
-      m.items.reserve(o.via.map.size);
-      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        auto k = convert(o.via.map.ptr[i].key, depth + 1);
-        if (!k) return k.error();
-        auto v = convert(o.via.map.ptr[i].val, depth + 1);
-        if (!v) return v.error();
-        m.items.emplace_back(std::move(k.value()), std::move(v.value()));
-      }
-      return Term(std::move(m));
-    }
-    case msgpack::type::EXT: {
-      auto type = o.via.ext.type();
-      // A tuple's payload array is the tuple itself (same level); a pid's is
-      // a fixed leaf structure.
-      auto inner = unpack_one(o.via.ext.data(), o.via.ext.size, type == kExtTuple ? depth : 0);
-      if (!inner) return inner.error();
-      if (type == kExtTuple) {
-        if (!inner.value().is_list()) return bad("tuple payload is not an array");
-        return Term::tuple(std::move(std::get<List>(inner.value().value()).items));
-      }
-      if (type == kExtPid) {
-        const Term& v = inner.value();
-        if (!v.is_list() || v.as_list().items.size() != 3) return bad("malformed pid");
-        const auto& it = v.as_list().items;
-        if (!it[0].is_string() || !it[1].is_int() || !it[2].is_int() || it[1].as_int() < 0 ||
-            it[1].as_int() > std::numeric_limits<std::uint32_t>::max() || it[2].as_int() < 0)
-          return bad("malformed pid");
-        return Term(Pid{intern_node_name(it[0].as_string()),
-                        static_cast<std::uint32_t>(it[1].as_int()),
-                        static_cast<std::uint64_t>(it[2].as_int())});
-      }
-      return bad("unknown msgpack ext type " + std::to_string(type));
-    }
+  bool fail() { return ok = false; }
+  bool visit_nil() { return fail(); }
+  bool visit_boolean(bool) { return fail(); }
+  bool visit_negative_integer(std::int64_t) { return fail(); }
+  bool visit_float32(float) { return fail(); }
+  bool visit_float64(double) { return fail(); }
+  bool visit_bin(const char*, std::uint32_t) { return fail(); }
+  bool visit_ext(const char*, std::uint32_t) { return fail(); }
+  bool start_map(std::uint32_t) { return fail(); }
+  bool start_array(std::uint32_t n) { return step++ == 0 && n == 3 ? true : fail(); }
+  bool visit_str(const char* v, std::uint32_t n) {
+    if (step++ != 1) return fail();
+    node = {v, n};
+    return true;
   }
-  return bad("unsupported msgpack type");
-}
+  bool visit_positive_integer(std::uint64_t v) {
+    if (step == 2) creation = v;
+    else if (step == 3) serial = v;
+    else return fail();
+    ++step;
+    return true;
+  }
+};
 
-Result<Term> unpack_one(const char* data, std::size_t size, int depth) {
-  try {
+/// Builds Terms straight from msgpack-c's parser events (no msgpack::object
+/// tree in between). Hostile input is bounded three ways: nesting counts
+/// every container, a tuple's payload included, across ext boundaries; a
+/// container may not declare more elements than there are bytes left in the
+/// whole input (each element takes at least one), so memory stays within
+/// sizeof(Term) per input byte plus the strings' bytes; and a pid names a
+/// node id of bounded length, interned only while the table has room.
+class TermBuilder : public msgpack::null_visitor {
+ public:
+  explicit TermBuilder(std::size_t input_bytes) : element_budget_(input_bytes) {}
+
+  /// Parses `data` as exactly one value at the current depth (the whole
+  /// input, or a tuple's payload); the value goes where the next one would.
+  bool parse_value(const char* data, std::size_t size) {
     std::size_t offset = 0;
-    // The unpack limits bound memory and recursion for hostile input.
-    msgpack::unpack_limit limit(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-                                static_cast<std::size_t>(kMaxTermDepth + 2));
-    auto handle = msgpack::unpack(data, size, offset, nullptr, nullptr, limit);
-    if (offset != size) return bad(std::to_string(size - offset) + " trailing bytes after the value");
-    return convert(handle.get(), depth);
-  } catch (const msgpack::depth_size_overflow&) {
-    return too_deep();
-  } catch (const msgpack::insufficient_bytes&) {
-    return bad("truncated msgpack data");
-  } catch (const std::exception& e) {
-    return bad(std::string("malformed msgpack: ") + e.what());
+    bool ok = false;
+    try {
+      ok = msgpack::parse(data, size, offset, *this);
+    } catch (const std::exception& e) {
+      return fail(std::string("malformed msgpack: ") + e.what());
+    }
+    if (!ok) return error_.empty() ? fail("malformed msgpack") : false;
+    if (offset != size) return fail(std::to_string(size - offset) + " trailing bytes after the value");
+    return true;
   }
-}
+
+  Result<Term> result() {
+    if (!error_.empty()) return bad(error_);
+    if (!root_) return bad("no value");
+    return std::move(*root_);
+  }
+
+  bool visit_nil() { return put(Term()); }
+  bool visit_boolean(bool v) { return put(Term(v)); }
+  bool visit_positive_integer(std::uint64_t v) {
+    if (v > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+      return fail("integer " + std::to_string(v) + " does not fit in int64");
+    return put(Term(static_cast<long long>(v)));
+  }
+  bool visit_negative_integer(std::int64_t v) { return put(Term(static_cast<long long>(v))); }
+  bool visit_float32(float v) { return put(Term(static_cast<double>(v))); }
+  bool visit_float64(double v) { return put(Term(v)); }
+  bool visit_str(const char* v, std::uint32_t n) {
+    std::string_view s(v, n);
+    if (!is_valid_utf8(s)) return fail("string is not valid UTF-8");
+    return put(Term(std::string(s)));
+  }
+  bool visit_bin(const char* v, std::uint32_t n) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(v);
+    return put(Term(Binary{{p, p + n}}));
+  }
+  bool visit_ext(const char* v, std::uint32_t n) {
+    if (tuple_next_) return fail("tuple payload is not an array");
+    if (n == 0) return fail("ext without a type");
+    const auto type = static_cast<std::int8_t>(v[0]);
+    if (type == kExtTuple) {
+      // The payload is the tuple's array, one level like any container.
+      tuple_next_ = true;
+      const std::size_t open = open_.size();
+      if (!parse_value(v + 1, n - 1)) return false;
+      if (tuple_next_ || open_.size() != open) return fail("tuple payload is not an array");
+      return true;
+    }
+    if (type == kExtPid) return put_pid(v + 1, n - 1);
+    return fail("unknown msgpack ext type " + std::to_string(type));
+  }
+  bool start_array(std::uint32_t n) {
+    if (!open(n)) return false;
+    open_.push_back({std::exchange(tuple_next_, false) ? Open::Kind::tuple : Open::Kind::list, {}, {}, {}});
+    open_.back().items.reserve(n);
+    return true;
+  }
+  bool end_array() {
+    Open o = std::move(open_.back());
+    open_.pop_back();
+    return put(o.kind == Open::Kind::tuple ? Term::tuple(std::move(o.items)) : Term::list(std::move(o.items)));
+  }
+  bool start_map(std::uint32_t n) {
+    if (tuple_next_) return fail("tuple payload is not an array");
+    // A pair takes two elements: the count must fit twice.
+    if (!open(n) || !spend(n)) return false;
+    open_.push_back({Open::Kind::map, {}, {}, {}});
+    open_.back().map.items.reserve(n);
+    return true;
+  }
+  bool end_map() {
+    Map m = std::move(open_.back().map);
+    open_.pop_back();
+    return put(Term(std::move(m)));
+  }
+  void parse_error(std::size_t, std::size_t) { fail("malformed msgpack"); }
+  void insufficient_bytes(std::size_t, std::size_t) { fail("truncated msgpack data"); }
+
+ private:
+  struct Open {
+    enum class Kind : std::uint8_t { list, tuple, map } kind;
+    std::vector<Term> items;
+    Map map;
+    std::optional<Term> key;  ///< a map's key waiting for its value
+  };
+
+  bool fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    return false;
+  }
+  bool spend(std::uint64_t elements) {
+    if (elements > element_budget_) return fail("a container declares more elements than the input has bytes");
+    element_budget_ -= elements;
+    return true;
+  }
+  /// A new container of `n` elements at the current depth.
+  bool open(std::uint32_t n) {
+    if (open_.size() >= static_cast<std::size_t>(kMaxTermDepth)) return fail(too_deep());
+    return spend(n);
+  }
+  bool put(Term t) {
+    if (tuple_next_) return fail("tuple payload is not an array");
+    if (open_.empty()) {
+      if (root_) return fail("more than one value");
+      root_ = std::move(t);
+      return true;
+    }
+    auto& top = open_.back();
+    if (top.kind != Open::Kind::map) {
+      top.items.push_back(std::move(t));
+    } else if (!top.key) {
+      top.key = std::move(t);
+    } else {
+      top.map.items.emplace_back(std::move(*top.key), std::move(t));
+      top.key.reset();
+    }
+    return true;
+  }
+  bool put_pid(const char* data, std::size_t size) {
+    PidVisitor pv;
+    std::size_t offset = 0;
+    bool parsed = false;
+    try {
+      parsed = msgpack::parse(data, size, offset, pv);
+    } catch (const std::exception&) {
+      parsed = false;
+    }
+    if (!parsed || !pv.ok || pv.step != 4 || offset != size || pv.creation > std::numeric_limits<std::uint32_t>::max() ||
+        pv.serial > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+      return fail("malformed pid");
+    if (pv.node.size() > kMaxNodeIdLength || !is_valid_utf8(pv.node)) return fail("malformed pid: bad node id");
+    auto index = intern_node_name_bounded(pv.node);
+    if (!index) return fail("a pid names a new node id, and " + std::to_string(kMaxNodeNames) + " are known already");
+    return put(Term(Pid{*index, static_cast<std::uint32_t>(pv.creation), pv.serial}));
+  }
+
+  std::vector<Open> open_;
+  std::optional<Term> root_;
+  std::uint64_t element_budget_;
+  bool tuple_next_ = false;  ///< the next array is a tuple's payload
+  std::string error_;
+};
 
 }  // namespace
 
@@ -194,7 +295,11 @@ std::vector<char> encode(const Term& t) {
   return out;
 }
 
-Result<Term> decode(std::span<const char> bytes) { return unpack_one(bytes.data(), bytes.size(), 0); }
+Result<Term> decode(std::span<const char> bytes) {
+  TermBuilder b(bytes.size());
+  b.parse_value(bytes.data(), bytes.size());
+  return b.result();
+}
 
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0, n = s.size();
