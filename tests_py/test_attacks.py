@@ -8,15 +8,19 @@ nothing (wire_fixtures.Served.assert_still_serving).
 """
 from __future__ import annotations
 
+import os
 import resource
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import noexpp
 import pytest
-from cluster_test_behaviors import ECHO
-from cluster_wire_client import CALL, ENVELOPE, HEARTBEAT_ACK, REPLY, Pid, WireClient, frame
-from helpers import TIMEOUT, Collector, InThread
+from cluster_support import wait_members_up
+from cluster_test_behaviors import ECHO, Echo
+from cluster_wire_client import CALL, CHALLENGE, ENVELOPE, HEARTBEAT_ACK, REPLY, Pid, WireClient, frame
+from helpers import TIMEOUT, Collector, InThread, wait_for
 
 if TYPE_CHECKING:
     from wire_fixtures import Served
@@ -181,3 +185,55 @@ def test_a_reply_with_an_unknown_status_is_a_protocol_error(
     c.expect_closed(CLOSE_BOUND)
     _wait_for_log(capfd, "the status is not a call status")
     served.assert_still_serving()
+
+
+# --- 3. an unauthenticated hello squatted a member's id -----------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_squatting_hello_does_not_keep_a_member_out(
+        served: Served, raw: Callable[[], WireClient], make_cluster_node: Callable[..., noexpp.Node]) -> None:
+    port = _free_port()
+    late_id = f"late@127.0.0.1:{port}"
+    squatter = raw()
+    squatter.hello(late_id, os.urandom(32), hidden=False)
+    assert squatter.recv(TIMEOUT)[0] == CHALLENGE  # it holds the half-open handshake
+    late = make_cluster_node("late", listen=f"127.0.0.1:{port}", seeds=[served.target.id])
+    assert late.id == late_id
+    # Without the fix the real member was turned away as a duplicate, for good.
+    wait_members_up([served.target, late])
+    served.assert_still_serving()
+
+
+# --- 9. smaller: what a node refuses at once ------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a b", "new\nline", "nul\0", "x" * 10_000, "", "é"],
+                         ids=["space", "newline", "nul", "10k", "empty", "non_ascii"])
+def test_a_node_name_the_handshake_would_refuse_is_refused_at_construction(name: str) -> None:
+    with pytest.raises(ValueError, match="name must be 1 to 255 characters"):
+        noexpp.Node(name, listen=None)
+
+
+def test_an_empty_cookie_is_refused_not_replaced_by_the_cookie_file() -> None:
+    with pytest.raises(ValueError, match="cookie must not be empty"):
+        noexpp.Node("n", cookie="")
+
+
+def test_an_empty_child_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="ChildSpec id must not be empty"):
+        noexpp.ChildSpec("", Echo)
+
+
+def test_an_oversized_global_name_is_refused_at_register(served: Served) -> None:
+    reg = served.peer.global_registry
+    ref = served.peer.spawn(Echo)
+    with pytest.raises(ValueError, match="at most 1024 bytes"):
+        reg.register("n" * 17_000_000, ref)
+    reg.register("n" * 1024, ref)  # the bound itself is fine, and reaches the others
+    wait_for(lambda: served.target.global_registry.whereis("n" * 1024) == ref)

@@ -191,7 +191,7 @@ def test_threads_mode_missing_module_raises_import_error() -> None:
     ({"cookie": 7}, TypeError, "cookie must be a str"),
     ({"cookie": ""}, ValueError, "cookie must not be empty"),
     ({"cookie": "secret\n"}, ValueError, "cookie must not end with whitespace"),
-    ({"name": "a@b"}, ValueError, "name must be non-empty"),
+    ({"name": "a@b"}, ValueError, "name must be 1 to 255 characters"),
     ({"name": 3}, TypeError, "name must be a str"),
     ({"threads": 0}, ValueError, "threads must be between"),
     ({"heartbeat_interval": "fast"}, TypeError, "heartbeat_interval must be a number"),

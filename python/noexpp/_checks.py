@@ -12,6 +12,7 @@ engine wants another type, e.g. seconds as float).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
@@ -146,16 +147,18 @@ def check_threads(value: Any) -> int:
     return threads
 
 
-def check_node_name(value: Any, *, spaces: bool = True) -> str:
-    """A node name: the part of a node id before '@', so without '@' or ':'
-    (and without whitespace unless ``spaces``: a command line carries it)."""
+def check_node_name(value: Any) -> str:
+    """A node name: the part of a node id before '@', as the handshake takes
+    it: 1 to 255 characters of A-Z a-z 0-9 _ . - (no '@', ':' or spaces)."""
     name = check_str("name", value)
-    forbidden = ["'@'", "':'"] if spaces else ["'@'", "':'", "spaces"]
-    if (not name or "@" in name or ":" in name
-            or (not spaces and any(c.isspace() for c in name))):
-        listed = f"{', '.join(forbidden[:-1])} or {forbidden[-1]}"
-        raise ValueError(f"name must be non-empty, without {listed}, got {name!r}")
+    if not _NODE_NAME.fullmatch(name):
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        raise ValueError("name must be 1 to 255 characters of A-Z a-z 0-9 _ . - "
+                         f"(no '@', ':' or spaces), got {shown!r}")
     return name
+
+
+_NODE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,255}")
 
 
 def check_str_list(what: str, value: Any, *, expected: str, each: str,

@@ -100,7 +100,7 @@ class LocalCluster:
                                  expected="a list or tuple of module names",
                                  each="each of modules must be a str",
                                  empty="modules must not contain an empty name")
-        check_node_name(name, spaces=False)
+        check_node_name(name)
         check_threads(threads)
         # The same checks (and messages) as Node, before anything starts.
         check_cluster_options(cookie, None, None, False, 16 * 1024 * 1024, heartbeat_interval,

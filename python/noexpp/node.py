@@ -90,7 +90,8 @@ class Node:
         check_node_name(name)
         host, port = parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
         check_threads(threads)
-        check_optional_str("cookie", cookie)
+        if check_optional_str("cookie", cookie) == "":
+            raise ValueError("cookie must not be empty (pass None to read the cookie file)")
         cluster = None
         if listen is not None:
             cluster = check_cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,

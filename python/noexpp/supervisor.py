@@ -88,7 +88,8 @@ class ChildSpec:
     def __init__(self, id: str, behavior: Any, args: Sequence[Any] = (), restart: str = "permanent",
                  shutdown: Any = _DEFAULT, significant: bool = False,
                  name: str | None = None) -> None:
-        check_str("ChildSpec id", id)
+        if not check_str("ChildSpec id", id):
+            raise ValueError("ChildSpec id must not be empty: it names the child in every report")
         if isinstance(behavior, SupervisorSpec):
             pass
         elif isinstance(behavior, str):

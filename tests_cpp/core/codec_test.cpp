@@ -371,14 +371,23 @@ Bytes ext_bytes(std::int8_t type, const Bytes& payload) {
 // The attack: each pid ext restarted the depth count, so 10,000 levels in a
 // 40 kB frame cost 212 MB and 15,000 overflowed the stack.
 TEST(CodecHostile, pids_nested_inside_pids_are_bad_term) {
-  Bytes inner = {0x01};
-  for (int i = 0; i < 100000; ++i) {
-    Bytes payload{0x93};
-    payload.insert(payload.end(), inner.begin(), inner.end());
-    payload.insert(payload.end(), {0x01, 0x01});
-    inner = ext_bytes(codec::kExtPid, payload);
+  // Written outside in, in linear time (wrapping inside out copies the
+  // growing frame each level: quadratic, minutes under a sanitizer).
+  constexpr int kLevels = 100000;
+  constexpr std::uint32_t kPerLevel = 6 + 1 + 2;  // ext32 header, array tag, two ints
+  Bytes b;
+  b.reserve(std::size_t{kLevels} * kPerLevel + 1);
+  for (int i = kLevels; i > 0; --i) {
+    // The payload of level i: the array tag, level i-1 (or the innermost 1), two ints.
+    const std::uint32_t payload = 1 + (static_cast<std::uint32_t>(i) - 1) * kPerLevel + 1 + 2;
+    b.push_back(0xc9);
+    for (int shift : {24, 16, 8, 0}) b.push_back(static_cast<unsigned char>(payload >> shift));
+    b.push_back(static_cast<unsigned char>(codec::kExtPid));
+    b.push_back(0x93);
   }
-  expect_bad_term(decode_bytes(inner), "100,000 pids nested in pid payloads");
+  b.push_back(0x01);
+  for (int i = 0; i < kLevels; ++i) b.insert(b.end(), {0x01, 0x01});
+  expect_bad_term(decode_bytes(b), "100,000 pids nested in pid payloads");
 }
 
 TEST(CodecHostile, tuples_and_lists_alternating_count_every_level) {

@@ -369,6 +369,10 @@ void ClusterImpl::add_builtin_requests() {
 Cluster* cluster_of(Node& node) { return dynamic_cast<ClusterImpl*>(node.module("cluster")); }
 
 std::shared_ptr<Node> create_node(NodeOptions node, ClusterOptions cluster, void (*deleter)(Node*)) {
+  // Refused here, not at the first handshake: a name the wire would refuse
+  // must not make a node that can never join.
+  if (auto problem = node_name_problem(node.name); !problem.empty())
+    throw ErrorException(Error{Errc::invalid_argument, "node " + problem});
   auto impl = std::make_shared<ClusterImpl>(node.host, node.port, std::move(cluster));
   node.port = impl->port();
   auto n = deleter ? Node::create(std::move(node), deleter) : Node::create(std::move(node));

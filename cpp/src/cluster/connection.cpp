@@ -247,10 +247,7 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
     reject("identity", {CloseReason::Kind::protocol, "hello with a bad node id: " + id.error().detail});
   if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::protocol, "hello with a nonce of the wrong size");
   peer_id_ = id_a;
-  peer_index_ = intern_node_name(id_a);
   peer_creation_ = static_cast<std::uint32_t>(creation_a);
-  if (auto code = host_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
-    reject(code.c_str(), {CloseReason::Kind::duplicate, "turned away " + id_a + " (" + code + ")"});
   const std::string nonce_b = random_nonce();
   std::vector<Term> challenge;
   challenge.emplace_back(host_.local_id());
@@ -265,6 +262,12 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
   if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(host_.cookie(), 'A', nonce_b, id_a)))
     reject("cookie", {CloseReason::Kind::authentication,
                       id_a + " failed the cookie check: its cookie differs from this node's"});
+  // Only now, authenticated, may the peer take part in the duplicate rule
+  // and the table of node ids: an unauthenticated hello that names a member
+  // must not keep the real member out (it did, for good).
+  peer_index_ = intern_node_name(id_a);
+  if (auto code = host_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
+    reject(code.c_str(), {CloseReason::Kind::duplicate, "turned away " + id_a + " (" + code + ")"});
   co_await write_now(FrameKind::welcome, std::vector<Term>{});
 }
 

@@ -237,8 +237,10 @@ void Membership::on_closed(const std::shared_ptr<Connection>& c, const CloseReas
       if (!quiet && why.kind != CloseReason::Kind::authentication)
         log().debug("node {}: connecting to {} failed: {}", local_id(), p.id, why.text);
       finish_waiters(p, connect_failure(why));
-      schedule_redial(p);
     }
+    // Turned away as a duplicate too: the connection that won may still
+    // fail its handshake, so try again (a no-op once the peer is up).
+    schedule_redial(p);
     return;
   }
   if (p.up != c) return;

@@ -114,7 +114,15 @@ std::string host_problem(std::string_view host) {
   return all_numeric ? ipv4_problem(host) : std::string{};
 }
 
-std::string name_problem(std::string_view name) {
+Error invalid(std::string detail) { return Error{Errc::invalid_argument, std::move(detail)}; }
+
+}  // namespace
+
+std::string NodeId::to_string() const { return name + "@" + host + ":" + std::to_string(port); }
+
+std::string HostPort::to_string() const { return host + ":" + std::to_string(port); }
+
+std::string node_name_problem(std::string_view name) {
   if (name.empty()) return "name is empty";
   if (name.size() > kMaxNodeNameLength) {
     return "name is " + std::to_string(name.size()) + " characters long; at most " +
@@ -129,15 +137,7 @@ std::string name_problem(std::string_view name) {
   return {};
 }
 
-Error invalid(std::string detail) { return Error{Errc::invalid_argument, std::move(detail)}; }
-
-}  // namespace
-
-std::string NodeId::to_string() const { return name + "@" + host + ":" + std::to_string(port); }
-
-std::string HostPort::to_string() const { return host + ":" + std::to_string(port); }
-
-bool is_valid_node_name(std::string_view name) { return name_problem(name).empty(); }
+bool is_valid_node_name(std::string_view name) { return node_name_problem(name).empty(); }
 
 Result<NodeId> parse_node_id(std::string_view id) {
   constexpr std::string_view expected = ": expected name@host:port";
@@ -147,7 +147,7 @@ Result<NodeId> parse_node_id(std::string_view id) {
   if (at == std::string_view::npos) return invalid(what + " has no '@'" + std::string(expected));
   const std::string_view name = id.substr(0, at);
   const std::string_view rest = id.substr(at + 1);
-  if (auto p = name_problem(name); !p.empty()) return invalid(what + ": " + p + std::string(expected));
+  if (auto p = node_name_problem(name); !p.empty()) return invalid(what + ": " + p + std::string(expected));
   if (rest.find('@') != std::string_view::npos) return invalid(what + " has more than one '@'" + std::string(expected));
   const std::size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos) return invalid(what + " has no ':port'" + std::string(expected));

@@ -26,6 +26,7 @@ std::optional<GlobalName> entry_from(const Term& t) {
   if (!t.is_tuple() || t.as_tuple().items.size() != 4) return std::nullopt;
   const auto& i = t.as_tuple().items;
   if (!i[0].is_string() || !i[1].is_pid() || !i[2].is_int() || !i[3].is_string()) return std::nullopt;
+  if (i[0].as_string().empty() || i[0].as_string().size() > kMaxGlobalNameBytes) return std::nullopt;
   const auto c = i[2].as_int();
   if (c < 0 || c > static_cast<std::int64_t>(OnConflict::notify)) return std::nullopt;
   return GlobalName{i[0].as_string(), i[1].as_pid(), static_cast<OnConflict>(c), i[3].as_string()};
@@ -114,6 +115,11 @@ std::string GlobalRegistry::leader() const {
 
 Result<bool> GlobalRegistry::register_name(const std::string& name, Pid pid, OnConflict on_conflict, Duration timeout) {
   if (name.empty()) return Error{Errc::invalid_argument, "a global name must be a non-empty string"};
+  // Every replica holds every name: one that could not travel (or would
+  // weigh on every sync) is refused here, before any node takes it.
+  if (name.size() > kMaxGlobalNameBytes)
+    return Error{Errc::invalid_argument, "a global name is at most " + std::to_string(kMaxGlobalNameBytes) +
+                                             " bytes (UTF-8), got " + std::to_string(name.size())};
   if (pid.is_nil() || pid.is_node_itself()) return Error{Errc::invalid_argument, "a global name needs a process"};
   if (node_.is_local(pid) && !node_.alive(pid)) return Error{Errc::no_process, "no process " + pid.to_string()};
   const GlobalName entry{name, pid, on_conflict, node_.id()};

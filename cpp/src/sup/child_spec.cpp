@@ -64,6 +64,8 @@ Duration ChildSpec::shutdown_time() const {
 }
 
 Result<bool> validate(const ChildSpec& child, AutoShutdown auto_shutdown) {
+  // An id names the child in every report, request and event: "" names none.
+  if (child.id.empty()) return invalid("a child needs a non-empty id");
   const std::string who = "child '" + child.id + "'";
   if (!child.is_supervisor() && !child.behavior) return invalid(who + " has no behavior to start");
   if (child.shutdown && *child.shutdown < Duration::zero()) return invalid(who + ": shutdown must be >= 0");

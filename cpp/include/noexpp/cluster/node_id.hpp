@@ -59,4 +59,8 @@ Result<HostPort> parse_host_port(std::string_view s);
 /// kMaxNodeNameLength characters, only [A-Za-z0-9_.-].
 bool is_valid_node_name(std::string_view name);
 
+/// Why `name` cannot be the name part of a node id ("name is empty", "name
+/// has invalid character ..."), or "" when it can.
+std::string node_name_problem(std::string_view name);
+
 }  // namespace noexpp::cluster

@@ -32,6 +32,10 @@
 namespace noexpp {
 namespace dist {
 
+/// Longest global name, in bytes (UTF-8). Every member holds every name, and
+/// a joining node receives them all in one frame.
+inline constexpr std::size_t kMaxGlobalNameBytes = 1024;
+
 /// What happens to a registered process that loses its name to another one
 /// when a partition heals (it always gets the name_conflict message first).
 enum class OnConflict : std::uint8_t {
