@@ -148,8 +148,10 @@ class ChaosRun:
         with self.lock:
             up = self.up()
         spare = len(up) - MIN_UP
-        if kind == "kill" and spare >= 1:
-            self._kill(self.rng.choice(up))
+        frozen = [s for s in self.slots if s.state == "suspended"]
+        if kind == "kill" and (spare >= 1 or frozen):
+            # a frozen node can be killed too: it is down already
+            self._kill(self.rng.choice((up if spare >= 1 else []) + frozen))
         elif kind == "suspend" and spare >= 1:
             slot = self.rng.choice(up)
             seconds = self.rng.uniform(0.2, 2.5)  # below and above detection (~1.6 s)
@@ -256,10 +258,11 @@ class ChaosRun:
 
     def _kill(self, slot: Slot) -> None:
         with self.lock:
+            was = slot.state
             slot.state = "restarting"
             self.resume_at.pop(slot.index, None)
         slot.handle.kill()
-        self._count("kill", f"SIGKILL {slot.name} (incarnation {slot.incarnation})")
+        self._count("kill", f"SIGKILL {slot.name} (incarnation {slot.incarnation}, {was})")
         t = threading.Thread(target=self._restart, args=(slot,), name=f"chaos-restart-{slot.name}",
                              daemon=True)
         self.threads.append(t)

@@ -10,7 +10,7 @@ its permanent children exactly once with sane restart counts, and no node
 process leaked processes, threads or file descriptors.
 
 Short by default (a few seconds of faults, for CI). Environment:
-``NOEXPP_CHAOS_SECONDS`` (seconds of faults, default 6; e.g. 300 for a long
+``NOEXPP_CHAOS_SECONDS`` (seconds of faults, default 12; e.g. 300 for a long
 run), ``NOEXPP_CHAOS_SEED`` (the random seed; a failure prints the one it
 used, with the log of faults).
 """
@@ -29,7 +29,7 @@ from helpers import close_cluster, wait_for
 
 pytest_plugins = ["cluster_fixtures"]
 
-SECONDS = float(os.environ.get("NOEXPP_CHAOS_SECONDS") or 6.0)
+SECONDS = float(os.environ.get("NOEXPP_CHAOS_SECONDS") or 12.0)
 SEED = int(os.environ.get("NOEXPP_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
 #: Bound for the cluster to converge once every fault ended (generous: a
 #: loaded 2-CPU machine; the usual time is a few seconds).
