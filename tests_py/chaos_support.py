@@ -96,6 +96,15 @@ class ChaosRun:
         return (f"chaos seed {self.seed} (rerun: NOEXPP_CHAOS_SEED={self.seed}); "
                 f"faults {dict(self.counts)}; log:\n  " + "\n  ".join(self.log[-200:]))
 
+    def log_tails(self, lines: int = 15) -> str:
+        """The last engine log lines of every node process (its stderr)."""
+        out = []
+        for slot in self.slots:
+            tail = slot.handle.log().splitlines()[-lines:]
+            out.append(f"--- {slot.name} (incarnation {slot.incarnation}):\n    "
+                       + "\n    ".join(tail))
+        return "\n".join(out)
+
     # ---- setup -------------------------------------------------------------
     def setup_slot(self, slot: Slot) -> None:
         """Spawns the agent on the slot's current process and sets it up."""
@@ -282,11 +291,11 @@ class ChaosRun:
             while True:
                 if self.stopping:
                     return
-                with self.lock:
-                    seeds = [s.id for s in self.slots if s.state == "up"]
+                with self.lock:  # (not self.rng: that is the main thread's)
+                    seed = next(s.id for s in self.slots if s.state == "up")
                 handle = start_node_process(
                     slot.name, cookie_path=os.path.join(state.tmpdir, "cookie"),
-                    seed=self.rng.choice(seeds), modules=self.cluster._modules,
+                    seed=seed, modules=self.cluster._modules,
                     options=self.cluster._node_options, env=child_env(), log_dir=state.tmpdir,
                     controller_box=state.controller_box, listen=f"127.0.0.1:{port}")
                 state.handles.append(handle)  # the cluster stops it at close

@@ -61,7 +61,7 @@ def _converged(run: ChaosRun, what: str, check_leaks: bool) -> None:
         wait_for(ok, CONVERGE_TIMEOUT, interval=0.2, what=what)
     except AssertionError as e:
         raise AssertionError(f"{e}; still wrong:\n  " + "\n  ".join(last[0])
-                             + f"\n{run.context()}") from None
+                             + f"\n{run.context()}\n{run.log_tails()}") from None
 
 
 def test_chaos_cluster_converges_after_kills_pauses_partitions_and_crashes(
@@ -71,7 +71,10 @@ def test_chaos_cluster_converges_after_kills_pauses_partitions_and_crashes(
     print(f"chaos: seed {SEED}, {SECONDS:g} s of faults")
     run.setup_all()
 
-    run.run(SECONDS)
+    try:
+        run.run(SECONDS)
+    except Exception as e:
+        raise AssertionError(f"applying a fault failed: {e!r}\n{run.context()}") from e
 
     assert not run.errors, "\n".join(run.errors) + "\n" + run.context()
     # Membership, names, supervision, process counts: as after setup.
