@@ -277,14 +277,16 @@ def child_env() -> dict[str, str]:
 
 def start_node_process(node_name: str, *, cookie_path: str, seed: str | None,
                        modules: Sequence[str], options: Mapping[str, Any], env: dict[str, str],
-                       log_dir: str, controller_box: list[Node | None]) -> NodeHandle:
+                       log_dir: str, controller_box: list[Node | None],
+                       listen: str = "127.0.0.1:0") -> NodeHandle:
     """Starts ``python -m noexpp node`` named ``node_name`` (``options``:
     threads and the failure detection settings), its stderr in
     ``log_dir/<name>.log``; returns its handle at once (see
     :meth:`NodeHandle._await_running`). The node stops when its stdin
-    closes, so it never outlives this interpreter."""
+    closes, so it never outlives this interpreter. ``listen`` with a fixed
+    port starts a node under a known id (a restart of a killed one)."""
     cmd = [sys.executable, "-m", "noexpp", "node", "--name", node_name,
-           "--listen", "127.0.0.1:0", "--cookie-file", cookie_path,
+           "--listen", listen, "--cookie-file", cookie_path,
            "--threads", str(options["threads"]),
            "--heartbeat-interval", repr(options["heartbeat_interval"]),
            "--phi-threshold", repr(options["phi_threshold"]),
