@@ -45,6 +45,8 @@ void check_options(const ClusterOptions& o) {
   if (o.max_frame_bytes < 1024) bad("max_frame_bytes must be at least 1024");
   if (o.heartbeat_interval.count() <= 0) bad("heartbeat_interval must be positive");
   if (!(o.phi_threshold > 0)) bad("phi_threshold must be positive");
+  if (o.max_pending_handshakes < 1 || o.max_pending_handshakes_per_address < 1)
+    bad("max_pending_handshakes and max_pending_handshakes_per_address must be at least 1");
   for (auto& s : o.seeds)
     if (auto id = parse_node_id(s); !id) bad("seed: " + id.error().detail);
 }

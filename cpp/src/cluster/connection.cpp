@@ -78,6 +78,8 @@ Connection::Connection(ConnectionHost& host, asio::ip::tcp::socket socket, Side 
       detector_(PhiOptions{host.options().heartbeat_interval, host.options().phi_threshold,
                            host.options().acceptable_pause, host.options().min_std_dev, 200}) {
   if (!peer_id_.empty()) peer_index_ = intern_node_name(peer_id_);
+  std::error_code ec;
+  if (auto ep = socket_.remote_endpoint(ec); !ec) remote_address_ = ep.address().to_string();
 }
 
 Connection::~Connection() = default;
@@ -167,7 +169,10 @@ asio::awaitable<void> Connection::fill(std::size_t need) {
     rend_ -= rstart_;
     rstart_ = 0;
   }
-  if (rbuf_.size() < std::max(need, kReadChunk)) rbuf_.resize(std::max(need, kReadChunk));
+  // Small until the peer is authenticated: a handshake frame is at most
+  // 4 KiB, and anyone can open a connection.
+  const std::size_t chunk = established() ? kReadChunk : kFrameHeaderBytes + kHandshakeMaxFrame;
+  if (rbuf_.size() < std::max(need, chunk)) rbuf_.resize(std::max(need, chunk));
   while (rend_ < need) {
     rend_ += co_await socket_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
                                               asio::use_awaitable);
@@ -225,7 +230,9 @@ asio::awaitable<void> Connection::handshake_as_initiator() {
   response.push_back(bytes_term(handshake_proof(host_.cookie(), 'A', nonce_b, host_.local_id())));
   co_await write_now(FrameKind::response, std::move(response));
   f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, false);
+  // The duplicate rule runs after the proof (only authenticated peers take
+  // part in it), so a duplicate comes here: the quiet tie, as before.
+  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, true);
   if (f.kind != FrameKind::welcome)
     fail(CloseReason::Kind::protocol, std::string("handshake: expected welcome, got ") + to_string(f.kind));
 }
@@ -245,6 +252,9 @@ asio::awaitable<void> Connection::handshake_as_acceptor() {
                            std::to_string(kProtocolVersion)});
   if (auto id = parse_node_id(id_a); !id)
     reject("identity", {CloseReason::Kind::protocol, "hello with a bad node id: " + id.error().detail});
+  // Stateless, so safe before the proof: a peer claiming this node's own id.
+  if (id_a == host_.local_id())
+    reject("identity", {CloseReason::Kind::closed, "a hello naming this node itself (" + id_a + ")"});
   if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::protocol, "hello with a nonce of the wrong size");
   peer_id_ = id_a;
   peer_creation_ = static_cast<std::uint32_t>(creation_a);

@@ -101,6 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool established() const { return established_.load(std::memory_order_acquire); }
   /// The peer, known once the hello or challenge arrived (the dialled id before).
   const std::string& peer_id() const { return peer_id_; }
+  /// The remote IP address as text ("" if the socket had none at creation).
+  const std::string& remote_address() const { return remote_address_; }
   std::uint32_t peer_index() const { return peer_index_; }
   std::uint32_t peer_creation() const { return peer_creation_; }
   bool peer_hidden() const { return peer_hidden_; }
@@ -143,6 +145,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::ip::tcp::socket socket_;
   const Side side_;
   std::string peer_id_;
+  std::string remote_address_;
   std::uint32_t peer_index_ = 0;
   std::uint32_t peer_creation_ = 0;
   bool peer_hidden_ = false;

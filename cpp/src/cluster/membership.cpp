@@ -51,8 +51,27 @@ Membership::Peer& Membership::peer(const std::string& id) {
 
 void Membership::accepted(asio::ip::tcp::socket socket) {
   auto c = std::make_shared<Connection>(host_, std::move(socket), Connection::Side::acceptor, "");
+  const auto& o = host_.options();
+  const auto same_address = static_cast<std::size_t>(std::count_if(
+      accepted_.begin(), accepted_.end(), [&](auto& a) { return a->remote_address() == c->remote_address(); }));
+  if (accepted_.size() >= o.max_pending_handshakes || same_address >= o.max_pending_handshakes_per_address) {
+    // Closed before it is read from: unauthenticated, it may hold nothing.
+    warn_unauthenticated(*c, "turned away: too many handshakes under way (" + std::to_string(accepted_.size()) +
+                                 " in all, " + std::to_string(same_address) + " from this address)");
+    c->close({CloseReason::Kind::local, "too many handshakes under way"});
+    return;
+  }
   accepted_.push_back(c);
   c->start();
+}
+
+void Membership::warn_unauthenticated(const Connection& c, const std::string& what) {
+  const std::string& from = c.remote_address().empty() ? std::string("?") : c.remote_address();
+  std::uint64_t suppressed = 0;
+  if (!unauthenticated_log_.allow(from, suppressed)) return;
+  log().warn("node {}: connection from {}{}: {}{}", local_id(), from,
+             c.peer_id().empty() ? "" : " (said it is " + c.peer_id() + ")", what,
+             suppressed ? " (and " + std::to_string(suppressed) + " more from this address since the last line)" : "");
 }
 
 // ---- connecting -----------------------------------------------------------
@@ -209,14 +228,15 @@ void Membership::on_closed(const std::shared_ptr<Connection>& c, const CloseReas
   std::erase(accepted_, c);
   auto it = peers_.find(c->peer_id());
   const bool quiet = why.kind == CloseReason::Kind::duplicate || why.kind == CloseReason::Kind::local;
-  // A broken protocol is always told, whoever the peer (hidden ones too).
-  if (why.kind == CloseReason::Kind::protocol)
-    log().warn("node {}: closed the connection {} {}: {}", local_id(), c->established() ? "with" : "from",
-               c->peer_id().empty() ? "?" : c->peer_id(), why.text);
+  // A broken protocol is always told, whoever the peer (hidden ones too);
+  // before authentication, at a bounded rate per address.
+  if (why.kind == CloseReason::Kind::protocol && c->established())
+    log().warn("node {}: closed the connection with {}: {}", local_id(), c->peer_id(), why.text);
+  else if (why.kind == CloseReason::Kind::protocol)
+    warn_unauthenticated(*c, "closed: " + why.text);
   if (it == peers_.end() || (it->second->up != c && it->second->outgoing != c && it->second->incoming != c)) {
     // A handshake that never got as far as naming a known peer.
-    if (!quiet && why.kind != CloseReason::Kind::protocol)
-      log().warn("node {}: connection from {} closed: {}", local_id(), c->peer_id().empty() ? "?" : c->peer_id(), why.text);
+    if (!quiet && why.kind != CloseReason::Kind::protocol) warn_unauthenticated(*c, "closed: " + why.text);
     return;
   }
   Peer& p = *it->second;

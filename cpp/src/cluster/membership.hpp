@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cluster/connection.hpp"
+#include "cluster/log_limiter.hpp"
 #include "cluster/remote_router.hpp"
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/events.hpp"
@@ -67,6 +68,9 @@ class Membership {
   void gossip_to(Connection& c);
   void node_down(Peer& p, const std::shared_ptr<Connection>& c, const CloseReason& why);
   const std::string& local_id() const { return host_.local_id(); }
+  /// Warns about a connection that never authenticated, at most once per
+  /// remote address per window (a flood of them must not flood the log).
+  void warn_unauthenticated(const Connection& c, const std::string& what);
 
   ConnectionHost& host_;
   RemoteRouter& router_;
@@ -74,6 +78,7 @@ class Membership {
   std::atomic<bool> closing_{false};
   std::unordered_map<std::string, std::unique_ptr<Peer>> peers_;
   std::vector<std::shared_ptr<Connection>> accepted_;  // handshakes under way
+  LogLimiter unauthenticated_log_;
 };
 
 }  // namespace noexpp::cluster

@@ -31,6 +31,12 @@ struct ClusterOptions {
   std::chrono::milliseconds min_std_dev{100};
   /// A handshake (TCP connect included) must finish within this.
   std::chrono::milliseconds handshake_timeout{5000};
+  /// Accepted connections still in their handshake (not yet authenticated):
+  /// past either bound a new one is closed at once, so that anyone who can
+  /// reach the port cannot hold the node's memory, and one address cannot
+  /// crowd out the others.
+  std::size_t max_pending_handshakes = 1024;
+  std::size_t max_pending_handshakes_per_address = 64;
   /// Reconnects to known members that are down: exponential backoff with
   /// 20% jitter between these bounds.
   std::chrono::milliseconds reconnect_initial{100};
