@@ -10,7 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo_cmd apt-get update -qq
 $sudo_cmd apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config ccache \
-  libasio-dev libmsgpack-cxx-dev libspdlog-dev libssl-dev libgtest-dev >/dev/null
+  libasio-dev libmsgpack-cxx-dev libspdlog-dev libssl-dev libgtest-dev \
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev >/dev/null  # clang and libFuzzer: the fuzz preset
 
 # ccache keeps its cache outside the clone, so a fresh clone rebuilds cheaply.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up, then every test: the C++ engine tests (plain, ASan+UBSan, TSan)
-# under ctest, then the Python tests under pytest.
+# under ctest, a short libFuzzer run, then the Python tests under pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -26,6 +26,12 @@ for preset in cpp-tests asan tsan; do
   cmake --build --preset "$preset" -j "$jobs"
   ctest --preset "$preset" -j "$jobs"
 done
+
+# The fuzz targets on their seeds, briefly: a regression in the codecs or in
+# the checks of incoming frames (about a minute, plus the clang build, which
+# ccache makes cheap after the first run). Long runs: scripts/fuzz.sh long.
+echo "== Fuzz (short)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" NOEXPP_JOBS="$jobs" bash scripts/fuzz.sh short
 
 echo "== Python tests"
 # tests_py imports the installed package (python/ is not on the path).
