@@ -95,6 +95,7 @@ def test_wrong_cookie_connect_raises_authentication_error_and_adds_no_member(
     assert [i.id for i in a.nodes()] == [a.id]
     assert [i.id for i in b.nodes()] == [b.id, c.id]
     assert rec_a.select() == []
+    rec_b.wait("node_up")  # delivered after the mesh is seen, on another thread
     assert [e["node"] for e in rec_b.select("node_up")] == [c.id]
     # and a does not keep retrying a peer it cannot authenticate with
     pause(0.5)
@@ -109,6 +110,7 @@ def test_wrong_cookie_seed_never_joins(make_cluster_node: Any, membership: Any) 
     rec_b = membership(b)
     c = make_cluster_node("gamma", cookie="cookie-one", seeds=[a.id])
     wait_members_up([a, c])
+    rec_a.wait("node_up", node=c.id)
     pause(0.5)
     assert rec_b.select() == []
     assert [e["node"] for e in rec_a.select("node_up")] == [c.id]
@@ -275,6 +277,8 @@ def test_simultaneous_connects_keep_exactly_one_connection(make_cluster_node: An
         wait_members_up([a, b])
         ref = a.spawn_remote(b.id, PROBE)
         assert ref.call("ping", timeout=TIMEOUT) == "pong"
+        rec_a.wait("node_up")
+        rec_b.wait("node_up")
         pause(0.3)
         assert len(rec_a.select("node_up")) == 1 and len(rec_b.select("node_up")) == 1
         assert rec_a.select("node_down") == [] and rec_b.select("node_down") == []
