@@ -282,3 +282,20 @@ def test_a_flood_of_bad_connections_writes_few_warnings(
     # One line per address per 10 s (two if the run straddles a window).
     assert 1 <= len(lines) <= 3, lines
     served.assert_still_serving()
+
+
+# --- found by fuzz_frame_validation: frames shorter than their kind -----------------
+
+
+@pytest.mark.parametrize("short", [[REPLY, 1, 0], [CALL], [ENVELOPE, 1]], ids=["reply", "call", "envelope"])
+def test_a_frame_with_fewer_items_than_its_kind_harms_nothing(
+        served: Served, raw: Callable[[], WireClient], short: list[Any]) -> None:
+    # The reply was read past its items (a use after free under ASan).
+    c = _attacker(served, raw)
+    c.send(short)
+    try:
+        sent = c.heartbeat()
+        assert c.recv_kind({HEARTBEAT_ACK}, timeout=TIMEOUT) == [HEARTBEAT_ACK, sent]
+    except Closed:
+        pass  # closing the connection for it is right too
+    served.assert_still_serving()

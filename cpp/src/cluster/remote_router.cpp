@@ -234,7 +234,7 @@ void RemoteRouter::on_envelope(Connection&, Frame& f) {
   if (kind == Envelope::Kind::exit_signal && ref != 0 && ref != kLinkExit && ref != kBrokenLinkExit)
     malformed(f, "an exit signal's ref is not 0, link or broken link");
   if (!node_.is_local(to)) return;  // for an older incarnation of this node: gone
-  auto* e = new Envelope(kind, from, ref, std::move(f.items[4]));
+  auto* e = new Envelope(kind, from, ref, f.take(4));
   e->reason = std::move(reason);
   NodeInternals::deliver_local(node_, to, e);
 }
@@ -260,10 +260,10 @@ void RemoteRouter::on_call(Connection& c, Frame& f) {
     answer(CallOutcome::failed(Errc::no_process, ExitReason::noproc()));
     return;
   }
-  if (to.is_node_itself()) return node_requests_(std::move(f.items[3]), std::move(answer));
+  if (to.is_node_itself()) return node_requests_(f.take(3), std::move(answer));
   // A local call whose completion answers the peer: replies from
   // handle_call or reply(), crashes and exits all go through it.
-  NodeInternals::call_local(node_, to, from, std::move(f.items[3]), [answer](CallOutcome o) { answer(std::move(o)); });
+  NodeInternals::call_local(node_, to, from, f.take(3), [answer](CallOutcome o) { answer(std::move(o)); });
 }
 
 void RemoteRouter::on_reply(Connection& c, Frame& f) {
@@ -273,7 +273,7 @@ void RemoteRouter::on_reply(Connection& c, Frame& f) {
   CallOutcome o;
   o.status = static_cast<Errc>(f.at(1).as_int());
   if (o.ok()) {
-    o.value = std::move(f.items[2]);
+    o.value = f.take(2);
   } else {
     if (!f.at(3).is_nil()) o.reason = ExitReason::from_term(f.at(3));
     if (f.at(4).is_string()) o.detail = f.at(4).as_string();

@@ -63,6 +63,8 @@ const Term& Frame::at(std::size_t i) const {
   return i < items.size() ? items[i] : nil;
 }
 
+Term Frame::take(std::size_t i) { return i < items.size() ? std::move(items[i]) : Term{}; }
+
 Result<Frame> decode_frame(std::span<const char> body) {
   auto decoded = codec::decode(body);
   if (!decoded) return Error{Errc::bad_term, "malformed frame: " + decoded.error().detail};

@@ -59,6 +59,9 @@ struct Frame {
   std::vector<Term> items;
   /// Item `i`, or nil past the end (callers check types before use).
   const Term& at(std::size_t i) const;
+  /// Item `i` moved out, or nil past the end: a peer decides how many items
+  /// a frame has, so no handler may index `items` directly.
+  Term take(std::size_t i);
 };
 
 /// Decodes one frame body (without its header). Errors name the problem:
