@@ -172,6 +172,25 @@ class NodeHandle:
         self._require_alive("suspend")
         self._signal(signal.SIGSTOP)
         self._suspended = True
+        self._wait_stopped()
+
+    def _wait_stopped(self, bound: float = 5.0) -> None:
+        # kill() returns before every thread has stopped: a request sent
+        # right after could still be served. Wait (bounded) until the kernel
+        # shows each thread stopped ("T"), so "frozen" means frozen.
+        deadline = time.monotonic() + bound
+        tasks = f"/proc/{self._process.pid}/task"
+        while time.monotonic() < deadline:
+            try:
+                states = []
+                for tid in os.listdir(tasks):
+                    with open(f"{tasks}/{tid}/stat") as f:
+                        states.append(f.read().rpartition(")")[2].split()[0])
+            except OSError:
+                return  # exited, or no /proc: nothing to wait for
+            if all(state in ("T", "t") for state in states):
+                return
+            time.sleep(0.001)  # polling the kernel's view; bounded above
 
     def resume(self) -> None:
         """Continues a node frozen by :meth:`suspend` (SIGCONT)."""
