@@ -144,10 +144,10 @@ bool Process::deliver(Envelope* e, bool run_here, bool only_if_fatal) {
 }
 
 void Process::schedule(bool run_next) {
-  // A raw pointer is safe: a process is only destroyed after it exited, and
-  // it exits inside its own run, when no other run is queued (the mailbox's
-  // scheduled bit stays set once closed).
-  node_.s_->executor.post([this] { run(); }, run_next);
+  // The run holds the process alive: once its mailbox goes idle another
+  // thread may run it to its exit (an exit signal) and drop the last
+  // reference while this run is still finishing go_idle (seen by TSan).
+  node_.s_->executor.post([self = shared_from_this()] { self->run(); }, run_next);
 }
 
 void Process::run() {
