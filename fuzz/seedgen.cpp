@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
       {FrameKind::link, {Term(remote), Term(local)}},
       {FrameKind::unlink, {Term(remote), Term(local)}},
       {FrameKind::node_message, {Term("global.register"), Term::list({Term("name"), Term(remote)})}},
+      {FrameKind::mailbox_full, {Term(remote)}},
+      {FrameKind::mailbox_room, {Term(remote)}},
   };
   int n = 0;
   for (const auto& [kind, items] : frames) {

@@ -20,6 +20,7 @@ class Served:
     def __init__(self, make_node: Callable[..., noexpp.Node], membership: Any, cookie: str,
                  **target_options: Any) -> None:
         self.cookie = cookie
+        self._bystanders: list[WireClient] = []
         self.target = make_node("target", **target_options)
         self.peer = make_node("peer", seeds=[self.target.id])
         wait_members_up([self.target, self.peer])
@@ -31,8 +32,13 @@ class Served:
     def bystander(self) -> WireClient:
         """Another raw connection, established, that must survive."""
         c = WireClient(self.target.id)
+        self._bystanders.append(c)  # closed at teardown, also when the test fails
         c.handshake(self.cookie, my_id="bystander@127.0.0.1:2")
         return c
+
+    def close(self) -> None:
+        for c in self._bystanders:
+            c.close()
 
     def assert_still_serving(self, bystander: WireClient | None = None) -> None:
         # the peer connected before stays up and its calls still work
@@ -53,8 +59,12 @@ class Served:
 
 
 @pytest.fixture
-def served(make_cluster_node: Any, membership: Any, cluster_cookie: str) -> Served:
-    return Served(make_cluster_node, membership, cluster_cookie)
+def served(make_cluster_node: Any, membership: Any, cluster_cookie: str) -> Iterator[Served]:
+    s = Served(make_cluster_node, membership, cluster_cookie)
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 @pytest.fixture

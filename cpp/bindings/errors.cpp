@@ -32,6 +32,8 @@ const char* core_error_class(Errc c) {
     case Errc::behavior_not_found: return "BehaviorNotFoundError";
     case Errc::init_failed: return "InitError";
     case Errc::ignored: return "Ignored";
+    case Errc::overloaded: return "Overloaded";
+    case Errc::mailbox_full: return "MailboxFull";
     default: return "NoexppError";
   }
 }

@@ -39,6 +39,9 @@ cluster::ClusterOptions cluster_options_from(const pyb::dict& d) {
     else if (k == "seeds") o.seeds = value.cast<std::vector<std::string>>();
     else if (k == "hidden") o.hidden = value.cast<bool>();
     else if (k == "max_message_size") o.max_frame_bytes = value.cast<std::size_t>();
+    else if (k == "max_send_queue") o.max_send_queue_bytes = value.cast<std::size_t>();
+    else if (k == "remote_mailbox_limit") o.remote_mailbox_limit = value.cast<std::size_t>();
+    else if (k == "overload_timeout") o.overload_timeout = millis_from(value, "overload_timeout");
     else if (k == "heartbeat_interval") o.heartbeat_interval = millis_from(value, "heartbeat_interval");
     else if (k == "phi_threshold") o.phi_threshold = value.cast<double>();
     else if (k == "acceptable_pause") o.acceptable_pause = millis_from(value, "acceptable_pause");

@@ -58,8 +58,13 @@ void ref_call_callback(const Ref& r, pyb::object request, pyb::object timeout, p
 /// send / cast: silent for a gone target (as in Erlang), an error for a
 /// message that cannot leave this node.
 void send_or_raise(const Ref& r, pyb::object message, bool as_cast) {
-  auto sent = r.node->send_message(r.pid, to_term(message), as_cast);
-  if (!sent && sent.error().code == Errc::message_too_large) raise_error(sent.error());
+  Term term = to_term(message);
+  // To another node the sender may wait for room (backpressure), so without
+  // the GIL: the receiver may be a Python process of this interpreter.
+  auto sent = r.node->is_local(r.pid)
+                  ? r.node->send_message(r.pid, std::move(term), as_cast)
+                  : without_gil([&] { return r.node->send_message(r.pid, std::move(term), as_cast); });
+  if (!sent) raise_error(sent.error());
 }
 
 /// Local: a table lookup. Remote: a request to its node (false when that

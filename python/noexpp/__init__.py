@@ -17,6 +17,7 @@ from .errors import (
     Ignored,
     InitError,
     InvalidSimpleOneForOneError,
+    MailboxFull,
     MaxRestartsExceededError,
     MessageTooLargeError,
     MissingChildTemplateError,
@@ -25,6 +26,7 @@ from .errors import (
     NodeStopped,
     NoexppError,
     NoProcess,
+    Overloaded,
     ProcessCrashed,
     SupervisorNotRunning,
 )
@@ -62,7 +64,7 @@ __all__ = [
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
-    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError",
+    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
 ]
 
 

@@ -187,9 +187,26 @@ def parse_listen(listen: Any) -> tuple[str, int]:
     return host, int(port)
 
 
+def check_backpressure_options(max_send_queue: Any, remote_mailbox_limit: Any,
+                               overload_timeout: Any) -> None:
+    """The backpressure bounds of a listening node (see :class:`Node`)."""
+    check_int("max_send_queue", max_send_queue)
+    if max_send_queue < 1024:
+        raise ValueError(f"max_send_queue must be at least 1024 bytes, got {max_send_queue}")
+    check_int("remote_mailbox_limit", remote_mailbox_limit)
+    if remote_mailbox_limit < 1:
+        raise ValueError(f"remote_mailbox_limit must be at least 1, got {remote_mailbox_limit}")
+    check_number("overload_timeout", overload_timeout)
+    if not 0 <= overload_timeout <= 86400:
+        raise ValueError("overload_timeout must be between 0 and 86400 seconds, "
+                         f"got {overload_timeout}")
+
+
 def check_cluster_options(cookie: str | None, cookie_file: Any, seeds: Any, hidden: Any,
                           max_message_size: Any, heartbeat_interval: Any, phi_threshold: Any,
-                          acceptable_pause: Any) -> dict[str, Any]:
+                          acceptable_pause: Any, max_send_queue: Any = 4 * 1024 * 1024,
+                          remote_mailbox_limit: Any = 10000,
+                          overload_timeout: Any = 5.0) -> dict[str, Any]:
     """The cluster options of a listening Node, checked, as the engine takes
     them (a dict of ``_core.Node``'s ``cluster`` argument)."""
     if cookie_file is not None and not isinstance(cookie_file, str):
@@ -207,7 +224,10 @@ def check_cluster_options(cookie: str | None, cookie_file: Any, seeds: Any, hidd
         # acceptable_pause may be 0 (no tolerance beyond the usual interval).
         if (value <= 0 and what != "acceptable_pause") or value < 0:
             raise ValueError(f"{what} must be positive, got {value}")
+    check_backpressure_options(max_send_queue, remote_mailbox_limit, overload_timeout)
     return {"cookie": cookie, "cookie_file": cookie_file, "seeds": seed_ids, "hidden": hidden,
-            "max_message_size": max_message_size,
+            "max_message_size": max_message_size, "max_send_queue": max_send_queue,
+            "remote_mailbox_limit": remote_mailbox_limit,
+            "overload_timeout": float(overload_timeout),
             "heartbeat_interval": float(heartbeat_interval),
             "phi_threshold": float(phi_threshold), "acceptable_pause": float(acceptable_pause)}

@@ -299,7 +299,7 @@ def start_node_process(node_name: str, *, cookie_path: str, seed: str | None,
                        log_dir: str, controller_box: list[Node | None],
                        listen: str = "127.0.0.1:0") -> NodeHandle:
     """Starts ``python -m noexpp node`` named ``node_name`` (``options``:
-    threads and the failure detection settings), its stderr in
+    threads, the failure detection and the backpressure settings), its stderr in
     ``log_dir/<name>.log``; returns its handle at once (see
     :meth:`NodeHandle._await_running`). The node stops when its stdin
     closes, so it never outlives this interpreter. ``listen`` with a fixed
@@ -310,6 +310,9 @@ def start_node_process(node_name: str, *, cookie_path: str, seed: str | None,
            "--heartbeat-interval", repr(options["heartbeat_interval"]),
            "--phi-threshold", repr(options["phi_threshold"]),
            "--acceptable-pause", repr(options["acceptable_pause"]),
+           "--max-send-queue", str(options["max_send_queue"]),
+           "--remote-mailbox-limit", str(options["remote_mailbox_limit"]),
+           "--overload-timeout", repr(options["overload_timeout"]),
            "--stop-on-stdin-eof"]
     if seed is not None:
         cmd += ["--seed", seed]

@@ -50,6 +50,27 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _bytes_bound(text: str) -> int:
+    value = _int(text)
+    if value < 1024:
+        raise argparse.ArgumentTypeError(f"must be at least 1024 bytes, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _thread_count(text: str) -> int:
     try:
         value = int(text)
@@ -105,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="SECONDS",
                       help="silence tolerated beyond the usual heartbeat interval before "
                            "suspicion rises (default: %(default)s)")
+    node.add_argument("--max-send-queue", type=_bytes_bound, default=4 * 1024 * 1024,
+                      metavar="BYTES",
+                      help="bytes queued for one peer beyond which casts and sends to its "
+                           "processes wait (at least 1024; default: %(default)s)")
+    node.add_argument("--remote-mailbox-limit", type=_positive_int, default=10000, metavar="N",
+                      help="messages from other nodes in one mailbox of this node at which "
+                           "their senders are told to wait, until it is down to half "
+                           "(default: %(default)s)")
+    node.add_argument("--overload-timeout", type=_non_negative_float, default=5.0,
+                      metavar="SECONDS",
+                      help="seconds a cast or send to another node may wait before it fails "
+                           "with Overloaded or MailboxFull (default: %(default)s)")
     node.add_argument("--stop-on-stdin-eof", action="store_true",
                       help="also stop gracefully when standard input is closed (a parent such "
                            "as LocalCluster uses this so the node never outlives it)")
@@ -176,7 +209,10 @@ def run_node(args: argparse.Namespace) -> int:
             node = Node(args.name, listen=args.listen, cookie_file=args.cookie_file,
                         seeds=args.seed, threads=args.threads,
                         heartbeat_interval=args.heartbeat_interval,
-                        phi_threshold=args.phi_threshold, acceptable_pause=args.acceptable_pause)
+                        phi_threshold=args.phi_threshold, acceptable_pause=args.acceptable_pause,
+                        max_send_queue=args.max_send_queue,
+                        remote_mailbox_limit=args.remote_mailbox_limit,
+                        overload_timeout=args.overload_timeout)
         except (NoexppError, OSError, ValueError, TypeError) as e:
             _error("node", e)
             return 1

@@ -110,3 +110,17 @@ class SupervisorNotRunning(NoexppError):
 class MessageTooLargeError(NoexppError, ValueError):
     """A message to a remote process encodes to more than the cluster's frame
     maximum (``max_message_size``); it was not sent."""
+
+
+class Overloaded(NoexppError):
+    """A message to a process on another node could not leave within the
+    node's ``overload_timeout``: the connection's send queue stayed at its
+    bound (``max_send_queue`` bytes), because the peer or the network is
+    slower than the senders. The message was not sent."""
+
+
+class MailboxFull(Overloaded):
+    """A message to a process on another node could not leave within the
+    node's ``overload_timeout``: that node said the process's mailbox is over
+    its limit for messages from other nodes (``remote_mailbox_limit``) and
+    has not drained since. The message was not sent."""

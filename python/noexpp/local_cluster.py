@@ -66,7 +66,8 @@ class LocalCluster:
                  modules: Sequence[str] | None = None, *, name: str = "node",
                  threads: int = 2, heartbeat_interval: float = 0.2,
                  phi_threshold: float = 8.0, acceptable_pause: float = 0.8,
-                 startup_timeout: float = 30.0) -> None:
+                 max_send_queue: int = 4 * 1024 * 1024, remote_mailbox_limit: int = 10000,
+                 overload_timeout: float = 5.0, startup_timeout: float = 30.0) -> None:
         """Starts the cluster.
 
         ``n``: number of nodes (≥ 1), named ``f"{name}{i}"`` for i from 1.
@@ -77,8 +78,11 @@ class LocalCluster:
         imported into this interpreter). ``threads``: engine threads per
         node. ``heartbeat_interval``, ``phi_threshold``,
         ``acceptable_pause``: failure detection settings of every node (see
-        :class:`Node`). ``startup_timeout``: seconds to wait for the whole
-        cluster to be up.
+        :class:`Node`). ``max_send_queue``, ``remote_mailbox_limit``,
+        ``overload_timeout``: backpressure settings of every node (see
+        :class:`Node`; processes mode: also of the controller, the sender of
+        casts made from this interpreter). ``startup_timeout``: seconds to
+        wait for the whole cluster to be up.
 
         Raises TypeError / ValueError for a bad argument, TimeoutError
         (naming the missing nodes) when the cluster is not up within
@@ -104,7 +108,8 @@ class LocalCluster:
         check_threads(threads)
         # The same checks (and messages) as Node, before anything starts.
         check_cluster_options(cookie, None, None, False, 16 * 1024 * 1024, heartbeat_interval,
-                              phi_threshold, acceptable_pause)
+                              phi_threshold, acceptable_pause, max_send_queue,
+                              remote_mailbox_limit, overload_timeout)
         timeout = check_seconds("startup_timeout", startup_timeout, positive=True)
 
         self._mode = mode
@@ -114,6 +119,8 @@ class LocalCluster:
         self._node_options: dict[str, Any] = {
             "threads": threads, "heartbeat_interval": float(heartbeat_interval),
             "phi_threshold": float(phi_threshold), "acceptable_pause": float(acceptable_pause),
+            "max_send_queue": max_send_queue, "remote_mailbox_limit": remote_mailbox_limit,
+            "overload_timeout": float(overload_timeout),
         }
         self._state = ClusterState()
         self._finalizer = weakref.finalize(self, ClusterState.close, self._state)

@@ -69,7 +69,9 @@ class Node:
                  seeds: list[str] | tuple[str, ...] | None = None, threads: int = 2, *,
                  cookie_file: str | None = None, hidden: bool = False,
                  max_message_size: int = 16 * 1024 * 1024, heartbeat_interval: float = 0.2,
-                 phi_threshold: float = 8.0, acceptable_pause: float = 0.8) -> None:
+                 phi_threshold: float = 8.0, acceptable_pause: float = 0.8,
+                 max_send_queue: int = 4 * 1024 * 1024, remote_mailbox_limit: int = 10000,
+                 overload_timeout: float = 5.0) -> None:
         """Creates and starts a node.
 
         ``listen`` is ``"host:port"`` (port 0: any free port, shown in
@@ -86,6 +88,15 @@ class Node:
         tolerates beyond the usual interval (defaults: about 1.6 s).
         Messages to other nodes are limited to ``max_message_size`` bytes
         encoded (MessageTooLargeError past it).
+
+        Backpressure (docs/cluster.md): a cast or send to another node waits
+        while ``max_send_queue`` bytes are queued for that node, or while
+        that node said the target's mailbox holds its limit of messages from
+        other nodes; after ``overload_timeout`` seconds of waiting it raises
+        :class:`Overloaded` or :class:`MailboxFull` (the message was not
+        sent). This node tells its senders to wait once one of its mailboxes
+        holds ``remote_mailbox_limit`` messages from other nodes, and to go
+        on at half that.
         """
         check_node_name(name)
         host, port = parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
@@ -95,7 +106,8 @@ class Node:
         cluster = None
         if listen is not None:
             cluster = check_cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,
-                                            heartbeat_interval, phi_threshold, acceptable_pause)
+                                            heartbeat_interval, phi_threshold, acceptable_pause,
+                                            max_send_queue, remote_mailbox_limit, overload_timeout)
         elif seeds or cookie_file is not None:
             raise ValueError("seeds and cookie_file need a listening node (listen is None)")
         self._cookie = cookie

@@ -30,6 +30,8 @@ enum class Errc {
   bad_term,           ///< a value cannot be encoded or decoded
   invalid_argument,
   ignored,            ///< init asked to start nothing (OTP's ignore): not an error for a supervisor
+  overloaded,         ///< the send queue to the target's node stayed full for the overload timeout
+  mailbox_full,       ///< the target's mailbox stayed over its limit for messages from other nodes
 };
 
 /// The category of Errc, named "noexpp".

@@ -116,7 +116,11 @@ class Node : public std::enable_shared_from_this<Node> {
   bool cast(Pid to, Term request);
   /// send (or cast, with `as_cast`) that reports why a message could not
   /// leave this node: Errc::message_too_large for a remote target past the
-  /// frame maximum. ok(false) when the target is known to be gone.
+  /// frame maximum; Errc::overloaded / Errc::mailbox_full when backpressure
+  /// held it back for the cluster's overload_timeout (the caller waits up to
+  /// that long first). ok(false) when the target is known to be gone; an
+  /// unreachable node is silent (ok(false)), as in Erlang. send and cast
+  /// wait the same way and return false where this returns an error.
   Result<bool> send_message(Pid to, Term message, bool as_cast);
   /// Blocking call; on an engine thread a spare thread stands in meanwhile.
   /// The engine times it out (a timeout fires up to 10 ms late).

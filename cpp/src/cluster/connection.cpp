@@ -427,6 +427,8 @@ void Connection::flush() {
       std::lock_guard lk(self->mu_);
       self->queued_bytes_ -= std::min(self->queued_bytes_, n);
       self->writing_.clear();
+      if (self->room_waiters_ > 0 && self->queued_bytes_ < self->host_.options().max_send_queue_bytes)
+        self->room_cv_.notify_all();
     }
     if (ec) {
       self->close({CloseReason::Kind::closed, "write failed: " + ec.message()});
@@ -441,6 +443,41 @@ std::size_t Connection::queued_bytes() const {
   return queued_bytes_;
 }
 
+Result<bool> Connection::wait_for_room(std::uint64_t serial) {
+  if (dropped() || host_.io().get_executor().running_in_this_thread()) return true;
+  const auto deadline = Clock::now() + host_.options().overload_timeout;
+  const std::size_t max_queue = host_.options().max_send_queue_bytes;
+  std::unique_lock lk(mu_);
+  auto queue_full = [&] { return max_queue > 0 && queued_bytes_ >= max_queue; };
+  auto mailbox_full = [&] { return !full_mailboxes_.empty() && full_mailboxes_.contains(serial); };
+  auto has_room = [&] { return closed_ || (!queue_full() && !mailbox_full()); };
+  if (has_room()) return closed_ ? Result<bool>(Error{Errc::no_connection, "connection to " + peer_id_ + " is closed"})
+                                 : Result<bool>(true);
+  ++room_waiters_;
+  const bool room = room_cv_.wait_until(lk, deadline, has_room);
+  --room_waiters_;
+  if (closed_) return Error{Errc::no_connection, "connection to " + peer_id_ + " is closed"};
+  if (room) return true;
+  if (mailbox_full())
+    return Error{Errc::mailbox_full, "process " + std::to_string(serial) + " on " + peer_id_ +
+                                         " still has too many messages from other nodes waiting"};
+  return Error{Errc::overloaded, "the send queue to " + peer_id_ + " still holds " + std::to_string(queued_bytes_) +
+                                     " bytes (max_send_queue " + std::to_string(max_queue) + ")"};
+}
+
+void Connection::set_peer_mailbox_full(std::uint64_t serial, bool full) {
+  // An honest peer names only processes we send to faster than they drain.
+  constexpr std::size_t kMaxFullMailboxes = 100000;
+  std::lock_guard lk(mu_);
+  if (!full) {
+    if (full_mailboxes_.erase(serial) && room_waiters_ > 0) room_cv_.notify_all();
+    return;
+  }
+  if (full_mailboxes_.size() >= kMaxFullMailboxes)
+    throw std::invalid_argument("the peer named over " + std::to_string(kMaxFullMailboxes) + " full mailboxes");
+  full_mailboxes_.insert(serial);
+}
+
 void Connection::say_goodbye() { send(FrameKind::goodbye, {Term("shutdown")}); }
 
 void Connection::close(CloseReason why) {
@@ -452,6 +489,7 @@ void Connection::close(CloseReason why) {
     closed_.store(true, std::memory_order_release);
     fd_ = -1;
     queue_.clear();
+    room_cv_.notify_all();
   }
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -6,6 +6,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cluster/failure_detector.hpp"
@@ -92,6 +94,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Bytes queued but not yet written. Thread: any.
   std::size_t queued_bytes() const;
 
+  /// Backpressure (DESIGN §6): waits until a cast or send to the peer's
+  /// process `serial` may be queued: the send queue is under
+  /// ClusterOptions::max_send_queue_bytes and the peer has not said that
+  /// process's mailbox is full. Past ClusterOptions::overload_timeout,
+  /// Errc::overloaded (the queue) or Errc::mailbox_full; Errc::no_connection
+  /// once closed. The network thread never waits (it returns at once
+  /// there). Thread: any.
+  Result<bool> wait_for_room(std::uint64_t serial);
+  /// The peer says its process `serial` holds too many of our messages
+  /// (`full`), or has room again. Throws std::invalid_argument past a bound
+  /// on how many it may name at once. Thread: net.
+  void set_peer_mailbox_full(std::uint64_t serial, bool full);
+
+  const ClusterOptions& options() const { return host_.options(); }
   /// Unique among this OS process's connections, never 0: what calls and
   /// monitors in flight over this connection are keyed by. Thread: any.
   std::uint64_t id() const { return id_; }
@@ -174,6 +190,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::vector<char>> writing_;
   std::size_t queued_bytes_ = 0;
   bool write_scheduled_ = false;
+  // Backpressure: the peer's processes that said their mailbox is full, and
+  // the senders waiting for room (woken when either changes, or on close).
+  std::unordered_set<std::uint64_t> full_mailboxes_;
+  std::size_t room_waiters_ = 0;
+  std::condition_variable room_cv_;
   Stats stats_;
   Clock::time_point last_heartbeat_{};
 };

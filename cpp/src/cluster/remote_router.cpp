@@ -114,6 +114,10 @@ Result<bool> RemoteRouter::send(Pid to, const Envelope& e) {
   auto c = route_to(to.node);
   if (!c) return Error{Errc::no_connection, "node " + node_name(to.node) + " is not connected"};
   if (c->peer_creation() != to.creation) return false;  // an older incarnation's pid: gone
+  // Messages wait for room (backpressure); the engine's signals never do.
+  if (e.kind == Envelope::Kind::cast || e.kind == Envelope::Kind::info) {
+    if (auto room = c->wait_for_room(to.serial); !room) return room.error();
+  }
   return c->send(FrameKind::envelope, {Term(static_cast<std::int64_t>(e.kind)), Term(to), Term(e.from),
                                        ref_term(e.ref), e.term, e.reason ? e.reason->to_term() : Term()});
 }
@@ -171,6 +175,16 @@ void RemoteRouter::unlink(Pid local, Pid remote) {
   if (auto c = route_to(remote.node)) c->send(FrameKind::unlink, {Term(local), Term(remote)});
 }
 
+void RemoteRouter::tell_backpressure(Pid local, std::uint64_t route, bool full) {
+  std::shared_ptr<Connection> c;
+  {
+    std::lock_guard lk(routes_mu_);
+    for (auto& [index, r] : routes_)
+      if (r->id() == route) c = r;
+  }
+  if (c) c->send(full ? FrameKind::mailbox_full : FrameKind::mailbox_room, {Term(local)});
+}
+
 void RemoteRouter::break_link(Pid local, Pid remote, ExitReason reason) {
   NodeInternals::remove_link(node_, local, remote);
   NodeInternals::deliver_local(node_, local,
@@ -203,6 +217,7 @@ bool RemoteRouter::is_process_frame(FrameKind k) {
   switch (k) {
     case FrameKind::envelope: case FrameKind::call: case FrameKind::reply: case FrameKind::monitor:
     case FrameKind::demonitor: case FrameKind::down: case FrameKind::link: case FrameKind::unlink:
+    case FrameKind::mailbox_full: case FrameKind::mailbox_room:
       return true;
     default: return false;
   }
@@ -218,11 +233,13 @@ void RemoteRouter::on_frame(Connection& c, Frame& f) {
     case FrameKind::down: return on_down(c, f);
     case FrameKind::link: return on_link(c, f);
     case FrameKind::unlink: return on_unlink(c, f);
+    case FrameKind::mailbox_full: return on_mailbox_full(c, f, true);
+    case FrameKind::mailbox_room: return on_mailbox_full(c, f, false);
     default: malformed(f, "not a process frame");
   }
 }
 
-void RemoteRouter::on_envelope(Connection&, Frame& f) {
+void RemoteRouter::on_envelope(Connection& c, Frame& f) {
   if (!f.at(0).is_int() || !wire_envelope_kind(f.at(0).as_int())) malformed(f, "bad envelope kind");
   const auto kind = static_cast<Envelope::Kind>(f.at(0).as_int());
   const Pid to = pid_item(f, 1, "target is not a pid");
@@ -236,7 +253,11 @@ void RemoteRouter::on_envelope(Connection&, Frame& f) {
   if (!node_.is_local(to)) return;  // for an older incarnation of this node: gone
   auto* e = new Envelope(kind, from, ref, f.take(4));
   e->reason = std::move(reason);
-  NodeInternals::deliver_local(node_, to, e);
+  if (kind == Envelope::Kind::cast || kind == Envelope::Kind::info)
+    NodeInternals::deliver_from_peer(node_, to, e, c.id(),
+                                     static_cast<std::int64_t>(c.options().remote_mailbox_limit));
+  else
+    NodeInternals::deliver_local(node_, to, e);
 }
 
 void RemoteRouter::on_call(Connection& c, Frame& f) {
@@ -333,6 +354,12 @@ void RemoteRouter::on_link(Connection& c, Frame& f) {
   // As Erlang: linking to a process that is gone sends noproc back.
   c.send(FrameKind::envelope, {Term(static_cast<std::int64_t>(Envelope::Kind::exit_signal)), Term(from), Term(to),
                                ref_term(kLinkExit), Term(), ExitReason::noproc().to_term()});
+}
+
+void RemoteRouter::on_mailbox_full(Connection& c, Frame& f, bool full) {
+  const Pid p = pid_item(f, 0, "the process is not a pid");
+  if (p.node != c.peer_index() || p.creation != c.peer_creation()) malformed(f, "the process is not the peer's");
+  c.set_peer_mailbox_full(p.serial, full);
 }
 
 void RemoteRouter::on_unlink(Connection&, Frame& f) {

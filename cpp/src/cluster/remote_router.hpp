@@ -36,6 +36,7 @@ class RemoteRouter final : public Router {
   void demonitor(Pid target, std::uint64_t ref) override;
   void link(Pid local, Pid remote) override;
   void unlink(Pid local, Pid remote) override;
+  void tell_backpressure(Pid local, std::uint64_t route, bool full) override;
 
   // ---- routes ----
   /// `c` is established: its peer's processes are reachable. Thread: net.
@@ -86,6 +87,7 @@ class RemoteRouter final : public Router {
   void on_down(Connection& c, Frame& f);
   void on_link(Connection& c, Frame& f);
   void on_unlink(Connection& c, Frame& f);
+  void on_mailbox_full(Connection& c, Frame& f, bool full);
 
   Node& node_;
   NodeRequestHandler node_requests_;

@@ -12,6 +12,7 @@ bool is_known_kind(std::int64_t kind) {
     case FrameKind::envelope: case FrameKind::call: case FrameKind::reply:
     case FrameKind::monitor: case FrameKind::demonitor: case FrameKind::down:
     case FrameKind::link: case FrameKind::unlink: case FrameKind::node_message:
+    case FrameKind::mailbox_full: case FrameKind::mailbox_room:
       return true;
   }
   return false;
@@ -37,6 +38,8 @@ const char* to_string(FrameKind k) {
     case FrameKind::link: return "link";
     case FrameKind::unlink: return "unlink";
     case FrameKind::node_message: return "node_message";
+    case FrameKind::mailbox_full: return "mailbox_full";
+    case FrameKind::mailbox_room: return "mailbox_room";
   }
   return "unknown";
 }

@@ -13,7 +13,7 @@
 
 namespace noexpp::cluster {
 
-inline constexpr std::int64_t kProtocolVersion = 2;
+inline constexpr std::int64_t kProtocolVersion = 3;
 inline constexpr std::size_t kFrameHeaderBytes = 4;
 /// Frames before the handshake completes are small; an unauthenticated peer
 /// cannot make a node allocate more than this.
@@ -40,6 +40,8 @@ enum class FrameKind : std::int64_t {
   link = 26,      ///< from, to
   unlink = 27,    ///< from, to
   node_message = 28,  ///< op, payload: one-way, node to node (the global registry's replication)
+  mailbox_full = 29,  ///< pid (the sender's): hold back casts and sends to it over this connection
+  mailbox_room = 30,  ///< pid (the sender's): it has room again
 };
 
 /// True for kinds this protocol version knows.

@@ -24,6 +24,8 @@ class CoreCategory : public std::error_category {
       case Errc::bad_term: return "value cannot be encoded or decoded";
       case Errc::invalid_argument: return "invalid argument";
       case Errc::ignored: return "init returned ignore";
+      case Errc::overloaded: return "overloaded: the send queue to the node is full";
+      case Errc::mailbox_full: return "the target's mailbox is full";
     }
     return "unknown error";
   }
@@ -54,6 +56,8 @@ const char* to_string(Errc e) {
     case Errc::bad_term: return "bad_term";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::ignored: return "ignored";
+    case Errc::overloaded: return "overloaded";
+    case Errc::mailbox_full: return "mailbox_full";
   }
   return "?";
 }

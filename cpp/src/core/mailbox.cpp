@@ -45,6 +45,7 @@ Mailbox::Push Mailbox::push(Envelope* e) {
     delete e;
     return Push::closed;
   }
+  if (e->from_peer) peer_messages_.fetch_add(1, std::memory_order_seq_cst);
   (e->is_priority() ? priority_ : normal_).push(e);
   auto s = state_.load(std::memory_order_seq_cst);
   if (s & kClosed) return Push::closed;

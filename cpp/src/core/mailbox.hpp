@@ -57,7 +57,14 @@ class Mailbox {
 
   /// The next envelope of a lane; null when none is ready. Thread: owner.
   Envelope* pop_priority() { return static_cast<Envelope*>(priority_.pop()); }
-  Envelope* pop_normal() { return static_cast<Envelope*>(normal_.pop()); }
+  Envelope* pop_normal() {
+    auto* e = static_cast<Envelope*>(normal_.pop());
+    if (e && e->from_peer) peer_messages_.fetch_sub(1, std::memory_order_seq_cst);
+    return e;
+  }
+  /// Messages from other nodes queued and not yet taken: what their
+  /// backpressure limit counts. Local messages cost nothing here. Thread: any.
+  std::int64_t peer_messages() const { return peer_messages_.load(std::memory_order_seq_cst); }
 
   /// Spins briefly (about a microsecond) for a message to arrive, as Erlang's
   /// schedulers busy-wait before sleeping: a stream of messages then never
@@ -117,6 +124,7 @@ class Mailbox {
   std::atomic<std::uint8_t> state_{kScheduled};
   MpscLane priority_;
   MpscLane normal_;
+  std::atomic<std::int64_t> peer_messages_{0};
   std::mutex links_mu_;
 };
 

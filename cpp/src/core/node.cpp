@@ -257,7 +257,9 @@ Result<bool> Node::send_message(Pid to, Term message, bool as_cast) {
     return s_->route(to, make_envelope(kind, current_pid_or(node_pid()), 0, std::move(message)));
   Envelope e(kind, current_pid_or(node_pid()), 0, std::move(message));
   auto sent = s_->router->send(to, e);
-  if (!sent && sent.error().code == Errc::message_too_large) return sent.error();
+  // It did not leave, and waiting cannot help: the caller must know. An
+  // unreachable node is silent, as in Erlang.
+  if (!sent && sent.error().code != Errc::no_connection) return sent.error();
   return sent.ok() && sent.value();
 }
 
@@ -439,6 +441,19 @@ bool NodeInternals::deliver_local(Node& n, Pid to, Envelope* e) {
     return false;
   }
   return n.s_->deliver_local(to, e);
+}
+
+bool NodeInternals::deliver_from_peer(Node& n, Pid to, Envelope* e, std::uint64_t route, std::int64_t limit) {
+  std::shared_ptr<Process> keep;
+  if (n.is_local(to)) n.s_->table.with(to.serial, [&](Process& p) { keep = p.shared_from_this(); });
+  if (!keep) {
+    delete e;
+    return false;
+  }
+  e->from_peer = true;
+  if (!keep->deliver(e)) return false;
+  keep->note_peer_message(route, limit);
+  return true;
 }
 
 void NodeInternals::call_local(Node& n, Pid to, Pid caller, Term request, Node::Completion done) {

@@ -7,6 +7,7 @@
 #include <typeinfo>
 
 #include "core/internal/log.hpp"
+#include "core/internal/router.hpp"
 #include "core/internal/utf8.hpp"
 #include "core/node_state.hpp"
 
@@ -194,6 +195,10 @@ void Process::run() {
       continue;
     }
     std::unique_ptr<Envelope> holder(e);
+    // seq_cst, after pop_normal's decrement: pairs with note_peer_message.
+    if (e->from_peer && backpressure_.load(std::memory_order_seq_cst) &&
+        mailbox_.peer_messages() <= backpressure_low_.load(std::memory_order_relaxed))
+      release_backpressure();
     begin();
     alive = dispatch(*e);
     --budget;
@@ -415,6 +420,8 @@ void Process::die_from_signal(const FatalSignal& f) {
       });
   if (!claimed) return;
   abandoned_.store(true, std::memory_order_release);
+  // Senders held back by its full mailbox go on (their messages to it are dropped).
+  if (backpressure_.load(std::memory_order_seq_cst)) release_backpressure();
   // Dead for everyone at once: its pid is gone (above), its name is free...
   if (!name_.empty()) node_.s_->registry.remove(name_, pid_);
   // ...and a handler that may never return keeps no engine thread from the others.
@@ -523,7 +530,36 @@ void Process::exit(ExitReason reason, bool call_terminate) {
     if (e->kind == Envelope::Kind::call)
       node_.s_->calls.complete(e->ref, CallOutcome::failed(status, reason));
   }
+  if (backpressure_.load(std::memory_order_seq_cst)) release_backpressure();
   if (claimed) announce_death(reason, std::move(monitors), std::move(links));
+}
+
+void Process::note_peer_message(std::uint64_t route, std::int64_t limit) {
+  if (limit <= 0 || mailbox_.peer_messages() < limit) return;
+  mailbox_.if_open([&] {
+    if (mailbox_.peer_messages() < limit) return;
+    if (std::find(backpressured_routes_.begin(), backpressured_routes_.end(), route) != backpressured_routes_.end())
+      return;
+    backpressured_routes_.push_back(route);
+    backpressure_low_.store(limit / 2, std::memory_order_relaxed);
+    backpressure_.store(true, std::memory_order_seq_cst);
+    // Under the lock, so that this "full" and a later "room" leave in order.
+    node_.s_->router->tell_backpressure(pid_, route, true);
+  });
+  // A run may have drained the mailbox before it could see the flag: then
+  // nobody else would say there is room (store-then-check, as the run's
+  // decrement-then-check).
+  if (mailbox_.peer_messages() <= limit / 2) release_backpressure();
+}
+
+void Process::release_backpressure() {
+  mailbox_.locked([&] {
+    if (!backpressure_.load(std::memory_order_seq_cst)) return;
+    if (!mailbox_.closed() && mailbox_.peer_messages() > backpressure_low_.load(std::memory_order_relaxed)) return;
+    backpressure_.store(false, std::memory_order_seq_cst);
+    for (auto route : backpressured_routes_) node_.s_->router->tell_backpressure(pid_, route, false);
+    backpressured_routes_.clear();
+  });
 }
 
 bool Process::add_monitor(Monitor m) {

@@ -60,6 +60,13 @@ class Process : public std::enable_shared_from_this<Process> {
   std::vector<Pid> take_links_to(std::uint32_t node, std::uint32_t creation);
   bool alive() const { return !mailbox_.closed(); }
 
+  /// Backpressure on messages from other nodes (DESIGN §6). Called after a
+  /// peer's message was queued: once the process holds `limit` or more of
+  /// them, route `route` (a connection) is told, once, that the mailbox is
+  /// full, and every route told is told again when it has drained to half
+  /// the limit or the process has exited. Thread: any.
+  void note_peer_message(std::uint64_t route, std::int64_t limit);
+
   /// The process whose handler runs on this thread, or null. Thread: any.
   static Process* current();
 
@@ -121,6 +128,9 @@ class Process : public std::enable_shared_from_this<Process> {
   /// Tears the process down: terminate (if `call_terminate`), close the
   /// mailbox, fail queued calls, notify links and monitors, release the name.
   void exit(ExitReason reason, bool call_terminate);
+  /// Tells the routes told "full" that there is room again, if the mailbox
+  /// is down to the low mark or closed.
+  void release_backpressure();
 
   Node& node_;
   const Pid pid_;
@@ -174,7 +184,12 @@ class Process : public std::enable_shared_from_this<Process> {
   std::atomic<int> run_state_{0};
   bool resumed_ = false;  // the last guarded callback crashed and was resumed
   ExitReason last_crash_;  // why, when resumed_
+  // Backpressure on peers' messages: set while some route was told "full";
+  // the low mark at which they are told there is room again.
+  std::atomic<bool> backpressure_{false};
+  std::atomic<std::int64_t> backpressure_low_{0};
   // Guarded by the mailbox's links lock (Mailbox::if_open / close).
+  std::vector<std::uint64_t> backpressured_routes_;
   std::vector<Monitor> monitors_;
   LinkSet links_;
 };

@@ -37,6 +37,18 @@ struct ClusterOptions {
   /// crowd out the others.
   std::size_t max_pending_handshakes = 1024;
   std::size_t max_pending_handshakes_per_address = 64;
+  /// Backpressure (DESIGN §6), so that a fast sender cannot grow either
+  /// node without bound. Bytes queued on one connection past which senders
+  /// of casts and sends wait (as Erlang's busy distribution port suspends
+  /// them); frames of the engine's own and replies never wait.
+  std::size_t max_send_queue_bytes = std::size_t{4} << 20;
+  /// Messages from other nodes one mailbox may hold before this node tells
+  /// their senders to wait; they go on when it is down to half.
+  std::size_t remote_mailbox_limit = 10000;
+  /// How long such a sender waits for room before its cast or send fails
+  /// with Errc::overloaded (the queue) or Errc::mailbox_full (the mailbox):
+  /// a message is never dropped after being reported as sent.
+  std::chrono::milliseconds overload_timeout{5000};
   /// Reconnects to known members that are down: exponential backoff with
   /// 20% jitter between these bounds.
   std::chrono::milliseconds reconnect_initial{100};

@@ -58,6 +58,9 @@ struct Envelope : MailboxLink {
   }
 
   Kind kind;
+  /// A cast or send that came from another node: counted against the
+  /// receiver's limit for such messages (its backpressure, DESIGN §6).
+  bool from_peer = false;
   Pid from;
   std::uint64_t ref = 0;
   Term term;

@@ -24,6 +24,11 @@ class NodeInternals {
   /// from another node carries. False if `to` is not a live local process.
   /// Thread: any.
   static bool deliver_local(Node& n, Pid to, Envelope* e);
+  /// As deliver_local, for a cast or send that came over route `route` (a
+  /// connection): counted against `limit` messages from other nodes in the
+  /// target's mailbox, past which the router is told to hold the route's
+  /// senders back (Router::tell_backpressure). Thread: any.
+  static bool deliver_from_peer(Node& n, Pid to, Envelope* e, std::uint64_t route, std::int64_t limit);
   /// A call from `caller` on another node to local process `to`; `done`
   /// answers it (reply, crash, exit or node stop). Thread: any.
   static void call_local(Node& n, Pid to, Pid caller, Term request, Node::Completion done);

@@ -40,6 +40,11 @@ class Router {
   /// signal noconnection / noproc to `local`).
   virtual void link(Pid local, Pid remote) = 0;
   virtual void unlink(Pid local, Pid remote) = 0;
+  /// Local process `local` holds too many messages from route `route` (a
+  /// connection, see NodeInternals::deliver_from_peer) when `full`, or has
+  /// room again: the router tells that peer, whose senders then wait.
+  /// Called under the process's links lock: must not call back into it.
+  virtual void tell_backpressure(Pid local, std::uint64_t route, bool full) = 0;
 };
 
 }  // namespace noexpp
