@@ -52,13 +52,15 @@ def _target_pid(c: WireClient, ref: Any) -> Pid:
     return Pid(c.peer_id, c.peer_creation, _serial(ref))
 
 
-def _wait_for_log(capfd: pytest.CaptureFixture[str], text: str, timeout: float = TIMEOUT) -> str:
-    """Reads the engine's stderr until `text` shows up; returns what was read."""
+def _wait_for_log(capfd: pytest.CaptureFixture[str], text: str, timeout: float = TIMEOUT,
+                  context: str = "") -> str:
+    """Reads the engine's stderr until `text` shows up; returns what was read.
+    ``context`` is added to the failure message."""
     seen = ""
     deadline = time.monotonic() + timeout
     while text not in seen:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the log never said {text!r}; it said:\n{seen[-3000:]}")
+            raise AssertionError(f"the log never said {text!r}{context}; it said:\n{seen[-3000:]}")
         seen += capfd.readouterr().err
         time.sleep(0.02)  # polling a captured stream; the wait is bounded above
     return seen
@@ -83,8 +85,11 @@ def test_envelope_without_a_reason_closes_only_that_connection(
     if shape == "nil_reason":
         items.append(None)
     c.send(items)
-    c.expect_closed(CLOSE_BOUND)
-    _wait_for_log(capfd, "the reason is missing")
+    frames = c.expect_closed(CLOSE_BOUND)
+    # Seen once in CI: closed, but never logged (cause unknown); the frames
+    # read before the close, and the members, say more next time.
+    _wait_for_log(capfd, "the reason is missing",
+                  context=f" (frames before the close: {frames}; members: {served.target.nodes()})")
     assert victim.alive and victim.call("get", timeout=TIMEOUT) == 3
     served.assert_still_serving(bystander)
     bystander.close()
