@@ -100,15 +100,23 @@ def vm_rss_mb(os_pid: int) -> float:
 
 # --- the mailbox bound, two nodes in this interpreter ------------------------------
 
-def test_a_cast_flood_to_a_stuck_remote_process_raises_mailbox_full_and_loses_nothing(
-        make_cluster_node: Callable[..., noexpp.Node], gate_name: str) -> None:
-    # Only the receiver's limit counts for the mailbox, only the sender's
-    # timeout for the wait: each node gets the other setting at its default.
+def _sender_and_stuck_receiver(make_cluster_node: Callable[..., noexpp.Node],
+                               gate_name: str) -> tuple[noexpp.Node, noexpp.Node, Any]:
+    """alpha (overload_timeout 0.3 s) and beta (remote_mailbox_limit 50), and
+    a counter on beta whose first cast waits for the gate. Only the
+    receiver's limit counts for the mailbox, only the sender's timeout for
+    the wait: each node gets the other setting at its default."""
     a = make_cluster_node("alpha", overload_timeout=0.3)
     b = make_cluster_node("beta", seeds=[a.id], remote_mailbox_limit=50)
     wait_members_up([a, b])
     stuck = a.spawn_remote(b.id, bp.GATED_COUNTER, gate_name)
     assert stuck.call("ping", timeout=TIMEOUT) == "pong"
+    return a, b, stuck
+
+
+def test_a_cast_flood_to_a_stuck_remote_process_raises_mailbox_full_and_loses_nothing(
+        make_cluster_node: Callable[..., noexpp.Node], gate_name: str) -> None:
+    a, b, stuck = _sender_and_stuck_receiver(make_cluster_node, gate_name)
 
     sent, error, took = cast_until_refused(stuck, "work")
     print(f"stuck process: {sent} casts went through before MailboxFull")
@@ -134,12 +142,8 @@ def test_a_cast_flood_to_a_stuck_remote_process_raises_mailbox_full_and_loses_no
 
 def test_a_full_remote_mailbox_holds_back_only_casts_to_that_process(
         make_cluster_node: Callable[..., noexpp.Node], gate_name: str) -> None:
-    a = make_cluster_node("alpha", overload_timeout=0.3)
-    b = make_cluster_node("beta", seeds=[a.id], remote_mailbox_limit=50)
-    wait_members_up([a, b])
-    stuck = a.spawn_remote(b.id, bp.GATED_COUNTER, gate_name)
+    a, b, stuck = _sender_and_stuck_receiver(make_cluster_node, gate_name)
     other = a.spawn_remote(b.id, bp.GATED_COUNTER, None)
-    assert stuck.call("ping", timeout=TIMEOUT) == "pong"
 
     sent, error = cast_in_step_until_refused(
         stuck, "work", lambda: other.call("ping", timeout=TIMEOUT))
