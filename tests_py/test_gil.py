@@ -1,5 +1,5 @@
 """The GIL and blocking waits: ref.call releases the GIL while it waits, and
-Ctrl-C (SIGINT) interrupts a waiting call."""
+Ctrl-C (SIGINT) interrupts a waiting call, and only the caller."""
 
 from __future__ import annotations
 
@@ -166,3 +166,76 @@ def test_keyboard_interrupt_stops_a_waiting_call() -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+# The caller's thread runs an idle callee's handler itself ("caller runs"),
+# so a Ctrl-C may come while the main thread is inside the callee. The
+# handler presses Ctrl-C on its own process `presses` times (os.kill on
+# the main thread is delivered before the next bytecode, as a terminal's
+# Ctrl-C would be), then does more work: the place a KeyboardInterrupt
+# would land if it were delivered into the handler.
+CALLER_RUNS_INTERRUPT_SCRIPT = textwrap.dedent(
+    """
+    import os
+    import signal
+    import sys
+    import threading
+    import noexpp
+
+    class Counter(noexpp.GenServer):
+        def init(self):
+            self.handled = 0
+
+        def handle_call(self, presses, caller):
+            if presses == "count":
+                return self.handled
+            print("inline", threading.current_thread() is threading.main_thread(), flush=True)
+            for _ in range(presses):
+                os.kill(os.getpid(), signal.SIGINT)
+            sum(range(100000))
+            self.handled += 1
+            return "handled"
+
+    with noexpp.Node("caller-runs") as node:
+        ref = node.spawn(Counter)
+        try:
+            print("returned", ref.call(int(sys.argv[1]), timeout=60.0), flush=True)
+        except KeyboardInterrupt:
+            print("caller interrupted", flush=True)
+        print("alive", ref.alive, flush=True)
+        if ref.alive:
+            print("count", ref.call("count", timeout=60.0), flush=True)
+    """
+)
+
+
+def run_caller_runs_script(presses: int) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", CALLER_RUNS_INTERRUPT_SCRIPT, str(presses)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = done.stdout.split("\n")
+    assert done.returncode == 0, (lines, done.stderr)
+    assert "inline True" in lines, ("the handler did not run on the caller's thread", lines)
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX")
+def test_ctrl_c_while_the_caller_runs_the_handler_interrupts_only_the_caller() -> None:
+    lines = run_caller_runs_script(presses=1)
+    # The handler ran to its end (its state kept), the caller got the interrupt.
+    assert "caller interrupted" in lines, lines
+    assert "alive True" in lines, lines
+    assert "count 1" in lines, lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX")
+def test_a_second_ctrl_c_breaks_into_a_handler_the_caller_runs() -> None:
+    # The way out of a handler that never returns: the second Ctrl-C is
+    # not held, so that process crashes, and the caller is interrupted.
+    lines = run_caller_runs_script(presses=2)
+    assert "caller interrupted" in lines, lines
+    assert "alive False" in lines, lines

@@ -3,16 +3,9 @@
 #include <Python.h>
 
 #include "core/internal/node_internals.hpp"
+#include "main_thread_interrupts.hpp"
 
 namespace noexpp::py {
-
-namespace {
-unsigned long main_thread_id = 0;
-}
-
-void remember_main_thread() {
-  main_thread_id = pyb::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
-}
 
 bool python_alive() {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -44,15 +37,24 @@ void BatchGil::acquire() {
     held_->inc_ref();
     kept = true;
   }
+  // The main thread runs a batch only for a caller blocked on it ("caller
+  // runs"): a Ctrl-C meanwhile is that caller's, not this process's.
+  holds_interrupts_ = on_main_thread();
+  if (holds_interrupts_) begin_handler_on_main_thread();
 }
 
-void BatchGil::release() { held_.reset(); }
+void BatchGil::release() {
+  if (!held_) return;
+  held_.reset();
+  if (holds_interrupts_) end_handler_on_main_thread();
+  holds_interrupts_ = false;
+}
 
 CallOutcome wait_for_outcome(Node& node, CallWaiter& waiter, std::uint64_t ref) {
   using namespace std::chrono;
   // Only the main thread runs signal handlers (PyErr_CheckSignals is a no-op
   // elsewhere), so only it needs to wake up in slices.
-  const bool main_thread = PyThread_get_thread_ident() == main_thread_id;
+  const bool main_thread = on_main_thread();
   for (;;) {
     const auto slice = main_thread ? steady_clock::now() + milliseconds(100) : kNoDeadline;
     bool done = without_gil([&] {

@@ -16,9 +16,6 @@ namespace noexpp::py {
 
 namespace pyb = pybind11;
 
-/// Records the main thread (module import). Thread: GIL held.
-void remember_main_thread();
-
 /// Holds a Python object in a place that may be destroyed without the GIL
 /// (engine structures such as a process's awaited-call continuations).
 class GilObject {
@@ -56,6 +53,7 @@ class BatchGil {
 
  private:
   std::optional<pyb::gil_scoped_acquire> held_;
+  bool holds_interrupts_ = false;  // a batch on the main thread (main_thread_interrupts.hpp)
 };
 
 template <class F>

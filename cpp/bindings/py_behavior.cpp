@@ -6,6 +6,7 @@
 #include "time_convert.hpp"
 
 #include "errors.hpp"
+#include "main_thread_interrupts.hpp"
 #include "noexpp/node.hpp"
 #include "py_types.hpp"
 #include "python_types.hpp"
@@ -39,11 +40,11 @@ void PyBehavior::rethrow_python_error(pyb::error_already_set& e) {
   std::string message = pyb::str(e.value());
   std::string traceback = format_traceback(e.type(), e.value(), e.trace());
   if (e.matches(PyExc_KeyboardInterrupt)) {
-    // Ctrl-C landed in a handler that a blocked caller was running on the
-    // main thread ("caller runs"): the process crashes as any interrupted
-    // code would, and the interrupt is handed back to the caller. (Last:
-    // PyObject_Str checks signals and would raise it again right here.)
-    PyErr_SetInterrupt();
+    // A second Ctrl-C broke into a handler that a blocked caller was running
+    // on the main thread (main_thread_interrupts.hpp): the process crashes
+    // as any interrupted code would, and the interrupt goes back to the
+    // caller when the batch ends.
+    interrupt_caller_after_batch();
   }
   throw HandlerError(std::move(type), message, std::move(traceback));
 }
