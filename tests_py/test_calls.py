@@ -22,6 +22,15 @@ def test_call_times_out(node: noexpp.Node) -> None:
     assert ref.call("get", timeout=TIMEOUT) == ("fresh", "get")
 
 
+def test_a_zero_timeout_is_refused_with_value_error(node: noexpp.Node) -> None:
+    # One rule for local and remote targets (test_cluster_remote has the
+    # remote one): a call needs time for its answer.
+    ref = node.spawn(Holder)
+    with pytest.raises(ValueError, match="timeout must be > 0"):
+        ref.call("get", timeout=0)
+    assert ref.call("get", timeout=TIMEOUT) == ("fresh", "get")
+
+
 def test_late_reply_after_timeout_is_dropped(node: noexpp.Node) -> None:
     ref = node.spawn(Holder)
     for _ in range(3):

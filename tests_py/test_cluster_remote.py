@@ -225,6 +225,14 @@ def test_remote_call_times_out_with_call_timeout(pair: Any) -> None:
     assert ref.call("after", timeout=TIMEOUT) == "after"
 
 
+def test_a_zero_timeout_is_refused_for_a_remote_call_as_for_a_local_one(pair: Any) -> None:
+    a, b = pair
+    ref = a.spawn_remote(b.id, ECHO)
+    with pytest.raises(ValueError, match="timeout must be > 0"):
+        ref.call("now", timeout=0)
+    assert ref.call("after", timeout=TIMEOUT) == "after"
+
+
 def test_remote_monitor_delivers_down_with_the_exit_reason(pair: Any, remote_probe: str) -> None:
     a, b = pair
     collector = Collector(a)

@@ -74,6 +74,7 @@ void raise_error(const Error& e) {
 pyb::object call_failure(const CallOutcome& o, const std::string& target) {
   // The engine words the message; NoProcess and ProcessCrashed also carry the reason.
   const auto e = o.error(target);
+  if (o.status == Errc::invalid_argument) return pyb::module_::import("builtins").attr("ValueError")(e.detail);
   const char* cls = core_error_class(o.status);
   if (o.status == Errc::no_process || o.status == Errc::process_crashed)
     return error_class(cls)(e.detail, pyb::cast(o.reason));

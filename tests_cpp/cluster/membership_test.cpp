@@ -1,6 +1,10 @@
 // Membership over real TCP on 127.0.0.1: the handshake, the full mesh from
 // one seed, node_up / node_down once per incident, graceful leave,
 // failure detection, fault injection and incarnations.
+#include <asio.hpp>
+#include <future>
+#include <thread>
+
 #include "cluster_test_support.hpp"
 
 namespace noexpp::test {
@@ -67,6 +71,32 @@ TEST_F(MembershipTest, connecting_to_a_port_nobody_listens_on_fails_with_no_conn
   auto r = cluster::cluster_of(*a)->connect_wait("ghost@127.0.0.1:1", kWait);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::no_connection);
+}
+
+TEST_F(MembershipTest, a_hostname_id_is_resolved_and_dialled_and_an_unknown_one_fails_with_no_connection) {
+  // A plain listener stands for the peer: the dial reaches it only if
+  // "localhost" was resolved (on asio's resolver thread).
+  asio::io_context io;
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::promise<void> accepted;
+  listener.async_accept([&](const std::error_code& e, asio::ip::tcp::socket) {
+    if (!e) accepted.set_value();
+  });
+  std::thread net([&] { io.run(); });
+  auto a = make_cluster_node("alpha");
+  auto c = cluster::cluster_of(*a);
+  std::thread dialler([&] {
+    (void)c->connect_wait("ghost@localhost:" + std::to_string(listener.local_endpoint().port()), kWait);
+  });
+  EXPECT_EQ(accepted.get_future().wait_for(kWait), std::future_status::ready);
+  auto r = c->connect_wait("ghost@no-such-host.invalid:4370", kWait);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::no_connection);
+  EXPECT_NE(r.error().detail.find("cannot resolve host"), std::string::npos) << r.error().to_string();
+  a->stop();  // ends the dial to the listener
+  dialler.join();
+  io.stop();
+  net.join();
 }
 
 TEST_F(MembershipTest, graceful_leave_reports_node_down_with_reason_shutdown_once) {

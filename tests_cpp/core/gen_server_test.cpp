@@ -507,6 +507,15 @@ TEST_F(GenServerTest, stop_process_times_out_on_a_busy_process) {
 
 // ---- call failures ---------------------------------------------------------
 
+TEST_F(GenServerTest, a_call_with_a_zero_timeout_is_an_invalid_argument) {
+  Pid p = spawn(fn_server(Handlers{}));
+  auto o = node_->call(p, "anything", Duration::zero());
+  EXPECT_EQ(o.status, Errc::invalid_argument) << testing::PrintToString(o);
+  EXPECT_NE(o.detail.find("timeout"), std::string::npos) << o.detail;
+  EXPECT_EQ(node_->open_calls(), 0u);
+  EXPECT_TRUE(node_->alive(p));
+}
+
 TEST_F(GenServerTest, call_timeout_then_late_reply_is_dropped) {
   auto held = std::make_shared<std::optional<From>>();
   Handlers h;

@@ -123,7 +123,8 @@ class Node : public std::enable_shared_from_this<Node> {
   /// wait the same way and return false where this returns an error.
   Result<bool> send_message(Pid to, Term message, bool as_cast);
   /// Blocking call; on an engine thread a spare thread stands in meanwhile.
-  /// The engine times it out (a timeout fires up to 10 ms late).
+  /// The engine times it out (a timeout fires up to 10 ms late); a timeout
+  /// of zero or less is Errc::invalid_argument, wherever the target is.
   CallOutcome call(Pid to, Term request, Duration timeout = kDefaultCallTimeout);
   /// Non-blocking call: `done` runs exactly once, on some engine thread (or
   /// inline when the call fails at once). Returns the call's reference, or 0

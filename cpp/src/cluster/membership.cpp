@@ -103,22 +103,39 @@ void Membership::dial(Peer& p) {
     return;
   }
   auto id = parse_node_id(p.id);
+  p.dialing = true;
   std::error_code ec;
   auto address = asio::ip::make_address(id.value().host, ec);
-  asio::ip::tcp::endpoint ep;
-  if (!ec) {
-    ep = {address, id.value().port};
-  } else {
-    asio::ip::tcp::resolver resolver(host_.io());
-    auto found = resolver.resolve(id.value().host, std::to_string(id.value().port), ec);
-    if (ec || found.empty()) {
-      finish_waiters(p, Error{Errc::no_connection, "cannot resolve host of " + p.id + ": " + ec.message()});
-      schedule_redial(p);
-      return;
-    }
-    ep = *found.begin();
-  }
-  p.dialing = true;
+  if (!ec) return connect(p, {asio::ip::tcp::endpoint{address, id.value().port}});
+  // A hostname is resolved on asio's resolver thread, never on this one: a
+  // slow DNS server would stall every peer's frames and heartbeats here. It
+  // is resolved again at every dial (an address may change on restart).
+  auto resolver = std::make_shared<asio::ip::tcp::resolver>(host_.io());
+  auto timer = std::make_shared<asio::steady_timer>(host_.io(), host_.options().handshake_timeout);
+  timer->async_wait([resolver](const std::error_code& e) {
+    if (!e) resolver->cancel();
+  });
+  resolver->async_resolve(
+      id.value().host, std::to_string(id.value().port),
+      [this, &p, resolver, timer](const std::error_code& e, const asio::ip::tcp::resolver::results_type& found) {
+        timer->cancel();
+        if (closing()) {
+          p.dialing = false;
+          return;
+        }
+        if (e || found.empty()) {
+          p.dialing = false;
+          const std::string why = e == asio::error::operation_aborted ? "timed out" : e ? e.message() : "no address";
+          log().debug("node {}: cannot resolve the host of {}: {}", local_id(), p.id, why);
+          finish_waiters(p, Error{Errc::no_connection, "cannot resolve host of " + p.id + ": " + why});
+          schedule_redial(p);
+          return;
+        }
+        connect(p, {found.begin(), found.end()});  // each address in turn
+      });
+}
+
+void Membership::connect(Peer& p, std::vector<asio::ip::tcp::endpoint> endpoints) {
   auto socket = std::make_shared<asio::ip::tcp::socket>(host_.io());
   auto timer = std::make_shared<asio::steady_timer>(host_.io(), host_.options().handshake_timeout);
   timer->async_wait([socket](const std::error_code& e) {
@@ -127,7 +144,7 @@ void Membership::dial(Peer& p) {
       socket->close(ignored);
     }
   });
-  socket->async_connect(ep, [this, &p, socket, timer](const std::error_code& e) {
+  asio::async_connect(*socket, endpoints, [this, &p, socket, timer](const std::error_code& e, const asio::ip::tcp::endpoint&) {
     timer->cancel();
     if (closing()) {
       p.dialing = false;

@@ -62,7 +62,10 @@ class Membership {
  private:
   struct Peer;
   Peer& peer(const std::string& id);
+  /// Resolves the peer's host (off this thread) and connects to it.
   void dial(Peer& p);
+  /// Connects to the first of `endpoints` that answers, then handshakes.
+  void connect(Peer& p, std::vector<asio::ip::tcp::endpoint> endpoints);
   void schedule_redial(Peer& p);
   void finish_waiters(Peer& p, const Result<bool>& r);
   void gossip_to(Connection& c);

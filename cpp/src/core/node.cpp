@@ -270,6 +270,11 @@ void Node::State::start_call(Node& node, std::uint64_t ref, Pid to, Term request
   auto& s = *this;
   auto fail_now = [&](CallOutcome o) { PendingCalls::finish_now(std::move(waiter), ref, std::move(o)); };
   if (!node.running()) return fail_now(CallOutcome::failed(Errc::node_stopped));
+  // One rule wherever the target is: a call needs time for its answer. (A
+  // zero deadline would race the answer: a local target run on this very
+  // thread always won, a remote one mostly lost.)
+  if (timeout <= Duration::zero())
+    return fail_now(CallOutcome::failed(Errc::invalid_argument, {}, "a call's timeout must be > 0 (None / kInfinity: no limit)"));
   auto* cur = Process::current();
   if (cur && cur->pid() == to) return fail_now(CallOutcome::failed(Errc::self_call));
   if (cur && cur->abandoned()) return fail_now(CallOutcome::failed(Errc::no_process, ExitReason::killed()));
