@@ -33,6 +33,29 @@ BehaviorFactory PyBehavior::factory_for(pyb::handle cls) {
   return [keep]() -> std::unique_ptr<GenServer> { return std::make_unique<PyBehavior>(keep->get().ptr()); };
 }
 
+void PyBehavior::begin_batch() {
+  gil_.acquire();
+  batch_thread_ = PyThread_get_thread_ident();
+}
+
+void PyBehavior::end_batch() {
+  // An interrupt that did not land yet must not hit whatever this thread
+  // runs next (another process's handler).
+  if (interrupt_aimed_) PyThreadState_SetAsyncExc(batch_thread_, nullptr);
+  interrupt_aimed_ = false;
+  batch_thread_ = 0;
+  gil_.release();
+}
+
+void PyBehavior::interrupt_abandoned_handler() {
+  with_gil([&] {
+    if (batch_thread_ == 0 || interrupt_aimed_) return;
+    // Aimed while this process's batch holds (or waits for) the GIL on that
+    // thread: end_batch, under the GIL too, takes it back if it did not land.
+    interrupt_aimed_ = PyThreadState_SetAsyncExc(batch_thread_, python_types().errors.attr("ProcessKilled").ptr()) == 1;
+  });
+}
+
 std::shared_ptr<Node> PyBehavior::node_ptr() const { return node().shared_from_this(); }
 
 void PyBehavior::rethrow_python_error(pyb::error_already_set& e) {

@@ -28,8 +28,11 @@ class PyBehavior final : public GenServer {
   void handle_continue(const Term& arg) override;
   void terminate(const ExitReason& reason) override;
   std::string behavior_name() const override { return name_; }
-  void begin_batch() override { gil_.acquire(); }
-  void end_batch() override { gil_.release(); }
+  void begin_batch() override;
+  void end_batch() override;
+  /// Raises noexpp.ProcessKilled in the thread still inside this process's
+  /// Python handler, if it is (Python checks for it between bytecodes).
+  void interrupt_abandoned_handler() override;
 
   /// The factory that makes PyBehaviors of `cls` (kept alive by the factory).
   static BehaviorFactory factory_for(pybind11::handle cls);
@@ -49,6 +52,10 @@ class PyBehavior final : public GenServer {
   std::string name_;
   std::unique_ptr<GilObject> instance_;
   BatchGil gil_;
+  // The thread inside a batch (Python's ident, 0 between batches), and
+  // whether ProcessKilled was aimed at it; both read and written with the GIL.
+  unsigned long batch_thread_ = 0;
+  bool interrupt_aimed_ = false;
 };
 
 }  // namespace noexpp::py

@@ -64,7 +64,7 @@ __all__ = [
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
-    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
+    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull", "ProcessKilled",
 ]
 
 

@@ -124,3 +124,13 @@ class MailboxFull(Overloaded):
     node's ``overload_timeout``: that node said the process's mailbox is over
     its limit for messages from other nodes (``remote_mailbox_limit``) and
     has not drained since. The message was not sent."""
+
+
+class ProcessKilled(BaseException):
+    """Raised inside the Python handler of a process that was killed while
+    the handler ran (``ref.kill()``, a supervisor's brutal kill, a node's
+    stop past its grace): the process is already dead for everyone, and this
+    cuts its abandoned handler short at the next Python bytecode. A
+    ``BaseException``, as ``KeyboardInterrupt`` is, so that ``except
+    Exception`` in the handler does not swallow it. A handler blocked in C
+    (a lock, a socket) is not interrupted; its thread stays behind."""

@@ -147,6 +147,13 @@ class GenServer {
   // for one batch of messages). Thread: the process's own run.
   virtual void begin_batch() {}
   virtual void end_batch() {}
+  /// The process was killed while a handler ran: it is dead for everyone,
+  /// and the thread still inside the handler is abandoned. A behavior that
+  /// can cut that handler short does so here (PyBehavior raises an
+  /// asynchronous exception into its Python code); the default does
+  /// nothing. Thread: an engine thread other than the handler's, which may
+  /// have left the handler (or this process's batch) meanwhile.
+  virtual void interrupt_abandoned_handler() {}
 
  private:
   friend class Process;

@@ -83,8 +83,12 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Stops every process within `grace`, then the modules, then the engine
   /// threads: first the processes no supervisor owns (shutdown, terminate
   /// called, newest first; supervisors stop their own children in reverse
-  /// order), then whatever is left. Spawns fail from the start of stop.
-  /// Idempotent. Thread: any (from an engine thread it finishes on another thread).
+  /// order), then whatever is left; what still runs at the end of the
+  /// grace is killed. Returns within `grace` plus half a second, even with
+  /// a handler that never returns (its thread is left behind, and the node
+  /// is then kept for the life of the OS process). Spawns fail from the
+  /// start of stop. Idempotent. Thread: any (from an engine thread it
+  /// finishes on another thread).
   void stop(Duration grace = std::chrono::seconds(5));
   bool running() const;
   /// Stops the node as a crash looks to its peers: the modules abort first
@@ -190,6 +194,9 @@ class Node : public std::enable_shared_from_this<Node> {
   friend class Process;
   friend class NodeInternals;
   explicit Node(NodeOptions options);
+  /// Keeps a stopped node for the life of the OS process: an engine thread
+  /// left inside a killed process's handler may still touch it.
+  static void keep_forever(std::shared_ptr<Node> node);
 
   struct State;
   std::unique_ptr<State> s_;

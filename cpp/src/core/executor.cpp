@@ -30,27 +30,49 @@ Executor::Executor(int threads) : guard_(asio::make_work_guard(io_)), threads_(t
 Executor::~Executor() { stop(); }
 
 void Executor::start() {
-  for (int i = 0; i < threads_; ++i) core_.emplace_back([this] { run_core(); });
+  std::lock_guard lk(spare_mu_);
+  for (int i = 0; i < threads_; ++i) running_.insert(core_.emplace_back([this] { run_core(); }).get_id());
 }
 
-void Executor::stop() {
+std::size_t Executor::stop(std::chrono::steady_clock::time_point deadline) {
   {
     std::lock_guard lk(spare_mu_);
-    if (stopping_) return;
+    if (stopping_) return 0;
     stopping_ = true;
   }
   spare_cv_.notify_all();
   guard_.reset();
   io_.stop();
-  for (auto& t : core_)
-    if (t.joinable()) t.join();
-  std::vector<std::thread> spare;
+  std::vector<std::thread> threads;
   {
-    std::lock_guard lk(spare_mu_);
-    spare.swap(spare_);
+    std::unique_lock lk(spare_mu_);
+    ended_cv_.wait_until(lk, deadline, [&] { return running_.empty(); });
+    threads = std::move(core_);
+    for (auto& t : spare_) threads.push_back(std::move(t));
+    spare_.clear();
   }
-  for (auto& t : spare)
-    if (t.joinable()) t.join();
+  std::size_t detached = 0;
+  for (auto& t : threads) {
+    if (!t.joinable()) continue;
+    bool ended;
+    {
+      std::lock_guard lk(spare_mu_);
+      ended = !running_.contains(t.get_id());
+    }
+    if (ended || deadline == std::chrono::steady_clock::time_point::max()) {
+      t.join();
+    } else {
+      t.detach();
+      ++detached;
+    }
+  }
+  return detached;
+}
+
+void Executor::thread_ended() {
+  std::lock_guard lk(spare_mu_);
+  running_.erase(std::this_thread::get_id());
+  ended_cv_.notify_all();
 }
 
 void Executor::post(std::function<void()> f, bool run_next) {
@@ -109,6 +131,7 @@ void Executor::run_core() {
   tl_executor = this;
   io_.run();
   tl_executor = nullptr;
+  thread_ended();
 }
 
 void Executor::run_spare(std::size_t index) {
@@ -125,6 +148,7 @@ void Executor::run_spare(std::size_t index) {
     if (io_.stopped()) break;
   }
   tl_executor = nullptr;
+  thread_ended();
 }
 
 void Executor::enter_blocking() {
@@ -138,7 +162,7 @@ void Executor::lend_capacity() {
   if (stopping_) return;
   ++blocked_;
   if (spare_.size() < blocked_) {
-    spare_.emplace_back([this, i = spare_.size()] { run_spare(i); });
+    running_.insert(spare_.emplace_back([this, i = spare_.size()] { run_spare(i); }).get_id());
   } else {
     spare_cv_.notify_all();
   }

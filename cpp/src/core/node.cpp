@@ -39,6 +39,9 @@ bool from_abandoned_handler() {
   return cur && cur->abandoned();
 }
 
+// What a stop may take past its grace: goodbyes, the last events, joins.
+constexpr auto kStopTail = std::chrono::milliseconds(500);
+
 Deadline deadline_after(Duration timeout) {
   return timeout == kInfinity ? kNoDeadline : std::chrono::steady_clock::now() + timeout;
 }
@@ -129,12 +132,15 @@ void Node::stop(Duration grace) {
     std::thread([self = shared_from_this(), grace] { self->stop(grace); }).detach();
     return;
   }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
   if (s_->running.load()) {
-    const auto deadline = std::chrono::steady_clock::now() + grace;
     // Roots first: a supervisor stops its own children, in reverse start
     // order, and must not see them exit under it. Then whatever is left.
     s_->stop_processes(*this, [&](const Process& p) { return p.parent().is_nil() || !alive(p.parent()); }, deadline);
     s_->stop_processes(*this, [](const Process&) { return true; }, deadline);
+    // Past the grace, as a supervisor's brutal_kill: whatever still runs
+    // (a handler that never returns) is killed, dead for everyone at once.
+    for (auto& p : s_->table.snapshot()) kill(p->pid());
   }
   // Peers hear goodbye (unless aborted) once the processes, which may still
   // have sent them exit signals, are gone.
@@ -142,15 +148,36 @@ void Node::stop(Duration grace) {
   for (auto it = s_->modules.rbegin(); it != s_->modules.rend(); ++it) (*it)->stop(graceful);
   // The events of this shutdown (children and supervisors stopping) reach
   // subscribers before the threads that deliver them stop.
-  s_->events.flush(std::chrono::seconds(1));
+  // The grace bounds the whole stop; what comes after it gets a short
+  // tail, so that a stop past its grace still says goodbye and reports.
+  const auto tail = std::max(deadline, std::chrono::steady_clock::now() + kStopTail);
+  s_->events.flush(std::chrono::duration_cast<std::chrono::milliseconds>(tail - std::chrono::steady_clock::now()));
   s_->running.store(false, std::memory_order_release);
   s_->calls.fail_all(Errc::node_stopped);
   s_->timers.cancel_all();
-  s_->executor.stop();
+  // A thread inside the handler of a killed process may never come back;
+  // it is left behind, and so is the node it may still touch when it does
+  // (kept for the life of the OS process). From a destructor there is no
+  // owner left to keep, so that stop waits for it.
+  auto self = weak_from_this().lock();
+  const auto stuck = s_->executor.stop(self ? tail : std::chrono::steady_clock::time_point::max());
+  if (stuck) {
+    keep_forever(std::move(self));
+    log().warn("node {} stopped with {} engine threads still inside handlers of killed processes; "
+               "they are left behind, with the node's memory", s_->id, stuck);
+    return;
+  }
   s_->timers.clear();
   auto left = process_count();
   if (left) log().warn("node {} stopped with {} processes that did not exit in time", s_->id, left);
   log().debug("node {} stopped", s_->id);
+}
+
+void Node::keep_forever(std::shared_ptr<Node> node) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::shared_ptr<Node>>();  // never freed: reachable, not a leak
+  std::lock_guard lk(mu);
+  kept->push_back(std::move(node));
 }
 
 void Node::abort() {

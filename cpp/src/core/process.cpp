@@ -242,6 +242,13 @@ bool Process::guarded(F&& f) {
     continue_.reset();
     return true;
   }
+  if (crash && abandoned()) {
+    // Killed while the handler ran: what it raised since (ProcessKilled,
+    // aimed at it) is no crash; the process died of the kill.
+    log().debug("process {} ({}): abandoned handler ended with {}", pid_.to_string(), behavior_name(), crash->to_string());
+    exit(*crash, true);
+    return false;
+  }
   if (crash) {
     log().error("process {} ({}{}{}) crashed: {}; last message: {}{}{}", pid_.to_string(), behavior_name(),
                 name_.empty() ? "" : ", name ", name_, crash->to_string(), crash->last_message,
@@ -420,6 +427,7 @@ void Process::die_from_signal(const FatalSignal& f) {
       });
   if (!claimed) return;
   abandoned_.store(true, std::memory_order_release);
+  const bool was_running = run_state_.load(std::memory_order_acquire) != 0;
   // Senders held back by its full mailbox go on (their messages to it are dropped).
   if (backpressure_.load(std::memory_order_seq_cst)) release_backpressure();
   // Dead for everyone at once: its pid is gone (above), its name is free...
@@ -434,7 +442,8 @@ void Process::die_from_signal(const FatalSignal& f) {
   // Monitors, links and callers hear of it on an engine thread (this may be
   // the network thread, or a thread holding the GIL).
   node_.s_->executor.post([self = shared_from_this(), reason = f.reason, monitors = std::move(monitors),
-                           links = std::move(links)]() mutable {
+                           links = std::move(links), was_running]() mutable {
+    if (was_running) self->behavior_->interrupt_abandoned_handler();
     // Calls queued for it, which its run may not get to for a long time.
     const auto status = reason.is_abnormal() ? Errc::process_crashed : Errc::no_process;
     self->node_.s_->calls.fail_target(self->pid_, CallOutcome::failed(status, reason));

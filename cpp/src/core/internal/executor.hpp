@@ -2,12 +2,14 @@
 /// The engine threads of one node: an Asio io_context run by a fixed pool,
 /// plus spare threads that stand in while an engine thread is blocked.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <asio/executor_work_guard.hpp>
@@ -23,8 +25,12 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   void start();
-  /// Stops the io_context and joins every thread. Thread: not an engine thread.
-  void stop();
+  /// Stops the io_context and joins every thread that ends by `deadline`.
+  /// One that does not (it is inside the handler of a killed process that
+  /// never returns) is detached, and counted in the result: the caller must
+  /// then keep whatever that thread may touch alive for good (Node::stop
+  /// keeps the node). Thread: not an engine thread.
+  std::size_t stop(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
   asio::io_context& io() { return io_; }
   int threads() const { return threads_; }
@@ -76,6 +82,7 @@ class Executor {
   void flush_runnext();
   void run_core();
   void run_spare(std::size_t index);
+  void thread_ended();
   void enter_blocking();
   void leave_blocking();
 
@@ -87,6 +94,8 @@ class Executor {
   std::condition_variable spare_cv_;
   std::vector<std::thread> spare_;
   std::size_t blocked_ = 0;  // guarded by spare_mu_
+  std::unordered_set<std::thread::id> running_;  // threads not yet ended; guarded by spare_mu_
+  std::condition_variable ended_cv_;
   bool stopping_ = false;    // guarded by spare_mu_
 };
 
