@@ -28,6 +28,7 @@ from .errors import (
     NoProcess,
     Overloaded,
     ProcessCrashed,
+    ProcessKilled,
     SupervisorNotRunning,
 )
 from .gen_server import (
@@ -64,7 +65,8 @@ __all__ = [
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
-    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull", "ProcessKilled",
+    "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
+    "ProcessKilled",
 ]
 
 
