@@ -16,7 +16,7 @@ case "$mode" in
   long) limit=(-runs="${2:-10000000}") ;;
   *) echo "usage: $0 short | long [runs]" >&2; exit 2 ;;
 esac
-targets=(${FUZZ_TARGETS:-fuzz_term_codec fuzz_frame fuzz_frame_validation})
+targets=(${FUZZ_TARGETS:-fuzz_term_codec fuzz_frame fuzz_frame_validation fuzz_handshake})
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/noexpp-ccache}"
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true

@@ -6,6 +6,7 @@
 
 #include "core/internal/log.hpp"
 #include "cluster/handshake_crypto.hpp"
+#include "cluster/handshake_messages.hpp"
 #include "noexpp/cluster/node_id.hpp"
 
 namespace noexpp::cluster {
@@ -18,42 +19,32 @@ struct ConnectionEnded {
 
 [[noreturn]] void fail(CloseReason::Kind kind, std::string text) { throw ConnectionEnded{{kind, std::move(text)}}; }
 
-const std::string& string_item(const Frame& f, std::size_t i, const char* what) {
-  const Term& t = f.at(i);
-  if (t.is_string()) return t.as_string();
-  if (t.is_binary()) {
-    thread_local std::string s;
-    s.assign(t.as_binary().bytes.begin(), t.as_binary().bytes.end());
-    return s;
+/// How a failed handshake ends the connection (the kind membership and
+/// connect() callers act on), by what failed.
+CloseReason::Kind close_kind(const Error& e) {
+  if (e.code.category() != handshake_category()) return CloseReason::Kind::protocol;
+  switch (static_cast<HandshakeErrc>(e.code.value())) {
+    case HandshakeErrc::version_mismatch:
+    case HandshakeErrc::wrong_cookie:
+    case HandshakeErrc::peer_rejected_credentials:
+      return CloseReason::Kind::authentication;
+    case HandshakeErrc::own_node_id:
+    case HandshakeErrc::wrong_node:
+    case HandshakeErrc::peer_rejected:
+      return CloseReason::Kind::closed;
+    case HandshakeErrc::turned_away:
+    case HandshakeErrc::peer_rejected_duplicate:
+      return CloseReason::Kind::duplicate;
+    case HandshakeErrc::ok:
+    case HandshakeErrc::malformed_frame:
+    case HandshakeErrc::unexpected_frame:
+    case HandshakeErrc::bad_node_id:
+      break;
   }
-  fail(CloseReason::Kind::protocol, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not a string");
+  return CloseReason::Kind::protocol;
 }
 
-std::int64_t int_item(const Frame& f, std::size_t i, const char* what) {
-  if (!f.at(i).is_int())
-    fail(CloseReason::Kind::protocol, std::string("malformed ") + to_string(f.kind) + " frame: " + what + " is not an integer");
-  return f.at(i).as_int();
-}
-
-Term bytes_term(const std::string& s) { return Term(Binary{{s.begin(), s.end()}}); }
-
-/// A reject frame's code and text (either may be missing from a hostile peer).
-struct Rejection {
-  std::string code;
-  std::string text;
-};
-Rejection rejection_of(const Frame& f) {
-  return {f.at(0).is_string() ? f.at(0).as_string() : "?", f.at(1).is_string() ? f.at(1).as_string() : ""};
-}
-
-/// Fails with the peer's reason for rejecting the handshake.
-[[noreturn]] void rejected_by(const std::string& peer, const Frame& f, bool duplicate_is_quiet) {
-  const auto r = rejection_of(f);
-  const auto kind = (r.code == "cookie" || r.code == "version") ? CloseReason::Kind::authentication
-                    : (duplicate_is_quiet && r.code == "duplicate") ? CloseReason::Kind::duplicate
-                                                                    : CloseReason::Kind::closed;
-  fail(kind, peer + " rejected the handshake (" + r.code + "): " + r.text);
-}
+CloseReason close_reason(const HandshakeFailure& f) { return {close_kind(f.error), f.error.detail}; }
 
 std::int64_t micros_now() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -187,15 +178,15 @@ asio::awaitable<void> Connection::write_now(FrameKind kind, std::vector<Term> it
 
 void Connection::reject(const char* code, CloseReason why) {
   // Best effort and synchronous: the peer learns why before the close.
-  auto bytes = encode_frame(FrameKind::reject, {Term(code), Term(why.text)}, kHandshakeMaxFrame);
+  auto bytes = encode_frame(FrameKind::reject, Reject{code, why.text}.items(), kHandshakeMaxFrame);
   std::error_code ec;
   if (bytes) asio::write(socket_, asio::buffer(bytes.value()), ec);
   throw ConnectionEnded{std::move(why)};
 }
 
-// The handshake (DESIGN §6). The initiator A and the acceptor B each prove
-// they hold the cookie by an HMAC over the other's fresh nonce and their own
-// id; the roles differ ('A' / 'B') so a proof cannot be reflected back.
+// The handshake (DESIGN §6): what each frame must hold and what to answer
+// is decided by the state machines of cluster/handshake_messages.hpp; here
+// only the frames are read and written.
 //   A -> B  hello     [version, id_a, creation_a, nonce_a, hidden_a]
 //   B -> A  challenge [id_b, creation_b, nonce_b, proof_b(nonce_a)]
 //   A -> B  response  [proof_a(nonce_b)]
@@ -203,82 +194,44 @@ void Connection::reject(const char* code, CloseReason why) {
 // Either side may answer reject [code, text] instead, and closes.
 
 asio::awaitable<void> Connection::handshake_as_initiator() {
-  const auto& opts = host_.options();
-  const std::string nonce_a = random_nonce();
-  std::vector<Term> hello;
-  hello.emplace_back(kProtocolVersion);
-  hello.emplace_back(host_.local_id());
-  hello.emplace_back(static_cast<std::int64_t>(host_.local_creation()));
-  hello.push_back(bytes_term(nonce_a));
-  hello.emplace_back(opts.hidden);
-  co_await write_now(FrameKind::hello, std::move(hello));
-  Frame f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, true);
-  if (f.kind != FrameKind::challenge)
-    fail(CloseReason::Kind::protocol, std::string("handshake: expected challenge, got ") + to_string(f.kind));
-  const std::string id_b = string_item(f, 0, "node id");
-  const auto creation_b = int_item(f, 1, "creation");
-  const std::string nonce_b = string_item(f, 2, "nonce");
-  const std::string proof_b = string_item(f, 3, "proof");
-  if (id_b != peer_id_)
-    reject("identity", {CloseReason::Kind::closed, "dialled " + peer_id_ + " but the node there is " + id_b});
-  if (!proofs_equal(proof_b, handshake_proof(host_.cookie(), 'B', nonce_a, id_b)))
-    reject("cookie", {CloseReason::Kind::authentication,
-                      id_b + " failed the cookie check: its cookie differs from this node's"});
-  peer_creation_ = static_cast<std::uint32_t>(creation_b);
-  std::vector<Term> response;
-  response.push_back(bytes_term(handshake_proof(host_.cookie(), 'A', nonce_b, host_.local_id())));
-  co_await write_now(FrameKind::response, std::move(response));
-  f = co_await read_frame(kHandshakeMaxFrame);
-  // The duplicate rule runs after the proof (only authenticated peers take
-  // part in it), so a duplicate comes here: the quiet tie, as before.
-  if (f.kind == FrameKind::reject) rejected_by(peer_id_, f, true);
-  if (f.kind != FrameKind::welcome)
-    fail(CloseReason::Kind::protocol, std::string("handshake: expected welcome, got ") + to_string(f.kind));
+  InitiatorHandshake hs({host_.local_id(), host_.local_creation(), host_.cookie()}, peer_id_, random_nonce(),
+                        host_.options().hidden);
+  Outgoing hello = hs.hello();
+  co_await write_now(hello.kind, std::move(hello.items));
+  while (hs.state() != HandshakeState::established) {
+    Frame f = co_await read_frame(kHandshakeMaxFrame);
+    Step step = hs.on_frame(f);
+    if (step.failure) {
+      if (step.failure->reject_code.empty()) throw ConnectionEnded{close_reason(*step.failure)};
+      reject(step.failure->reject_code.c_str(), close_reason(*step.failure));
+    }
+    if (hs.state() == HandshakeState::awaiting_welcome) peer_creation_ = static_cast<std::uint32_t>(hs.peer().creation);
+    if (step.send) co_await write_now(step.send->kind, std::move(step.send->items));
+  }
 }
 
 asio::awaitable<void> Connection::handshake_as_acceptor() {
-  Frame f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind != FrameKind::hello)
-    fail(CloseReason::Kind::protocol, std::string("handshake: expected hello, got ") + to_string(f.kind));
-  const auto version = int_item(f, 0, "version");
-  const std::string id_a = string_item(f, 1, "node id");
-  const auto creation_a = int_item(f, 2, "creation");
-  const std::string nonce_a = string_item(f, 3, "nonce");
-  peer_hidden_ = f.at(4).is_bool() && f.at(4).as_bool();
-  if (version != kProtocolVersion)
-    reject("version", {CloseReason::Kind::authentication,
-                       id_a + " speaks protocol version " + std::to_string(version) + ", this node " +
-                           std::to_string(kProtocolVersion)});
-  if (auto id = parse_node_id(id_a); !id)
-    reject("identity", {CloseReason::Kind::protocol, "hello with a bad node id: " + id.error().detail});
-  // Stateless, so safe before the proof: a peer claiming this node's own id.
-  if (id_a == host_.local_id())
-    reject("identity", {CloseReason::Kind::closed, "a hello naming this node itself (" + id_a + ")"});
-  if (nonce_a.size() != kNonceBytes) fail(CloseReason::Kind::protocol, "hello with a nonce of the wrong size");
-  peer_id_ = id_a;
-  peer_creation_ = static_cast<std::uint32_t>(creation_a);
-  const std::string nonce_b = random_nonce();
-  std::vector<Term> challenge;
-  challenge.emplace_back(host_.local_id());
-  challenge.emplace_back(static_cast<std::int64_t>(host_.local_creation()));
-  challenge.push_back(bytes_term(nonce_b));
-  challenge.push_back(bytes_term(handshake_proof(host_.cookie(), 'B', nonce_a, host_.local_id())));
-  co_await write_now(FrameKind::challenge, std::move(challenge));
-  f = co_await read_frame(kHandshakeMaxFrame);
-  if (f.kind == FrameKind::reject) rejected_by(id_a, f, false);
-  if (f.kind != FrameKind::response)
-    fail(CloseReason::Kind::protocol, std::string("handshake: expected response, got ") + to_string(f.kind));
-  if (!proofs_equal(string_item(f, 0, "proof"), handshake_proof(host_.cookie(), 'A', nonce_b, id_a)))
-    reject("cookie", {CloseReason::Kind::authentication,
-                      id_a + " failed the cookie check: its cookie differs from this node's"});
-  // Only now, authenticated, may the peer take part in the duplicate rule
-  // and the table of node ids: an unauthenticated hello that names a member
-  // must not keep the real member out (it did, for good).
-  peer_index_ = intern_node_name(id_a);
-  if (auto code = host_.admit(shared_from_this(), id_a, peer_creation_); !code.empty())
-    reject(code.c_str(), {CloseReason::Kind::duplicate, "turned away " + id_a + " (" + code + ")"});
-  co_await write_now(FrameKind::welcome, std::vector<Term>{});
+  AcceptorHandshake hs({host_.local_id(), host_.local_creation(), host_.cookie()}, random_nonce());
+  // Runs only for a peer that proved the cookie: only then may it enter the
+  // table of node ids and the duplicate rule.
+  const AcceptorHandshake::Admit admit = [this](const std::string& id, std::uint32_t creation) {
+    peer_index_ = intern_node_name(id);
+    return host_.admit(shared_from_this(), id, creation);
+  };
+  while (hs.state() != HandshakeState::established) {
+    Frame f = co_await read_frame(kHandshakeMaxFrame);
+    Step step = hs.on_frame(f, admit);
+    if (step.failure) {
+      if (step.failure->reject_code.empty()) throw ConnectionEnded{close_reason(*step.failure)};
+      reject(step.failure->reject_code.c_str(), close_reason(*step.failure));
+    }
+    if (hs.state() == HandshakeState::awaiting_response) {  // the hello was accepted
+      peer_id_ = hs.peer().id;
+      peer_creation_ = static_cast<std::uint32_t>(hs.peer().creation);
+      peer_hidden_ = hs.peer().hidden;
+    }
+    if (step.send) co_await write_now(step.send->kind, std::move(step.send->items));
+  }
 }
 
 // ---- heartbeats -------------------------------------------------------------
