@@ -24,7 +24,7 @@ import noexpp
 import pytest
 from cluster_support import wait_members_up
 from cluster_test_behaviors import ECHO, PROBE
-from helpers import TIMEOUT, Collector, MonitorRecorder
+from helpers import TIMEOUT, Collector, MonitorRecorder, wait_for
 from noexpp.cli import main
 
 pytest_plugins = ["cluster_fixtures"]
@@ -148,6 +148,8 @@ def test_local_cluster_processes_mode_with_tls(process_cluster: Callable[..., no
     ref = handles[1].spawn(PROBE, 3)
     assert ref.call(("add", 4), timeout=TIMEOUT) == 7
     assert "TLS on every connection" in handles[0].log()
+    cluster.kill(handles[1])  # SIGKILL: its TLS connections end without a close_notify
+    wait_for(lambda: handles[1].id not in handles[0].members(), what="the killed node seen down")
 
 
 # --- refusals -------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 // TLS on the cluster transport (ClusterOptions::tls) over real TCP on
 // 127.0.0.1, with a throwaway PKI made at test time: TLS nodes call, cast
-// and monitor each other; a TLS node and a plain one refuse each other in
-// both directions and keep running; a certificate of another CA is refused
-// both ways; the cookie is still required inside TLS; TLS handshakes count
-// against handshake_timeout and the pending-handshake limits; many threads
-// sending over one TLS connection at once (the TSan build checks that only
-// the network thread touches the TLS stream); bad files are refused at
-// node creation, naming the file.
+// and monitor each other, and see each other leave or die; a TLS node and
+// a plain one refuse each other in both directions and keep running; a
+// certificate of another CA is refused both ways; the cookie is still
+// required inside TLS; TLS handshakes count against handshake_timeout and
+// the pending-handshake limits; many threads send over one TLS connection
+// at once (the TSan build checks that only the network thread touches the
+// TLS stream); bad files are refused at node creation, naming the file.
 #include <asio.hpp>
 
 #include <array>
@@ -163,6 +163,23 @@ TEST_F(TlsTest, many_threads_call_and_cast_over_one_tls_connection_at_once) {
   EXPECT_EQ(failures.load(), 0);
   // Every cast went before the last call of its thread on the same connection.
   EXPECT_EQ(casts->load(), kThreads * kEach);
+}
+
+TEST_F(TlsTest, a_stopped_tls_node_says_goodbye_and_an_aborted_one_is_down_at_once) {
+  auto a = make_cluster_node("alpha", {}, tls_options(alpha_));
+  auto b = make_cluster_node("beta", {a->id()}, tls_options(beta_));
+  auto c = make_cluster_node("gamma", {a->id()}, tls_options(gamma_));
+  ASSERT_TRUE(wait_members_up(*a, {b->id(), c->id()}));
+  ASSERT_TRUE(wait_members_up(*b, {a->id()}));
+  ASSERT_TRUE(wait_members_up(*c, {a->id()}));
+  auto log = watch_membership(*a);
+  b->stop();   // a goodbye inside TLS
+  c->abort();  // connections closed without a goodbye (or a TLS close_notify)
+  ASSERT_TRUE(log->wait_until_count(2));
+  for (auto& e : log->snapshot()) {
+    EXPECT_EQ(e.type, "node_down");
+    EXPECT_EQ(e.reason, e.node == b->id() ? "shutdown" : "noconnection") << e.node << ": " << e.detail;
+  }
 }
 
 // ---- refusals ------------------------------------------------------------------
