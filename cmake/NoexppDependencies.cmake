@@ -24,8 +24,8 @@ add_library(noexpp_msgpack INTERFACE)
 target_include_directories(noexpp_msgpack SYSTEM INTERFACE ${MSGPACK_INCLUDE_DIR})
 target_compile_definitions(noexpp_msgpack INTERFACE MSGPACK_NO_BOOST MSGPACK_DEFAULT_API_VERSION=3)
 
-# The cluster handshake's HMAC-SHA256 and nonces.
-find_package(OpenSSL QUIET COMPONENTS Crypto)
+# The cluster handshake's HMAC-SHA256 and nonces (Crypto), and TLS (SSL).
+find_package(OpenSSL QUIET COMPONENTS Crypto SSL)
 if(NOT OpenSSL_FOUND)
   message(FATAL_ERROR "OpenSSL not found: apt-get install libssl-dev")
 endif()

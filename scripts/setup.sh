@@ -8,9 +8,11 @@ sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo_cmd apt-get update -qq
+# openssl: the command line, with which tests_py/test_tls.py makes its CA and certificates.
 $sudo_cmd apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config ccache \
   libasio-dev libmsgpack-cxx-dev libspdlog-dev libssl-dev libgtest-dev \
+  openssl \
   clang-14 libclang-rt-14-dev libfuzzer-14-dev >/dev/null  # clang and libFuzzer: the fuzz preset
 
 # ccache keeps its cache outside the clone, so a fresh clone rebuilds cheaply.

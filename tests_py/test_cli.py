@@ -212,8 +212,9 @@ def test_nodes_with_a_malformed_seed_exits_1(cookie_file: str) -> None:
 
 @pytest.mark.parametrize(("command", "options"), [
     ("node", ["--name", "--listen", "--cookie-file", "--seed", "--import", "--threads",
-              "--log-level", "--heartbeat-interval", "--stop-on-stdin-eof"]),
-    ("nodes", ["--seed", "--cookie-file", "--timeout"]),
+              "--log-level", "--heartbeat-interval", "--stop-on-stdin-eof", "--tls-cert",
+              "--tls-key", "--tls-ca"]),
+    ("nodes", ["--seed", "--cookie-file", "--timeout", "--tls-cert", "--tls-key", "--tls-ca"]),
 ])
 def test_help_describes_every_option(command: str, options: list[str],
                                      capsys: pytest.CaptureFixture[str]) -> None:

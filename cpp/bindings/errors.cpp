@@ -67,6 +67,7 @@ void raise_error(const Error& e) {
     if (v == static_cast<int>(cluster::ClusterErrc::listen_failed))
       raise(pyb::module_::import("builtins").attr("OSError")(e.detail));
     if (v == static_cast<int>(cluster::ClusterErrc::authentication_failed)) cls = "AuthenticationError";
+    if (v == static_cast<int>(cluster::ClusterErrc::tls_config_failed)) cls = "TlsConfigError";
   }
   raise(error_class(cls)(e.detail.empty() ? e.to_string() : e.detail));
 }

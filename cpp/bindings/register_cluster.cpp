@@ -47,6 +47,11 @@ cluster::ClusterOptions cluster_options_from(const pyb::dict& d) {
     else if (k == "acceptable_pause") o.acceptable_pause = millis_from(value, "acceptable_pause");
     else if (k == "min_std_dev") o.min_std_dev = millis_from(value, "min_std_dev");
     else if (k == "reconnect_max") o.reconnect_max = millis_from(value, "reconnect_max");
+    else if (k == "tls") {
+      // (certfile, keyfile, cafile), checked by noexpp.TlsConfig; the engine loads them.
+      auto [certfile, keyfile, cafile] = value.cast<std::tuple<std::string, std::string, std::string>>();
+      o.tls = cluster::TlsOptions{std::move(certfile), std::move(keyfile), std::move(cafile)};
+    }
     else throw pyb::value_error("unknown cluster option '" + k + "'");
   }
   return o;

@@ -30,6 +30,7 @@ from .errors import (
     ProcessCrashed,
     ProcessKilled,
     SupervisorNotRunning,
+    TlsConfigError,
 )
 from .gen_server import (
     Caller,
@@ -48,6 +49,7 @@ from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo
 from .ref import Ref, _ProcessCall
 from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpec
+from .tls import TlsConfig
 
 # The classes the engine builds or recognises, handed over once: the bindings
 # never import the package by name.
@@ -66,7 +68,7 @@ __all__ = [
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
     "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
-    "ProcessKilled",
+    "ProcessKilled", "TlsConfig", "TlsConfigError",
 ]
 
 

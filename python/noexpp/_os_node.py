@@ -299,7 +299,8 @@ def start_node_process(node_name: str, *, cookie_path: str, seed: str | None,
                        log_dir: str, controller_box: list[Node | None],
                        listen: str = "127.0.0.1:0") -> NodeHandle:
     """Starts ``python -m noexpp node`` named ``node_name`` (``options``:
-    threads, the failure detection and the backpressure settings), its stderr in
+    threads, the failure detection and the backpressure settings, and
+    ``tls``, a TlsConfig or None), its stderr in
     ``log_dir/<name>.log``; returns its handle at once (see
     :meth:`NodeHandle._await_running`). The node stops when its stdin
     closes, so it never outlives this interpreter. ``listen`` with a fixed
@@ -314,6 +315,9 @@ def start_node_process(node_name: str, *, cookie_path: str, seed: str | None,
            "--remote-mailbox-limit", str(options["remote_mailbox_limit"]),
            "--overload-timeout", repr(options["overload_timeout"]),
            "--stop-on-stdin-eof"]
+    tls = options.get("tls")
+    if tls is not None:
+        cmd += ["--tls-cert", tls.certfile, "--tls-key", tls.keyfile, "--tls-ca", tls.cafile]
     if seed is not None:
         cmd += ["--seed", seed]
     for module in modules:

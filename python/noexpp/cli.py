@@ -20,6 +20,7 @@ from ._checks import MAX_THREADS, MIN_THREADS
 from .demo import run as run_demo
 from .errors import AuthenticationError, CallTimeout, NodeDown, NodeStopped, NoexppError
 from .node import Node
+from .tls import TlsConfig
 
 __all__ = ["build_parser", "main", "run_node", "run_nodes"]
 
@@ -82,6 +83,40 @@ def _thread_count(text: str) -> int:
     return value
 
 
+#: The TLS flags of ``node`` and ``nodes``: all three or none.
+_TLS_FLAGS = (("--tls-cert", "tls_cert"), ("--tls-key", "tls_key"), ("--tls-ca", "tls_ca"))
+
+
+def _add_tls_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "TLS", "Give all three to run every connection over TLS (the cookie is still "
+               "required); a cluster's nodes share the setting. Default: plain TCP.")
+    group.add_argument("--tls-cert", metavar="PATH",
+                       help="this node's certificate (PEM), signed by the CA of --tls-ca, "
+                            "for both TLS server and client use")
+    group.add_argument("--tls-key", metavar="PATH",
+                       help="the certificate's private key (PEM, unencrypted)")
+    group.add_argument("--tls-ca", metavar="PATH",
+                       help="the CA certificate(s) (PEM) every peer's certificate must chain to")
+
+
+def _tls_flags_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the TLS flags given (some but not all), or None."""
+    given = [flag for flag, dest in _TLS_FLAGS if getattr(args, dest) is not None]
+    if not given or len(given) == len(_TLS_FLAGS):
+        return None
+    missing = [flag for flag, dest in _TLS_FLAGS if getattr(args, dest) is None]
+    return (f"--tls-cert, --tls-key and --tls-ca go together: {', '.join(given)} "
+            f"given without {', '.join(missing)}")
+
+
+def _tls_config(args: argparse.Namespace) -> TlsConfig | None:
+    """The TlsConfig of the (complete) TLS flags, or None without them."""
+    if args.tls_cert is None:
+        return None
+    return TlsConfig(args.tls_cert, args.tls_key, args.tls_ca)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m noexpp`` and its sub-commands."""
     parser = argparse.ArgumentParser(prog=PROG, description="noexpp command line")
@@ -141,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--stop-on-stdin-eof", action="store_true",
                       help="also stop gracefully when standard input is closed (a parent such "
                            "as LocalCluster uses this so the node never outlives it)")
+    _add_tls_flags(node)
 
     nodes = sub.add_parser(
         "nodes", help="list the members of a running cluster",
@@ -156,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: %(default)s)")
     nodes.add_argument("--log-level", choices=_LOG_LEVELS, default="error", metavar="LEVEL",
                        help="engine log level, written to stderr (default: %(default)s)")
+    _add_tls_flags(nodes)
     return parser
 
 
@@ -166,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo()
+    problem = _tls_flags_problem(args)
+    if problem is not None:
+        parser.error(problem)
     if args.command == "node":
         return run_node(args)
     if args.command == "nodes":
@@ -212,7 +252,7 @@ def run_node(args: argparse.Namespace) -> int:
                         phi_threshold=args.phi_threshold, acceptable_pause=args.acceptable_pause,
                         max_send_queue=args.max_send_queue,
                         remote_mailbox_limit=args.remote_mailbox_limit,
-                        overload_timeout=args.overload_timeout)
+                        overload_timeout=args.overload_timeout, tls=_tls_config(args))
         except (NoexppError, OSError, ValueError, TypeError) as e:
             _error("node", e)
             return 1
@@ -254,7 +294,7 @@ def run_nodes(args: argparse.Namespace) -> int:
     _core.set_log_level(args.log_level)
     try:
         node = Node(f"nodes-{os.getpid()}", listen="127.0.0.1:0", cookie_file=args.cookie_file,
-                    hidden=True)
+                    hidden=True, tls=_tls_config(args))
     except (NoexppError, OSError, ValueError, TypeError) as e:
         _error("nodes", e)
         return 1
@@ -263,7 +303,7 @@ def run_nodes(args: argparse.Namespace) -> int:
         members = node._request(args.seed, ("members",), timeout=args.timeout)
     except AuthenticationError as e:
         _error("nodes", f"cannot join {args.seed}: {e} (does --cookie-file hold the "
-                        "cluster's cookie?)")
+                        "cluster's cookie, and do the --tls-* flags match its TLS setting?)")
         return 1
     except ValueError as e:
         _error("nodes", f"invalid --seed {args.seed!r}: {e}")

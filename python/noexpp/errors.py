@@ -9,7 +9,7 @@ __all__ = [
     "ChildNotFoundError", "MaxRestartsExceededError", "MissingChildTemplateError",
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "Ignored",
-    "UndefinedCallbackError",
+    "UndefinedCallbackError", "TlsConfigError",
 ]
 
 
@@ -64,7 +64,16 @@ class UndefinedCallbackError(NoexppError, NotImplementedError):
 
 
 class AuthenticationError(NoexppError):
-    """A peer node presented the wrong cookie or protocol version."""
+    """A peer node presented the wrong cookie or protocol version, or the
+    TLS handshake with it failed: TLS is on at one node only, or a
+    certificate does not verify against the other node's CA."""
+
+
+class TlsConfigError(NoexppError, ValueError):
+    """A file of a :class:`noexpp.TlsConfig` is missing, unreadable or not
+    what it should be (not PEM, an encrypted key, a key that does not match
+    the certificate, a certificate the CA did not sign). The message names
+    the file and the problem."""
 
 
 class DuplicateNameError(NoexppError):

@@ -37,6 +37,7 @@ from ._cluster_startup import start_processes, start_threads
 from ._cluster_state import ClusterState
 from ._os_node import NodeHandle
 from .node import Node
+from .tls import TlsConfig, _check_tls
 
 __all__ = ["LocalCluster", "NodeHandle"]
 
@@ -67,7 +68,8 @@ class LocalCluster:
                  threads: int = 2, heartbeat_interval: float = 0.2,
                  phi_threshold: float = 8.0, acceptable_pause: float = 0.8,
                  max_send_queue: int = 4 * 1024 * 1024, remote_mailbox_limit: int = 10000,
-                 overload_timeout: float = 5.0, startup_timeout: float = 30.0) -> None:
+                 overload_timeout: float = 5.0, startup_timeout: float = 30.0,
+                 tls: TlsConfig | None = None) -> None:
         """Starts the cluster.
 
         ``n``: number of nodes (≥ 1), named ``f"{name}{i}"`` for i from 1.
@@ -82,7 +84,10 @@ class LocalCluster:
         ``overload_timeout``: backpressure settings of every node (see
         :class:`Node`; processes mode: also of the controller, the sender of
         casts made from this interpreter). ``startup_timeout``: seconds to
-        wait for the whole cluster to be up.
+        wait for the whole cluster to be up. ``tls``: a :class:`TlsConfig`
+        every node uses (processes mode: also the controller; the node
+        processes get it as ``--tls-cert/--tls-key/--tls-ca``); one
+        certificate may serve every node, as no host name is checked.
 
         Raises TypeError / ValueError for a bad argument, TimeoutError
         (naming the missing nodes) when the cluster is not up within
@@ -111,16 +116,18 @@ class LocalCluster:
                               phi_threshold, acceptable_pause, max_send_queue,
                               remote_mailbox_limit, overload_timeout)
         timeout = check_seconds("startup_timeout", startup_timeout, positive=True)
+        _check_tls(tls)
 
         self._mode = mode
         self._cookie = cookie
+        self._tls = tls
         self._modules = tuple(modules)
         self._name = name
         self._node_options: dict[str, Any] = {
             "threads": threads, "heartbeat_interval": float(heartbeat_interval),
             "phi_threshold": float(phi_threshold), "acceptable_pause": float(acceptable_pause),
             "max_send_queue": max_send_queue, "remote_mailbox_limit": remote_mailbox_limit,
-            "overload_timeout": float(overload_timeout),
+            "overload_timeout": float(overload_timeout), "tls": tls,
         }
         self._state = ClusterState()
         self._finalizer = weakref.finalize(self, ClusterState.close, self._state)
@@ -143,6 +150,12 @@ class LocalCluster:
     def cookie(self) -> str:
         """The cluster's cookie: ``Node(..., cookie=cluster.cookie)`` joins it."""
         return self._cookie
+
+    @property
+    def tls(self) -> TlsConfig | None:
+        """The TLS files of every node, or None: ``Node(..., cookie=cluster.cookie,
+        tls=cluster.tls)`` joins the cluster from outside."""
+        return self._tls
 
     @property
     def nodes(self) -> list[Node | NodeHandle]:

@@ -23,6 +23,7 @@ from .gen_server import GenServer, _check_behavior_class
 from .global_registry import GlobalRegistry
 from .ref import Ref, _check_ref
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
+from .tls import TlsConfig, _check_tls
 
 __all__ = ["Node", "NodeInfo", "ProcessInfo"]
 
@@ -71,7 +72,7 @@ class Node:
                  max_message_size: int = 16 * 1024 * 1024, heartbeat_interval: float = 0.2,
                  phi_threshold: float = 8.0, acceptable_pause: float = 0.8,
                  max_send_queue: int = 4 * 1024 * 1024, remote_mailbox_limit: int = 10000,
-                 overload_timeout: float = 5.0) -> None:
+                 overload_timeout: float = 5.0, tls: TlsConfig | None = None) -> None:
         """Creates and starts a node.
 
         ``listen`` is ``"host:port"`` (port 0: any free port, shown in
@@ -97,20 +98,34 @@ class Node:
         sent). This node tells its senders to wait once one of its mailboxes
         holds ``remote_mailbox_limit`` messages from other nodes, and to go
         on at half that.
+
+        ``tls`` (a :class:`TlsConfig`): every connection of this node,
+        accepted and dialled, runs over TLS with both certificates verified
+        against the CA, and the cookie is still required. Default None:
+        plain TCP. A node with TLS and one without refuse each other
+        (:meth:`connect` raises AuthenticationError). Raises
+        :class:`TlsConfigError` naming the file when a TLS file is missing,
+        unreadable, not PEM, an encrypted key, a key that does not match the
+        certificate, or a certificate the CA did not sign.
         """
         check_node_name(name)
         host, port = parse_listen(listen) if listen is not None else ("127.0.0.1", 0)
         check_threads(threads)
         if check_optional_str("cookie", cookie) == "":
             raise ValueError("cookie must not be empty (pass None to read the cookie file)")
+        tls_files = _check_tls(tls)
         cluster = None
         if listen is not None:
             cluster = check_cluster_options(cookie, cookie_file, seeds, hidden, max_message_size,
                                             heartbeat_interval, phi_threshold, acceptable_pause,
                                             max_send_queue, remote_mailbox_limit, overload_timeout)
+            cluster["tls"] = tls_files
         elif seeds or cookie_file is not None:
             raise ValueError("seeds and cookie_file need a listening node (listen is None)")
+        elif tls is not None:
+            raise ValueError("tls needs a listening node (listen is None)")
         self._cookie = cookie
+        self._tls = tls
         self._global: GlobalRegistry | None = None
         self._core = _core.Node(name, host, port, threads, cluster)
         self._core.start()
@@ -123,6 +138,11 @@ class Node:
     def id(self) -> str:
         """``name@host:port``."""
         return str(self._core.id)
+
+    @property
+    def tls(self) -> TlsConfig | None:
+        """The node's TLS files, or None: plain TCP (or no listener)."""
+        return self._tls
 
     @property
     def running(self) -> bool:
@@ -287,7 +307,9 @@ class Node:
     def connect(self, node_id: str, timeout: float = 10.0) -> None:
         """Connects to ``node_id`` (``name@host:port``) and joins its cluster:
         the members then connect to each other. Returns once connected.
-        Raises AuthenticationError on a cookie or protocol mismatch, NodeDown
+        Raises AuthenticationError on a cookie or protocol mismatch or a
+        failed TLS handshake (TLS on at one node only, a certificate the
+        other's CA did not sign; the message says which), NodeDown
         if the node cannot be reached within ``timeout``, ValueError for a
         malformed id."""
         check_str("node_id", node_id)

@@ -24,6 +24,7 @@ class ClusterCategory : public std::error_category {
       case ClusterErrc::ok: return "ok";
       case ClusterErrc::authentication_failed: return "authentication failed";
       case ClusterErrc::listen_failed: return "cannot listen";
+      case ClusterErrc::tls_config_failed: return "bad TLS configuration";
     }
     return "unknown error";
   }
@@ -74,6 +75,9 @@ std::error_code make_error_code(ClusterErrc e) { return {static_cast<int>(e), cl
 ClusterImpl::ClusterImpl(const std::string& host, std::uint16_t port, ClusterOptions options)
     : options_(std::move(options)), cookie_(resolve_cookie(options_)), acceptor_(io_) {
   check_options(options_);
+  // Before the listener: a node whose TLS files are wrong never listens, and
+  // never falls back to plain TCP.
+  if (options_.tls) tls_ = make_tls_context(*options_.tls);
   std::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) throw ErrorException(Error{Errc::invalid_argument, "listen address '" + host + "' is not an IP address"});
@@ -112,6 +116,9 @@ std::int64_t ClusterImpl::local_process_count() const { return static_cast<std::
 void ClusterImpl::start() {
   if (started_) return;
   started_ = true;
+  if (tls_)
+    log().info("node {}: TLS on every connection (certificate {}, CA {})", local_id(), options_.tls->certfile,
+               options_.tls->cafile);
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] { io_.run(); });
   asio::post(io_, [this] { accept_loop(); });

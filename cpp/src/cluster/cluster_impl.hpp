@@ -23,9 +23,10 @@ namespace noexpp::cluster {
 
 class ClusterImpl final : public Cluster, public NodeModule, public ConnectionHost {
  public:
-  /// Resolves the cookie, checks the options and binds the listener (the
-  /// node id names the bound port, so this comes before the node). Throws
-  /// ErrorException naming the address, the cookie file or the bad option.
+  /// Resolves the cookie, checks the options, loads the TLS files (if
+  /// any) and binds the listener (the node id names the bound port, so this
+  /// comes before the node). Throws ErrorException naming the address, the
+  /// cookie file, the TLS file or the bad option.
   ClusterImpl(const std::string& host, std::uint16_t port, ClusterOptions options);
   ~ClusterImpl() override;
 
@@ -70,6 +71,7 @@ class ClusterImpl final : public Cluster, public NodeModule, public ConnectionHo
   const std::string& local_id() const override;
   std::uint32_t local_creation() const override;
   const std::string& cookie() const override { return cookie_; }
+  asio::ssl::context* tls_context() override { return tls_.get(); }
   std::int64_t local_process_count() const override;
   std::string admit(const std::shared_ptr<Connection>& c, const std::string& id, std::uint32_t creation) override;
   void on_established(const std::shared_ptr<Connection>& c) override;
@@ -87,6 +89,7 @@ class ClusterImpl final : public Cluster, public NodeModule, public ConnectionHo
   Node* node_ = nullptr;
   ClusterOptions options_;
   std::string cookie_;
+  std::unique_ptr<asio::ssl::context> tls_;  // ClusterOptions::tls loaded; null: plain TCP
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   asio::ip::tcp::acceptor acceptor_;

@@ -69,6 +69,7 @@ Connection::Connection(ConnectionHost& host, asio::ip::tcp::socket socket, Side 
       detector_(PhiOptions{host.options().heartbeat_interval, host.options().phi_threshold,
                            host.options().acceptable_pause, host.options().min_std_dev, 200}) {
   if (!peer_id_.empty()) peer_index_ = intern_node_name(peer_id_);
+  if (auto* context = host.tls_context()) tls_ = std::make_unique<TlsStream>(socket_, *context);
   std::error_code ec;
   if (auto ep = socket_.remote_endpoint(ec); !ec) remote_address_ = ep.address().to_string();
 }
@@ -89,15 +90,18 @@ asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
   CloseReason why{CloseReason::Kind::closed, "connection closed by peer"};
   try {
+    if (tls_) co_await tls_handshake();  // the cookie handshake then runs inside TLS, unchanged
     if (side_ == Side::initiator)
       co_await handshake_as_initiator();
     else
       co_await handshake_as_acceptor();
     handshake_timer_.cancel();
     established_.store(true, std::memory_order_release);
-    {
+    if (!tls_) {
+      // From now on senders may write to the socket directly. Never under
+      // TLS: the stream (an SSL object) is the network thread's alone.
       std::lock_guard lk(mu_);
-      fd_ = socket_.native_handle();  // from now on senders may write directly
+      fd_ = socket_.native_handle();
     }
     // The handshake is the first sign of life: a peer silent from here on
     // is suspected like one that stopped later.
@@ -127,7 +131,20 @@ asio::awaitable<void> Connection::run() {
   } catch (const ConnectionEnded& e) {
     why = e.why;
   } catch (const std::system_error& e) {
-    if (e.code() != asio::error::eof) why.text = "connection lost: " + e.code().message();
+    const auto& ec = e.code();
+    // A peer that closes a TLS connection without a close_notify (a killed
+    // process, or one that closes as this node does) truncates the stream:
+    // an end like EOF. Frames carry their length, so nothing cut short is
+    // ever taken for whole.
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    } else if (tls_ && is_tls_error(ec) && !established()) {
+      // TLS 1.3: a client learns only at its first read that the server
+      // refused its certificate (the alert comes after its own handshake).
+      why = {CloseReason::Kind::authentication, "TLS handshake failed: " + tls_failure_text(ec, *tls_)};
+    } else {
+      why.text = "connection lost: " +
+                 (tls_ && is_tls_error(ec) ? "TLS: " + tls_failure_text(ec, *tls_) : ec.message());
+    }
   } catch (const std::exception& e) {
     why = {CloseReason::Kind::protocol, std::string("protocol error: ") + e.what()};
   }
@@ -142,7 +159,16 @@ asio::awaitable<Frame> Connection::read_frame(std::size_t max_frame) {
   // Frames are cut out of a buffer filled by large reads: under load one
   // system call brings in many frames.
   co_await fill(kFrameHeaderBytes);
-  const std::size_t n = frame_length(reinterpret_cast<const unsigned char*>(rbuf_.data() + rstart_));
+  const auto* header = reinterpret_cast<const unsigned char*>(rbuf_.data() + rstart_);
+  if (max_frame == kHandshakeMaxFrame && !tls_ && starts_tls_record(header)) {
+    // A peer with TLS on, and this node has it off. Said in TLS to a TLS
+    // client, so that its connect() tells why instead of seeing an EOF.
+    if (side_ == Side::acceptor) write_plain_best_effort(protocol_version_alert());
+    fail(CloseReason::Kind::authentication,
+         (side_ == Side::acceptor ? std::string("the peer began a TLS handshake") : peer_id_ + " answered in TLS") +
+             ", and TLS is off at this node (ClusterOptions::tls)");
+  }
+  const std::size_t n = frame_length(header);
   if (n > max_frame)
     fail(CloseReason::Kind::protocol, "frame of " + std::to_string(n) + " bytes is over the maximum of " +
                                         std::to_string(max_frame) + " bytes");
@@ -165,22 +191,59 @@ asio::awaitable<void> Connection::fill(std::size_t need) {
   const std::size_t chunk = established() ? kReadChunk : kFrameHeaderBytes + kHandshakeMaxFrame;
   if (rbuf_.size() < std::max(need, chunk)) rbuf_.resize(std::max(need, chunk));
   while (rend_ < need) {
-    rend_ += co_await socket_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
-                                              asio::use_awaitable);
+    const auto into = asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_);
+    // (No co_await inside ?: — GCC mishandles coroutine suspension there.)
+    if (tls_)
+      rend_ += co_await tls_->async_read_some(into, asio::use_awaitable);
+    else
+      rend_ += co_await socket_.async_read_some(into, asio::use_awaitable);
   }
+}
+
+asio::awaitable<void> Connection::tls_handshake() {
+  std::error_code ec;
+  const auto role = side_ == Side::initiator ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  co_await tls_->async_handshake(role, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec) co_return;
+  if (!is_tls_error(ec))  // the socket failed, not TLS: EOF, a reset, the handshake timer
+    fail(CloseReason::Kind::closed, "TLS handshake failed: " +
+                                        std::string(ec == asio::ssl::error::stream_truncated
+                                                        ? "the peer closed the connection"
+                                                        : ec.message()));
+  if (side_ == Side::acceptor && peer_sent_plaintext(ec)) {
+    // A node with TLS off sent its hello. The answer in its own protocol,
+    // a reject, makes its connect() say why instead of seeing an EOF.
+    auto bytes = encode_frame(FrameKind::reject,
+                              {Term("tls"), Term(host_.local_id() + " requires TLS, and this connection is plain TCP "
+                                                                    "(TLS is off at the dialling node)")},
+                              kHandshakeMaxFrame);
+    if (bytes) write_plain_best_effort(bytes.value());
+  }
+  fail(CloseReason::Kind::authentication, "TLS handshake failed: " + tls_failure_text(ec, *tls_));
+}
+
+void Connection::write_plain_best_effort(std::span<const char> bytes) {
+  std::error_code ec;
+  asio::write(socket_, asio::buffer(bytes.data(), bytes.size()), ec);
 }
 
 asio::awaitable<void> Connection::write_now(FrameKind kind, std::vector<Term> items) {
   auto bytes = encode_frame(kind, std::move(items), kHandshakeMaxFrame);
   if (!bytes) fail(CloseReason::Kind::closed, bytes.error().detail);
-  co_await asio::async_write(socket_, asio::buffer(bytes.value()), asio::use_awaitable);
+  if (tls_)
+    co_await asio::async_write(*tls_, asio::buffer(bytes.value()), asio::use_awaitable);
+  else
+    co_await asio::async_write(socket_, asio::buffer(bytes.value()), asio::use_awaitable);
 }
 
 void Connection::reject(const char* code, CloseReason why) {
   // Best effort and synchronous: the peer learns why before the close.
   auto bytes = encode_frame(FrameKind::reject, Reject{code, why.text}.items(), kHandshakeMaxFrame);
   std::error_code ec;
-  if (bytes) asio::write(socket_, asio::buffer(bytes.value()), ec);
+  if (bytes && tls_)
+    asio::write(*tls_, asio::buffer(bytes.value()), ec);
+  else if (bytes)
+    asio::write(socket_, asio::buffer(bytes.value()), ec);
   throw ConnectionEnded{std::move(why)};
 }
 
@@ -358,7 +421,6 @@ void Connection::release_delayed() {
 }
 
 void Connection::flush() {
-  std::vector<asio::const_buffer> buffers;
   {
     std::lock_guard lk(mu_);
     if (closed_ || queue_.empty()) {
@@ -371,11 +433,7 @@ void Connection::flush() {
       queue_.pop_front();
     }
   }
-  // Every frame queued so far goes out in one gathered write: under load,
-  // many small casts share a system call.
-  buffers.reserve(writing_.size());
-  for (auto& w : writing_) buffers.emplace_back(asio::buffer(w));
-  asio::async_write(socket_, buffers, [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+  auto written = [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
     {
       std::lock_guard lk(self->mu_);
       self->queued_bytes_ -= std::min(self->queued_bytes_, n);
@@ -388,7 +446,21 @@ void Connection::flush() {
       return;
     }
     self->flush();
-  });
+  };
+  if (tls_) {
+    // One buffer: a TLS stream makes a record (and a system call) of each
+    // buffer of a sequence, so many small casts would each cost one.
+    if (writing_.size() == 1) return asio::async_write(*tls_, asio::buffer(writing_.front()), std::move(written));
+    tls_out_.clear();
+    for (auto& w : writing_) tls_out_.insert(tls_out_.end(), w.begin(), w.end());
+    return asio::async_write(*tls_, asio::buffer(tls_out_), std::move(written));
+  }
+  // Every frame queued so far goes out in one gathered write: under load,
+  // many small casts share a system call.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(writing_.size());
+  for (auto& w : writing_) buffers.emplace_back(asio::buffer(w));
+  asio::async_write(socket_, buffers, std::move(written));
 }
 
 std::size_t Connection::queued_bytes() const {

@@ -1,6 +1,6 @@
 #pragma once
-/// One TCP connection to a peer node: the handshake, the frame reader, the
-/// write queue and heartbeats. It only frames, authenticates and carries
+/// One TCP connection to a peer node, in clear or over TLS: the handshake,
+/// the frame reader, the write queue and heartbeats. It only frames, authenticates and carries
 /// bytes; what travels over it (calls, monitors, membership) is tracked by
 /// its host (the cluster), keyed by the connection's id.
 #include <asio.hpp>
@@ -13,11 +13,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "cluster/failure_detector.hpp"
+#include "cluster/tls.hpp"
 #include "cluster/wire.hpp"
 #include "noexpp/cluster/options.hpp"
 #include "noexpp/error.hpp"
@@ -33,7 +35,8 @@ struct CloseReason {
     protocol,         ///< the peer broke the protocol (a malformed or out-of-place frame): noconnection, logged
     goodbye,          ///< the peer left on purpose: shutdown
     heartbeat,        ///< the failure detector suspected the peer
-    authentication,   ///< wrong cookie or version (connect() raises AuthenticationError)
+    authentication,   ///< wrong cookie or version, TLS on one side only, a refused certificate
+                      ///< (connect() raises AuthenticationError)
     duplicate,        ///< a connection to that peer already exists or is being made
     local,            ///< this node closed it (stop, abort, replaced incarnation)
   };
@@ -51,6 +54,8 @@ class ConnectionHost {
   virtual const std::string& local_id() const = 0;
   virtual std::uint32_t local_creation() const = 0;
   virtual const std::string& cookie() const = 0;
+  /// The node's TLS context (ClusterOptions::tls), or nullptr: plain TCP.
+  virtual asio::ssl::context* tls_context() { return nullptr; }
   /// Sent with each heartbeat (nodes() shows it).
   virtual std::int64_t local_process_count() const = 0;
   /// An incoming hello from `id`: "" to go on, or the reject code
@@ -70,7 +75,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class Side : std::uint8_t { initiator, acceptor };
   using Clock = std::chrono::steady_clock;
 
-  /// `expected_peer`: the id an initiator dialled ("" for an acceptor).
+  /// `expected_peer`: the id an initiator dialled ("" for an acceptor). With
+  /// a host TLS context the connection runs TLS over `socket` (the TLS
+  /// handshake first, then the cookie handshake inside it).
   Connection(ConnectionHost& host, asio::ip::tcp::socket socket, Side side, std::string expected_peer);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -81,7 +88,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   /// Queues an encoded frame (see encode_frame); false once closed. An
   /// `urgent` frame (someone waits for it) is written at once by this thread
-  /// when nothing is queued. Frames to a peer cut off by fault injection are
+  /// when nothing is queued and the connection is plain TCP (with TLS only
+  /// the network thread writes). Frames to a peer cut off by fault injection are
   /// dropped silently. Thread: any.
   bool send(std::vector<char> frame, bool urgent = false);
   /// Encodes and sends; Errc::message_too_large past the frame maximum,
@@ -122,6 +130,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint32_t peer_index() const { return peer_index_; }
   std::uint32_t peer_creation() const { return peer_creation_; }
   bool peer_hidden() const { return peer_hidden_; }
+  /// True when the connection runs over TLS. Thread: any.
+  bool tls() const { return tls_ != nullptr; }
 
   /// Fault injection: drop every frame both ways, as a cut network would
   /// (the detector then sees silence). Thread: any.
@@ -142,6 +152,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   asio::awaitable<void> run();
+  /// The TLS handshake (certificates both ways); fails with why. Thread: net.
+  asio::awaitable<void> tls_handshake();
+  /// Writes `bytes` to the socket itself, under any TLS, best effort and
+  /// synchronously: what a peer of the other TLS setting can read.
+  void write_plain_best_effort(std::span<const char> bytes);
   asio::awaitable<void> handshake_as_initiator();
   asio::awaitable<void> handshake_as_acceptor();
   asio::awaitable<Frame> read_frame(std::size_t max_frame);
@@ -159,6 +174,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionHost& host_;
   const std::uint64_t id_;
   asio::ip::tcp::socket socket_;
+  // Over socket_ (declared after it: destroyed first). Null: plain TCP. Set
+  // once in the constructor; used on the net thread only.
+  std::unique_ptr<TlsStream> tls_;
   const Side side_;
   std::string peer_id_;
   std::string remote_address_;
@@ -174,6 +192,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Net thread only.
   static constexpr std::size_t kReadChunk = 64 * 1024;
   std::vector<char> rbuf_;
+  std::vector<char> tls_out_;  // TLS: the frames of one flush, in one buffer (one record per 16 KiB, not per frame)
   std::size_t rstart_ = 0, rend_ = 0;  // unread bytes: rbuf_[rstart_, rend_)
   bool closing_ = false;
   bool read_ended_ = false;
@@ -184,7 +203,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   mutable std::mutex mu_;  // guards everything below (closed_ is also read without it)
   std::atomic<bool> closed_{false};
-  int fd_ = -1;  // the socket, once established: senders write to it directly
+  int fd_ = -1;  // the socket, once established and if plain TCP: senders write to it directly
   std::deque<std::vector<char>> queue_;
   std::deque<std::pair<Clock::time_point, std::vector<char>>> delayed_;  // fault injection
   std::vector<std::vector<char>> writing_;

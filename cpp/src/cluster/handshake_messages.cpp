@@ -22,13 +22,18 @@ class HandshakeCategory : public std::error_category {
       case HandshakeErrc::wrong_node: return "another node than the one dialled";
       case HandshakeErrc::wrong_cookie: return "the peer's cookie differs";
       case HandshakeErrc::turned_away: return "turned away by the admission rule";
-      case HandshakeErrc::peer_rejected_credentials: return "the peer rejected this node's cookie or version";
+      case HandshakeErrc::peer_rejected_credentials: return "the peer rejected this node's cookie, version or lack of TLS";
       case HandshakeErrc::peer_rejected_duplicate: return "the peer turned this node away as a duplicate";
       case HandshakeErrc::peer_rejected: return "the peer rejected the handshake";
     }
     return "unknown error";
   }
 };
+
+/// A reject code that refuses this node's credentials (cookie, protocol
+/// version, or plain TCP at a TLS node): an authentication failure, which
+/// the caller sees as AuthenticationError and membership does not redial.
+bool refuses_credentials(const std::string& code) { return code == "cookie" || code == "version" || code == "tls"; }
 
 Term bytes_term(const std::string& s) { return Term(Binary{{s.begin(), s.end()}}); }
 
@@ -193,7 +198,7 @@ Step AcceptorHandshake::on_hello(const Frame& f) {
 Step AcceptorHandshake::on_response(const Frame& f, const Admit& admit) {
   if (f.kind == FrameKind::reject) {
     const Reject r = parse_reject(f);
-    const auto code = (r.code == "cookie" || r.code == "version") ? HandshakeErrc::peer_rejected_credentials
+    const auto code = refuses_credentials(r.code) ? HandshakeErrc::peer_rejected_credentials
                                                                   : HandshakeErrc::peer_rejected;
     return fail({code, hello_.id + " rejected the handshake (" + r.code + "): " + r.text});
   }
@@ -240,7 +245,7 @@ Step InitiatorHandshake::rejected(const Frame& f) {
   const Reject r = parse_reject(f);
   // The duplicate rule runs after the proof (only authenticated peers take
   // part in it), so a duplicate comes after the response: the quiet tie.
-  const auto code = (r.code == "cookie" || r.code == "version") ? HandshakeErrc::peer_rejected_credentials
+  const auto code = refuses_credentials(r.code) ? HandshakeErrc::peer_rejected_credentials
                     : r.code == "duplicate"                      ? HandshakeErrc::peer_rejected_duplicate
                                                                  : HandshakeErrc::peer_rejected;
   return fail({code, expected_peer_ + " rejected the handshake (" + r.code + "): " + r.text});

@@ -40,7 +40,7 @@ enum class HandshakeErrc {
   wrong_node,           ///< the challenge comes from another node than the one dialled: reject "identity"
   wrong_cookie,         ///< the peer's proof does not verify under our cookie: reject "cookie"
   turned_away,          ///< authenticated, but the admission rule said no (duplicate, partitioned...)
-  peer_rejected_credentials,  ///< the peer rejected us over cookie or version
+  peer_rejected_credentials,  ///< the peer rejected us over cookie, version or TLS
   peer_rejected_duplicate,    ///< the acceptor turned us away as a duplicate (the quiet tie)
   peer_rejected,              ///< the peer rejected us for another reason
 };
@@ -79,7 +79,7 @@ struct Welcome {
   std::vector<Term> items() const { return {}; }
 };
 struct Reject {
-  std::string code;  ///< "cookie" | "version" | "identity" | "duplicate" | "partitioned" (or "?" from a peer)
+  std::string code;  ///< "cookie" | "version" | "tls" | "identity" | "duplicate" | "partitioned" (or "?" from a peer)
   std::string text;
   std::vector<Term> items() const;
 };

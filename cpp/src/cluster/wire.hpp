@@ -26,7 +26,7 @@ enum class FrameKind : std::int64_t {
   challenge = 2,  ///< node id, creation, nonce, proof of the hello's nonce
   response = 3,   ///< proof of the challenge's nonce
   welcome = 4,    ///< (none): the acceptor checked the response
-  reject = 5,     ///< code ("cookie" | "version" | "duplicate" | "identity" | "partitioned"), text
+  reject = 5,     ///< code ("cookie" | "version" | "tls" | "duplicate" | "identity" | "partitioned"), text
   heartbeat = 10,      ///< send time (µs, sender's clock), process count
   heartbeat_ack = 11,  ///< the heartbeat's send time, echoed: the sender's round trip
   goodbye = 12,        ///< reason: the peer is leaving on purpose

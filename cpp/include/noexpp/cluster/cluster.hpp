@@ -34,8 +34,9 @@ namespace noexpp::cluster {
 /// message_too_large.
 enum class ClusterErrc {
   ok = 0,
-  authentication_failed = 1,  ///< a peer's cookie or protocol version did not match
+  authentication_failed = 1,  ///< a peer's cookie, protocol version or TLS setting or certificate did not match
   listen_failed,              ///< the node could not listen on its address
+  tls_config_failed,          ///< ClusterOptions::tls names a file that is missing, unreadable or wrong
 };
 const std::error_category& cluster_category();
 std::error_code make_error_code(ClusterErrc e);

@@ -3,10 +3,32 @@
 /// documented ones; tests and experiments tune the timings.
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace noexpp::cluster {
+
+/// TLS on every connection of a node (ClusterOptions::tls): mutual
+/// authentication by certificates of one CA, then the cookie handshake
+/// inside the encrypted channel (docs/security.md). Each path names a PEM
+/// file; create_node loads and checks all three, and throws
+/// ErrorException(ClusterErrc::tls_config_failed) naming the file and what
+/// is wrong with it.
+struct TlsOptions {
+  /// This node's certificate, leaf first, then any intermediates. Signed
+  /// (through them) by a CA in `cafile`; usable for both TLS server and
+  /// client authentication (no extendedKeyUsage, or serverAuth and
+  /// clientAuth), since every node both accepts and dials.
+  std::string certfile;
+  /// The private key of that certificate, unencrypted (protect it with file
+  /// permissions, as the cookie file).
+  std::string keyfile;
+  /// The CA certificate(s) every peer's certificate must chain to. Peers
+  /// are not checked against a host name: node ids are ip:port, and any
+  /// holder of a certificate of this CA (and of the cookie) is a member.
+  std::string cafile;
+};
 
 /// A node in a cluster listens on NodeOptions::host:port (port 0: any free
 /// port, which its id then names); see cluster::create_node.
@@ -53,6 +75,13 @@ struct ClusterOptions {
   /// 20% jitter between these bounds.
   std::chrono::milliseconds reconnect_initial{100};
   std::chrono::milliseconds reconnect_max{5000};
+  /// Unset (the default): plain TCP, the cookie handshake in clear text.
+  /// Set: every connection, accepted and dialled, is TLS 1.2 or newer
+  /// (1.3 preferred) with both certificates verified against the CA, and
+  /// the cookie is still required. A node with TLS and one without refuse
+  /// each other (connect() fails with ClusterErrc::authentication_failed);
+  /// a cluster's nodes share the setting.
+  std::optional<TlsOptions> tls;
 };
 
 }  // namespace noexpp::cluster
