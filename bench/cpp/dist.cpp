@@ -47,6 +47,7 @@
 
 #include <noexpp/cluster/cluster.hpp>
 #include <noexpp/dist/node.hpp>
+#include <noexpp/dist/remote_spawn.hpp>
 #include <noexpp/behavior_registry.hpp>
 #include <noexpp/node.hpp>
 
@@ -206,15 +207,16 @@ bool blocking_calls(const Config& cfg, noexpp::Node& node, Pid server) {
   return true;
 }
 
-/// rpc:call(B, bench_srv, start, []): a fresh bench_srv on the peer.
+/// rpc:call(B, bench_srv, start, []): a fresh bench_srv on the peer, by
+/// remote spawn's public API (its wire request is remote spawn's business).
 std::optional<Pid> spawn_remote(noexpp::Node& node, Pid peer) {
-  CallOutcome o = node.call(peer, Term::tuple({Term("spawn"), Term(kBehavior), Term::tuple({}), Term()}),
-                            std::chrono::seconds(10));
-  if (!o.ok() || !o.value.is_pid()) {
-    note("remote spawn failed: " + error_term(o).to_string());
+  auto pid = noexpp::dist::spawn(node, noexpp::node_name(peer.node), kBehavior, Term::tuple({}), "",
+                                 std::chrono::seconds(10));
+  if (!pid) {
+    note("remote spawn failed: " + pid.error().detail);
     return std::nullopt;
   }
-  return o.value.as_pid();
+  return pid.value();
 }
 
 }  // namespace
