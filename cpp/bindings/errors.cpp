@@ -47,6 +47,7 @@ const char* sup_error_class(sup::SupErrc c) {
     case sup::SupErrc::missing_child_template: return "MissingChildTemplateError";
     case sup::SupErrc::invalid_simple_one_for_one: return "InvalidSimpleOneForOneError";
     case sup::SupErrc::supervisor_not_running: return "SupervisorNotRunning";
+    case sup::SupErrc::no_available_node: return "NoAvailableNodeError";
     default: return "NoexppError";
   }
 }

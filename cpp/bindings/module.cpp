@@ -17,5 +17,6 @@ PYBIND11_MODULE(_core, m) {
   noexpp::py::register_supervisor(m, node);
   noexpp::py::register_cluster(m, node);
   noexpp::py::register_dist(m, node);
+  noexpp::py::register_dist_supervisor(m, node);
   noexpp::py::register_probe_behavior();
 }

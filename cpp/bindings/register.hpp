@@ -19,6 +19,7 @@ void register_process(pybind11::module_& m);
 void register_supervisor(pybind11::module_& m, NodeClass& node);
 void register_cluster(pybind11::module_& m, NodeClass& node);
 void register_dist(pybind11::module_& m, NodeClass& node);
+void register_dist_supervisor(pybind11::module_& m, NodeClass& node);
 void register_probe_behavior();
 /// The cluster options of Python's Node(...) (a dict of its keyword arguments).
 cluster::ClusterOptions cluster_options_from(const pybind11::dict& d);

@@ -129,6 +129,7 @@ pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>&
     d["restart_count"] = c.restart_count;
     d["last_error"] = c.last_error.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(c.last_error));
     d["uptime"] = c.uptime;
+    d["node_id"] = c.node_id;
     children.append(d);
   }
   pyb::dict out;
@@ -136,6 +137,7 @@ pyb::dict stats_to_python(const SupervisorStats& s, const std::shared_ptr<Node>&
   out["health"] = s.health;
   out["child_count"] = s.child_count;
   out["total_restarts"] = s.total_restarts;
+  out["node_failure_restarts"] = s.node_failure_restarts;
   out["uptime"] = s.uptime;
   out["stop_reason"] = s.stop_reason.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(s.stop_reason));
   out["error"] = !s.stop_error ? pyb::object(pyb::none()) : pyb::object(pyb::str("max_restarts_exceeded"));
@@ -200,7 +202,7 @@ void register_supervisor(pyb::module_& m, NodeClass& node_class) {
              pyb::list out;
              for (auto& k : kids)
                out.append(pyb::make_tuple(k.id, ref_or_none(node, k.pid), k.restart_count, k.started_at, k.behavior,
-                                          to_string(k.restart), k.is_supervisor, k.status));
+                                          to_string(k.restart), k.is_supervisor, k.status, k.node_id));
              return out;
            })
       .def("get_childspec",

@@ -45,6 +45,12 @@ from .gen_server import (
     behaviors,
     register_behavior,
 )
+from .distributed_supervisor import (
+    DistributedChildInfo,
+    DistributedChildSpec,
+    DistributedSupervisor,
+    DistributedSupervisorSpec,
+)
 from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo
 from .ref import Ref, _ProcessCall
@@ -68,7 +74,8 @@ __all__ = [
     "InvalidSimpleOneForOneError", "BehaviorNotFoundError", "NoAvailableNodeError",
     "SupervisorNotRunning", "ChildRunningError", "MessageTooLargeError", "LocalCluster",
     "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
-    "ProcessKilled", "TlsConfig", "TlsConfigError",
+    "ProcessKilled", "TlsConfig", "TlsConfigError", "DistributedChildSpec",
+    "DistributedSupervisorSpec", "DistributedSupervisor", "DistributedChildInfo",
 ]
 
 

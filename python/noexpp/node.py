@@ -22,6 +22,14 @@ from .errors import NodeDown, NodeStopped
 from .gen_server import GenServer, _check_behavior_class
 from .global_registry import GlobalRegistry
 from .ref import Ref, _check_ref
+from .distributed_supervisor import (
+    DistributedChildSpec,
+    DistributedSupervisor,
+    DistributedSupervisorSpec,
+    NodeSelector,
+)
+from .distributed_supervisor import _start as _start_distributed
+from .node_info import NodeInfo
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
 from .tls import TlsConfig, _check_tls
 
@@ -34,22 +42,6 @@ class ProcessInfo(NamedTuple):
     ref: Ref
     name: str
     behavior: str
-
-
-class NodeInfo(NamedTuple):
-    """A member of the cluster as this node sees it.
-
-    ``status`` is "self" (this node), "up", "connecting" or "down".
-    ``process_count`` comes with each heartbeat (-1 while unknown);
-    ``last_heartbeat`` is how many seconds ago the last one arrived and
-    ``rtt`` the last heartbeat's round trip in seconds (None when unknown).
-    """
-
-    id: str
-    status: str
-    process_count: int
-    last_heartbeat: float | None = None
-    rtt: float | None = None
 
 
 #: Every running Node, stopped at interpreter exit.
@@ -277,12 +269,44 @@ class Node:
         self._check_running()
         return _start(self._core, spec, link)
 
+    def start_distributed_supervisor(
+            self, children: list[DistributedChildSpec] | tuple[DistributedChildSpec, ...] = (),
+            strategy: str = "one_for_one", node_selector: NodeSelector = "local_first",
+            max_restarts: int = 3, within: float = 5.0, auto_shutdown: str = "never",
+            child_template: DistributedChildSpec | None = None, name: str | None = None,
+            backoff: Backoff | None = None, lease: float = 1.0) -> DistributedSupervisor:
+        """Starts a supervisor whose children run on the cluster's nodes and
+        returns it once every child's ``init`` has returned.
+
+        Each child runs on the node its ``node_selector`` (or this one) picks
+        among the live members and this node: "local_first", "round_robin",
+        "least_loaded" (fewest processes), "random", ``{"node": id}``, or
+        ``callable(nodes, child_id) -> node_id`` (NodeInfo objects). Crashes
+        are handled by ``strategy`` as locally, counted toward
+        ``max_restarts`` within ``within`` seconds. A child whose node dies or
+        is cut off is started again on a live node, not counted, once its old
+        copy has certainly stopped: a node stops the children of a supervisor
+        it has not heard from for ``lease`` seconds, and the supervisor waits
+        the lease plus a margin (docs/distributed-supervision.md).
+
+        Raises BehaviorNotFoundError naming the node without the behavior,
+        NoAvailableNodeError, InitError naming the child.
+        """
+        spec = DistributedSupervisorSpec(children, strategy=strategy, node_selector=node_selector,
+                                         max_restarts=max_restarts, within=within,
+                                         auto_shutdown=auto_shutdown, child_template=child_template,
+                                         name=name, backoff=backoff, lease=lease)
+        if self._core.cluster is None:
+            raise ValueError(f"node {self.id} takes part in no cluster (create it with listen=...)")
+        return _start_distributed(self._core, spec)
+
     def on_lifecycle_event(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Calls ``callback(event)`` for every lifecycle event of this node, in
         order, on an engine thread. An event is a dict with ``type``
         (supervisor_started, child_started, child_stopped, child_restarted,
         child_start_failed, child_resumed, restart_intensity_exceeded,
-        supervisor_stopped), ``timestamp`` (wall clock), ``monotonic`` and the
+        supervisor_stopped; and of distributed supervisors node_failure_detected
+        and child_migrated), ``timestamp`` (wall clock), ``monotonic`` and the
         fields of that type (supervisor, child_id, pid, reason, attempt...).
         Returns a function that unsubscribes."""
         check_callable("callback", callback)

@@ -61,6 +61,9 @@ class NodeModule {
   virtual const char* name() const = 0;
   /// After the engine threads started, in attach order.
   virtual void start() {}
+  /// A graceful Node::stop is about to stop the node's processes (not after
+  /// abort): the last moment to tell peers what is leaving. In attach order.
+  virtual void stopping() {}
   /// After the node's processes stopped, in reverse attach order; `graceful`
   /// is false after Node::abort (peers must see a crash, not a goodbye).
   virtual void stop(bool graceful) { (void)graceful; }

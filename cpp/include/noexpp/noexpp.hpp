@@ -16,6 +16,7 @@
 #include "noexpp/cluster/cluster.hpp"
 #include "noexpp/cluster/node_id.hpp"
 #include "noexpp/cluster/options.hpp"
+#include "noexpp/dist/distributed_supervisor.hpp"
 #include "noexpp/dist/global_registry.hpp"
 #include "noexpp/dist/node.hpp"
 #include "noexpp/dist/remote_spawn.hpp"

@@ -223,6 +223,21 @@ std::optional<Pid> ClusterImpl::node_pid(const std::string& id) const {
   return Pid{c->peer_index(), c->peer_creation(), 0};
 }
 
+std::optional<PeerLink> ClusterImpl::peer_link(const std::string& id) const {
+  auto c = router_->route_to(intern_node_name(id));
+  if (!c || c->closed()) return std::nullopt;
+  return PeerLink{c->id(), c->last_frame()};
+}
+
+void ClusterImpl::disconnect(const std::string& id, const std::string& why) {
+  auto c = router_->route_to(intern_node_name(id));
+  if (!c || !started_ || stopping_) return;
+  on_net_thread<bool>(io_, [c, why] {
+    c->close({CloseReason::Kind::closed, why});
+    return true;
+  });
+}
+
 void ClusterImpl::set_partitioned(const std::string& peer_id, bool on) {
   asio::post(io_, [this, peer_id, on] { membership_->set_partitioned(peer_id, on); });
 }

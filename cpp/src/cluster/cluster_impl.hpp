@@ -53,6 +53,8 @@ class ClusterImpl final : public Cluster, public NodeModule, public ConnectionHo
   std::vector<MemberInfo> members() const override;
   std::vector<std::string> up_members() const override;
   std::optional<Pid> node_pid(const std::string& id) const override;
+  std::optional<PeerLink> peer_link(const std::string& id) const override;
+  void disconnect(const std::string& id, const std::string& why) override;
   EventBus& events() override { return *events_; }
   Result<Term> request(const std::string& id, Term request, Duration timeout) override;
   void request_async(const std::string& id, Term request, Duration timeout,

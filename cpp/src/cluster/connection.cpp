@@ -106,6 +106,8 @@ asio::awaitable<void> Connection::run() {
     // The handshake is the first sign of life: a peer silent from here on
     // is suspected like one that stopped later.
     detector_.heartbeat(Clock::now());
+    last_frame_at_ = Clock::now();
+    last_frame_ticks_.store(last_frame_at_.time_since_epoch().count(), std::memory_order_release);
     {
       std::lock_guard lk(mu_);
       last_heartbeat_ = Clock::now();
@@ -118,6 +120,7 @@ asio::awaitable<void> Connection::run() {
       Frame f = co_await read_frame(max);
       if (dropped()) continue;  // a cut network: nothing arrives
       last_frame_at_ = Clock::now();
+      last_frame_ticks_.store(last_frame_at_.time_since_epoch().count(), std::memory_order_release);
       if (f.kind == FrameKind::heartbeat || f.kind == FrameKind::heartbeat_ack) {
         on_heartbeat(f);
       } else if (f.kind == FrameKind::goodbye) {

@@ -132,6 +132,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool peer_hidden() const { return peer_hidden_; }
   /// True when the connection runs over TLS. Thread: any.
   bool tls() const { return tls_ != nullptr; }
+  /// When the peer last delivered a frame (any kind; the handshake's end
+  /// counts): what a lease held by the peer is renewed by. Thread: any.
+  Clock::time_point last_frame() const {
+    return Clock::time_point(Clock::duration(last_frame_ticks_.load(std::memory_order_acquire)));
+  }
 
   /// Fault injection: drop every frame both ways, as a cut network would
   /// (the detector then sees silence). Thread: any.
@@ -200,6 +205,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   PhiAccrualDetector detector_;
   Clock::time_point last_heartbeat_sent_{};
   Clock::time_point last_frame_at_{};  // any frame read: liveness evidence besides heartbeats
+  std::atomic<Clock::rep> last_frame_ticks_{0};  // last_frame_at_ for other threads (last_frame())
 
   mutable std::mutex mu_;  // guards everything below (closed_ is also read without it)
   std::atomic<bool> closed_{false};

@@ -133,6 +133,8 @@ void Node::stop(Duration grace) {
     return;
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
+  if (s_->running.load() && !s_->aborted.load())
+    for (auto& m : s_->modules) m->stopping();
   if (s_->running.load()) {
     // Roots first: a supervisor stops its own children, in reverse start
     // order, and must not see them exit under it. Then whatever is left.

@@ -10,7 +10,9 @@ std::shared_ptr<Node> create_node(NodeOptions node, cluster::ClusterOptions clus
   auto n = cluster::create_node(std::move(node), std::move(cluster), deleter);
   auto& c = *cluster::cluster_of(*n);
   n->attach(std::make_shared<GlobalRegistry>(*n, c));
-  serve_remote_spawn(*n, c);
+  auto leases = std::make_shared<ChildLeases>(*n, c);
+  n->attach(leases);
+  serve_remote_spawn(*n, c, leases);
   return n;
 }
 

@@ -23,7 +23,7 @@
 namespace noexpp::dist {
 namespace {
 
-constexpr const char* kSpawn = "spawn";          // ("spawn", behavior, args, name, token)
+constexpr const char* kSpawn = "spawn";          // ("spawn", behavior, args, name, token, placement)
 constexpr const char* kCancel = "spawn_cancel";  // ("spawn_cancel", token) -> True once no child is left
 /// How long the answering node waits for a cancelled spawn to make its process.
 constexpr auto kCancelTimeout = std::chrono::seconds(5);
@@ -125,10 +125,39 @@ std::uint64_t fresh_token() {
   return z ^ (z >> 31);
 }
 
-}  // namespace
+/// A placement as the spawn request carries it: (supervisor, key, epoch,
+/// lease in microseconds, child id), or nil.
+Term placement_term(const Placement* p) {
+  if (!p) return Term();
+  return Term::tuple({Term(p->child.supervisor), Term(static_cast<std::int64_t>(p->child.key)),
+                      Term(static_cast<std::int64_t>(p->epoch)),
+                      Term(static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(p->lease).count())),
+                      Term(p->child.id)});
+}
 
-Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& behavior, Term args,
-                  const std::string& name, Duration timeout) {
+/// The placement of a spawn request; an error names the bad field. Bytes
+/// from the network: every field is checked before use.
+Result<std::optional<Placement>> placement_from(const Term& t) {
+  if (t.is_nil()) return std::optional<Placement>{};
+  const auto bad = [](const char* what) { return Error{Errc::invalid_argument, std::string("spawn placement: ") + what}; };
+  if (!t.is_tuple() || t.as_tuple().items.size() != 5) return bad("not a 5-tuple");
+  const auto& i = t.as_tuple().items;
+  if (!i[0].is_pid() || i[0].as_pid().is_nil()) return bad("the supervisor is not a pid");
+  if (!i[1].is_int() || !i[2].is_int() || !i[3].is_int()) return bad("key, epoch and lease must be integers");
+  if (i[1].as_int() <= 0 || i[2].as_int() <= 0) return bad("key and epoch must be positive");
+  // A lease of a microsecond up to a day: no supervisor asks for more.
+  constexpr std::int64_t kMaxLeaseUs = 86'400'000'000;
+  if (i[3].as_int() <= 0 || i[3].as_int() > kMaxLeaseUs) return bad("lease out of range");
+  if (!i[4].is_string() || i[4].as_string().empty()) return bad("the child id is not a non-empty string");
+  Placement p;
+  p.child = {i[0].as_pid(), static_cast<std::uint64_t>(i[1].as_int()), i[4].as_string()};
+  p.epoch = static_cast<std::uint64_t>(i[2].as_int());
+  p.lease = std::chrono::microseconds(i[3].as_int());
+  return std::optional<Placement>{std::move(p)};
+}
+
+Result<Pid> spawn_request(Node& node, const std::string& node_id, const std::string& behavior, Term args,
+                          const std::string& name, const Placement* placement, Duration timeout) {
   auto* cluster = cluster::cluster_of(node);
   if (!cluster) return Error{Errc::no_connection, "node " + node.id() + " does not listen (created with listen=None)"};
   if (!cluster->node_pid(node_id))
@@ -140,7 +169,7 @@ Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& beh
   // or the node is lost, so a late child is always found and stopped.
   cluster->request_async(node_id,
                          Term::tuple({Term(kSpawn), Term(behavior), std::move(args), name.empty() ? Term() : Term(name),
-                                      Term(static_cast<std::int64_t>(token))}),
+                                      Term(static_cast<std::int64_t>(token)), placement_term(placement)}),
                          kInfinity, [wait, weak](Result<Term> r) {
                            std::unique_lock lk(wait->mu);
                            if (wait->abandoned) {
@@ -182,9 +211,21 @@ Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& beh
   return r.value().as_pid();
 }
 
-void serve_remote_spawn(Node& node, cluster::Cluster& cluster) {
+}  // namespace
+
+Result<Pid> spawn(Node& node, const std::string& node_id, const std::string& behavior, Term args,
+                  const std::string& name, Duration timeout) {
+  return spawn_request(node, node_id, behavior, std::move(args), name, nullptr, timeout);
+}
+
+Result<Pid> spawn_placed(Node& node, const std::string& node_id, const std::string& behavior, Term args,
+                         const Placement& p, Duration timeout) {
+  return spawn_request(node, node_id, behavior, std::move(args), "", &p, timeout);
+}
+
+void serve_remote_spawn(Node& node, cluster::Cluster& cluster, std::shared_ptr<ChildLeases> leases) {
   auto spawns = std::make_shared<SpawnsInProgress>();
-  cluster.add_request_handler(kSpawn, [&node, spawns](const Term& request) -> cluster::RequestAnswer {
+  cluster.add_request_handler(kSpawn, [&node, spawns, leases](const Term& request) -> cluster::RequestAnswer {
     // The factory comes from this OS process's behavior registry; args
     // arrive as Terms.
     const auto& behavior = request.at(1);
@@ -195,22 +236,44 @@ void serve_remote_spawn(Node& node, cluster::Cluster& cluster) {
     if (!entry)
       return Error{Errc::behavior_not_found,
                    "no behavior registered as '" + behavior.as_string() + "' on node " + node.id()};
-    if (!spawns->begin(token)) return Error{Errc::call_timeout, "the spawn was cancelled by its spawner"};
+    auto placed = placement_from(request.at(5));
+    if (!placed) return placed.error();
+    const auto& placement = placed.value();
+    if (placement) {
+      if (auto ok = leases->admit(placement->child, placement->epoch); !ok) return ok.error();
+    }
+    if (!spawns->begin(token)) {
+      if (placement) leases->abandon(placement->child, placement->epoch);
+      return Error{Errc::call_timeout, "the spawn was cancelled by its spawner"};
+    }
     SpawnOptions opts;
     if (request.at(3).is_string()) opts.name = request.at(3).as_string();
+    // Linked before its init runs: the supervisor hears of every exit.
+    if (placement) opts.link_to = placement->child.supervisor;
     opts.on_created = [&node, spawns, token](Pid pid) {
       if (spawns->created(token, pid)) node.kill(pid);
     };
     auto pid = node.spawn(entry->factory, request.at(2), opts);
     if (spawns->end(token, pid ? pid.value() : Pid{}) && pid) {
       node.kill(pid.value());
+      if (placement) leases->abandon(placement->child, placement->epoch);
       return Error{Errc::call_timeout, "the spawn was cancelled by its spawner"};
     }
-    if (!pid) return Error{pid.error().code, pid.error().detail + " (on node " + node.id() + ")"};
+    if (!pid) {
+      if (placement) leases->abandon(placement->child, placement->epoch);
+      return Error{pid.error().code, pid.error().detail + " (on node " + node.id() + ")"};
+    }
+    if (placement) leases->hold(placement->child, placement->epoch, pid.value(), placement->lease);
     cluster::RequestAnswer answer{Term(pid.value())};
     // An answer that cannot reach the spawner (its node went away meanwhile)
     // would leave an orphan: stop the child instead.
-    answer.if_undelivered = [&node, child = pid.value()] { node.stop_async(child, ExitReason::shutdown()); };
+    answer.if_undelivered = [&node, child = pid.value(), placed = placement.has_value()] {
+      // A placed child is killed: its supervisor will start it elsewhere.
+      if (placed)
+        node.kill(child);
+      else
+        node.stop_async(child, ExitReason::shutdown());
+    };
     return answer;
   });
   cluster.add_request_handler(kCancel, [&node, spawns](const Term& request) -> cluster::RequestAnswer {

@@ -32,6 +32,12 @@ struct ChildRecord {
   std::chrono::steady_clock::time_point started_mono{};
   double started_at = 0;  ///< wall clock of the last start
   std::string last_error;
+  /// The node it runs (or last ran) on.
+  std::string node_id;
+  /// Set while a child lost with its node waits to be placed again: the
+  /// node it was lost with (its next start is a migration).
+  std::string lost_from;
+  bool lost_with_leaving_node = false;  ///< its node said it was stopping (else: found down)
   /// Why it last went down: its exit reason, or ChildStartError when a start
   /// failed (what a restart that comes due later is about).
   ExitReason last_failure;

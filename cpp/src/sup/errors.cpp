@@ -18,6 +18,7 @@ class SupCategory : public std::error_category {
       case SupErrc::missing_child_template: return "simple_one_for_one needs a child template";
       case SupErrc::invalid_simple_one_for_one: return "not allowed with simple_one_for_one";
       case SupErrc::supervisor_not_running: return "supervisor is not running";
+      case SupErrc::no_available_node: return "no live node for the child";
     }
     return "unknown error";
   }

@@ -103,6 +103,15 @@ Plan on_exit(const Supervisor& sup, const ChildExited& e, TimePoint now, double 
       p.end = Plan::End::auto_shutdown;
     return p;
   }
+  if (e.node_lost) {
+    // Not the child's fault: no count, no backoff. The group goes down now
+    // and comes back, elsewhere, once the lost copy has certainly stopped.
+    take_down(sup, e.key, p);
+    p.restart_later = e.key;
+    p.delay = *e.node_lost;
+    p.delay_counted = true;  // its RestartDue must not count it either
+    return p;
+  }
   if (!count_restart(p.restarts, sup.max_restarts, sup.within, now)) {
     p.end = Plan::End::intensity_exceeded;
     return p;

@@ -55,6 +55,11 @@ struct ChildExited {
   std::uint64_t key;
   ExitReason reason;
   Directive directive = Directive::restart;  ///< the decider's answer (restart when none)
+  /// Set when the child was lost with its node (a distributed supervisor's
+  /// child whose node died or was cut off): it comes back after this wait
+  /// (the lease rule, DESIGN §7: its old copy has stopped itself by then),
+  /// without counting toward the restart intensity and without backoff.
+  std::optional<Duration> node_lost;
 };
 /// A restart owned by a child came due (OTP's try_again_restart). `counted`:
 /// the restart was counted toward the intensity already (a backoff delay

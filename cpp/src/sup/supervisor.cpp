@@ -1,5 +1,6 @@
 #include "noexpp/sup/supervisor.hpp"
 
+#include "sup/internal/child_starter.hpp"
 #include "sup/requests.hpp"
 #include "sup/supervisor_server.hpp"
 
@@ -101,12 +102,24 @@ Result<bool> Supervisor::stop(Duration timeout) {
   return r;
 }
 
-Result<Supervisor> start_supervisor(const std::shared_ptr<Node>& node, SupervisorSpec spec, const SpawnOptions& opts) {
+Result<StartedChild> LocalStarter::start(Node& node, const ChildStart&, const ChildSpec& spec,
+                                         const SpawnOptions& here) {
+  auto pid = node.spawn(spec.behavior, spec.args, here);
+  if (!pid) return pid.error();
+  return StartedChild{pid.value(), node.id()};
+}
+
+Result<Supervisor> start_supervisor_with(const std::shared_ptr<Node>& node, SupervisorSpec spec,
+                                         std::shared_ptr<ChildStarter> starter, const SpawnOptions& opts) {
   if (auto ok = validate(spec); !ok) return ok.error();
   auto box = std::make_shared<RequestBox>();
-  auto pid = spawn_supervisor(*node, std::move(spec), box, opts);
+  auto pid = spawn_supervisor(*node, std::move(spec), box, opts, std::move(starter));
   if (!pid) return pid.error();
   return Supervisor(node, pid.value(), box);
+}
+
+Result<Supervisor> start_supervisor(const std::shared_ptr<Node>& node, SupervisorSpec spec, const SpawnOptions& opts) {
+  return start_supervisor_with(node, std::move(spec), nullptr, opts);
 }
 
 }  // namespace noexpp::sup

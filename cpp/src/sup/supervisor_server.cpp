@@ -55,8 +55,12 @@ std::string format_seconds(Duration d) {
 
 }  // namespace
 
-SupervisorServer::SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent)
-    : spec_(std::move(spec)), box_(std::move(box)), parent_(parent) {}
+SupervisorServer::SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent,
+                                   std::shared_ptr<ChildStarter> starter)
+    : spec_(std::move(spec)),
+      box_(std::move(box)),
+      parent_(parent),
+      starter_(starter ? std::move(starter) : std::make_shared<LocalStarter>()) {}
 
 // ---- lifecycle -------------------------------------------------------------
 
@@ -79,7 +83,7 @@ void SupervisorServer::init(const Term&) {
       throw HandlerError("ChildStartError", why);
     }
     if (ignored(it)) continue;
-    emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
+    emit_started(*it);
   }
 }
 
@@ -148,7 +152,39 @@ plan::Supervisor SupervisorServer::view() const {
   return v;
 }
 
+void SupervisorServer::on_node_lost(Iter child, const ExitReason& reason, Duration wait, bool whole_node) {
+  const std::string node_id = child->node_id;
+  // A node found down: its links broke all at once, so take every child it
+  // held now (their EXITs behind this one find them stopped: ignored).
+  std::vector<Iter> lost{child};
+  if (whole_node)
+    for (auto it = children_.begin(); it != children_.end(); ++it)
+      if (it != child && it->running() && it->node_id == node_id) lost.push_back(it);
+  std::sort(lost.begin(), lost.end(), [&](Iter x, Iter y) { return x->key < y->key; });  // start order
+  if (whole_node) {
+    std::vector<Term> ids;
+    for (auto it : lost) ids.emplace_back(it->spec.id);
+    emit("node_failure_detected", {{"node_id", node_id}, {"children", Term::list(std::move(ids))}});
+  }
+  for (auto it : lost) {
+    const Pid old = it->pid;
+    mark_stopped(*it);
+    it->lost_from = node_id;
+    it->lost_with_leaving_node = wait == Duration::zero();
+    it->last_failure = reason;
+    emit("child_stopped", {{"child_id", it->spec.id}, {"pid", old}, {"reason", reason.to_string()}, {"node_id", node_id}});
+  }
+  for (auto it : lost) {
+    // A group restart of an earlier one may have taken this one over.
+    if (it->state != plan::ChildState::stopped || it->lost_from.empty()) continue;
+    const std::string id = it->spec.id;
+    apply(plan::on_exit(view(), {it->key, reason, Directive::restart, wait}, now(), unit_random()), id, reason);
+  }
+}
+
 void SupervisorServer::on_child_exit(Iter it, const ExitReason& reason) {
+  if (auto wait = starter_->lost_with_node(it->pid, reason))
+    return on_node_lost(it, reason, *wait, *wait > Duration::zero());
   ChildRecord& rec = *it;
   const Pid old = rec.pid;
   mark_stopped(rec);
@@ -209,10 +245,23 @@ void SupervisorServer::apply(const plan::Plan& p, const std::string& cause_id, c
     }
     if (ignored(it)) continue;
     ++it->restart_count;
-    emit("child_restarted", {{"child_id", it->spec.id},
-                             {"pid", it->pid},
-                             {"attempt", it->attempt},
-                             {"restart_count", it->restart_count}});
+    std::vector<std::pair<Term, Term>> fields{{"child_id", it->spec.id},
+                                              {"pid", it->pid},
+                                              {"attempt", it->attempt},
+                                              {"restart_count", it->restart_count}};
+    if (distributed()) fields.emplace_back("node_id", it->node_id);
+    emit("child_restarted", std::move(fields));
+    if (!it->lost_from.empty()) {
+      // Not counted toward the intensity (the plan did not count it).
+      ++node_failure_restarts_;
+      ++total_restarts_;
+      emit("child_migrated", {{"child_id", it->spec.id},
+                              {"pid", it->pid},
+                              {"from_node", it->lost_from},
+                              {"to_node", it->node_id},
+                              {"reason", it->lost_with_leaving_node ? "node_leaving" : "node_down"}});
+      it->lost_from.clear();
+    }
   }
   if (p.restart_later)
     if (auto it = find_key(*p.restart_later); it != children_.end()) schedule_restart(*it, p.delay, p.delay_counted);
@@ -264,22 +313,31 @@ Result<Pid> SupervisorServer::start(ChildRecord& rec) {
       return false;
     };
   }
-  if (rec.spec.is_supervisor()) rec.nested = std::make_shared<RequestBox>();
-  Result<Pid> r = rec.spec.is_supervisor() ? spawn_supervisor(node(), *rec.spec.supervisor, rec.nested, opts)
-                                           : node().spawn(rec.spec.behavior, rec.spec.args, opts);
+  rec.exit = nullptr;
+  Result<StartedChild> r = Error{Errc::invalid_argument, ""};
+  if (rec.spec.is_supervisor()) {
+    rec.nested = std::make_shared<RequestBox>();
+    auto pid = spawn_supervisor(node(), *rec.spec.supervisor, rec.nested, opts);
+    r = pid ? Result<StartedChild>(StartedChild{pid.value(), node().id()}) : Result<StartedChild>(pid.error());
+  } else {
+    r = starter_->start(node(), ChildStart{self(), rec.key, ++epoch_}, rec.spec, opts);
+  }
   if (!r && r.error().code == Errc::ignored) {
     // OTP's ignore: no error, and the child stays as not running.
     rec.state = plan::ChildState::stopped;
     return Pid{};
   }
-  if (!r) return r;
-  rec.pid = r.value();
+  if (!r) return r.error();
+  rec.pid = r.value().pid;
+  rec.node_id = r.value().node_id;
+  // A child started on another node was watched from here once it ran.
+  if (!rec.exit) rec.exit = ChildExit::watch(node(), rec.pid);
   rec.last_pid = rec.pid;
   rec.state = plan::ChildState::running;
   rec.started_mono = now();
   rec.started_at = wall_now();
   by_pid_[rec.pid] = by_key_.at(rec.key);
-  return r;
+  return rec.pid;
 }
 
 void SupervisorServer::mark_stopped(ChildRecord& rec) {
@@ -388,7 +446,7 @@ Reply SupervisorServer::handle(request::StartChild& r) {
     return Result<Pid>(Error{started.error().code, why});
   }
   if (ignored(it)) return started;
-  emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
+  emit_started(*it);
   return started;
 }
 
@@ -404,7 +462,7 @@ Reply SupervisorServer::handle(request::StartTemplateChild& r) {
     return started;
   }
   if (ignored(it)) return started;
-  emit("child_started", {{"child_id", it->spec.id}, {"pid", it->pid}});
+  emit_started(*it);
   return started;
 }
 
@@ -444,7 +502,7 @@ Reply SupervisorServer::handle(request::RestartChild& r) {
   auto started = start(*it);
   if (!started) return Result<Pid>(Error{started.error().code, "child '" + r.id + "' failed to start: " + started.error().detail});
   if (ignored(it)) return started;
-  emit("child_started", {{"child_id", r.id}, {"pid", it->pid}});
+  emit_started(*it);
   return started;
 }
 
@@ -490,7 +548,7 @@ Reply SupervisorServer::handle(request::WhichChildren&) {
     out.push_back(ChildInfo{r.spec.id, r.pid, r.spec.is_supervisor() ? "supervisor" : r.spec.behavior_name,
                             r.spec.restart, r.spec.is_supervisor(), r.restart_count,
                             r.running() ? r.started_at : 0.0,
-                            r.running() ? "running" : r.restarting() ? "restarting" : "stopped"});
+                            r.running() ? "running" : r.restarting() ? "restarting" : "stopped", r.node_id});
   return out;
 }
 
@@ -522,6 +580,7 @@ SupervisorStats SupervisorServer::stats() const {
   s.running = !stopped_;
   s.child_count = children_.size();
   s.total_restarts = total_restarts_;
+  s.node_failure_restarts = node_failure_restarts_;
   s.uptime = seconds_between(started_, t);
   s.stop_reason = stopped_ ? stop_reason_ : "";
   s.stop_error = stop_error_;
@@ -529,7 +588,7 @@ SupervisorStats SupervisorServer::stats() const {
   for (auto& r : children_) {
     restarting = restarting || r.restarting();
     s.children.push_back(ChildStats{r.spec.id, r.pid, r.restart_count, r.last_error,
-                                    r.running() ? seconds_between(r.started_mono, t) : 0.0});
+                                    r.running() ? seconds_between(r.started_mono, t) : 0.0, r.node_id});
   }
   if (stopped_)
     s.health = stop_error_ ? "failed" : "stopped";
@@ -552,16 +611,23 @@ void SupervisorServer::emit(const char* type, std::vector<std::pair<Term, Term>>
   bus.emit(type, Term::map(std::move(fields)));
 }
 
+void SupervisorServer::emit_started(const ChildRecord& rec) {
+  std::vector<std::pair<Term, Term>> fields{{"child_id", rec.spec.id}, {"pid", rec.pid}};
+  if (distributed()) fields.emplace_back("node_id", rec.node_id);
+  emit("child_started", std::move(fields));
+}
+
 std::string SupervisorServer::label() const { return spec_.name.empty() ? self().to_string() : spec_.name; }
 
-Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts) {
+Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts,
+                             std::shared_ptr<ChildStarter> starter) {
   SpawnOptions o = opts;
   if (o.name.empty()) o.name = spec.name;
   o.on_crash = nullptr;  // a supervisor's own failure is never resumed
   const Pid parent = opts.link_to;
   auto shared_spec = std::make_shared<SupervisorSpec>(std::move(spec));
-  BehaviorFactory factory = [shared_spec, box, parent] {
-    return std::make_unique<SupervisorServer>(*shared_spec, box, parent);
+  BehaviorFactory factory = [shared_spec, box, parent, starter] {
+    return std::make_unique<SupervisorServer>(*shared_spec, box, parent, starter);
   };
   auto pid = node.spawn(factory, Term(), o);
   if (!pid) return pid;  // init failed (it reported supervisor_stopped itself)

@@ -13,6 +13,7 @@
 #include "noexpp/behavior.hpp"
 #include "noexpp/sup/supervisor.hpp"
 #include "sup/child_record.hpp"
+#include "sup/internal/child_starter.hpp"
 #include "sup/requests.hpp"
 #include "sup/restart_plan.hpp"
 
@@ -20,7 +21,8 @@ namespace noexpp::sup {
 
 class SupervisorServer : public GenServer {
  public:
-  SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent);
+  SupervisorServer(SupervisorSpec spec, std::shared_ptr<RequestBox> box, Pid parent,
+                   std::shared_ptr<ChildStarter> starter);
 
   void init(const Term& args) override;
   CallReply handle_call(const Term& request, const From& from) override;
@@ -48,6 +50,11 @@ class SupervisorServer : public GenServer {
 
   // ---- events, through the plan ----
   void on_child_exit(Iter it, const ExitReason& reason);
+  /// Child `it` was lost with its node (ChildStarter::lost_with_node): it
+  /// comes back elsewhere after `wait`, not counted. With `whole_node` (the
+  /// node was found down, not leaving) every child that ran there goes with it.
+  void on_node_lost(Iter it, const ExitReason& reason, Duration wait, bool whole_node);
+  bool distributed() const { return starter_->distributed(); }
   void on_restart_due(std::uint64_t key, std::uint64_t token, bool counted);
   /// Applies `p`; `cause` (the child whose event it was) names events and logs.
   void apply(const plan::Plan& p, const std::string& cause_id, const ExitReason& cause);
@@ -79,6 +86,7 @@ class SupervisorServer : public GenServer {
 
   void give_up(const std::string& why, std::error_code error);
   void emit(const char* type, std::vector<std::pair<Term, Term>> fields);
+  void emit_started(const ChildRecord& rec);
   std::string label() const;
   bool is_simple() const { return spec_.strategy == Strategy::simple_one_for_one; }
   double unit_random();
@@ -87,6 +95,9 @@ class SupervisorServer : public GenServer {
   SupervisorSpec spec_;
   std::shared_ptr<RequestBox> box_;
   Pid parent_;
+  std::shared_ptr<ChildStarter> starter_;
+  std::uint64_t epoch_ = 0;  ///< grows with every start (ChildStarter::start)
+  std::uint64_t node_failure_restarts_ = 0;
   Records children_;
   std::unordered_map<Pid, Iter, PidHash> by_pid_;
   std::unordered_map<std::uint64_t, Iter> by_key_;
@@ -103,6 +114,8 @@ class SupervisorServer : public GenServer {
 };
 
 /// Spawns a supervisor process for `spec` (validated by the caller).
-Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts);
+/// `starter` starts its workers (null: on this node, LocalStarter).
+Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts,
+                             std::shared_ptr<ChildStarter> starter = nullptr);
 
 }  // namespace noexpp::sup

@@ -51,6 +51,14 @@ struct MemberInfo {
   double rtt = -1;                  ///< seconds, last heartbeat round trip
 };
 
+/// The connection to a member, as a lease held by that member is judged
+/// (DESIGN §7): by the connection it was granted over and the last frame
+/// that connection delivered.
+struct PeerLink {
+  std::uint64_t connection = 0;  ///< unique per connection: a reconnect has a new one
+  std::chrono::steady_clock::time_point last_frame{};  ///< the last frame read from the member
+};
+
 /// What a node-request handler answers: a value or an error, and what to
 /// do if that answer cannot reach the asking node (it went away meanwhile):
 /// remote spawn stops the child it started, so no orphan is left.
@@ -84,6 +92,15 @@ class Cluster {
   virtual std::vector<std::string> up_members() const = 0;
   /// The pseudo-pid (serial 0) of a connected peer, to call it.
   virtual std::optional<Pid> node_pid(const std::string& id) const = 0;
+  /// The connection to `id` (hidden peers too), or none when not connected;
+  /// without a trip to the network thread. Traffic dropped by fault
+  /// injection delivers no frame.
+  virtual std::optional<PeerLink> peer_link(const std::string& id) const = 0;
+  /// Closes the connection to `id` now (links to its processes break with
+  /// noconnection, node_down follows; membership dials again later), and
+  /// returns once it is closed. `why` goes to the log and the event.
+  /// Thread: not the network thread.
+  virtual void disconnect(const std::string& id, const std::string& why) = 0;
   /// node_up / node_down events: {node, creation} / {node, creation, reason, detail}.
   virtual EventBus& events() = 0;
 

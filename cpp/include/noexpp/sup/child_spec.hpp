@@ -70,6 +70,10 @@ struct ChildSpec {
   /// An opaque value of whoever made the spec (the bindings keep the Python
   /// ChildSpec here); get_childspec hands it back. The engine never reads it.
   std::shared_ptr<const void> user_data;
+  /// Where a distributed supervisor places the child (its node selector, a
+  /// dist::NodeSelector); none: the supervisor's own selector. A local
+  /// supervisor never reads it.
+  std::shared_ptr<const void> placement;
 
   bool is_supervisor() const { return supervisor != nullptr; }
   Duration shutdown_time() const;

@@ -13,6 +13,7 @@ enum class SupErrc {
   missing_child_template,      ///< simple_one_for_one without a child template
   invalid_simple_one_for_one,  ///< simple_one_for_one with static children, or a static-child operation on it
   supervisor_not_running,      ///< the supervisor has exited
+  no_available_node,           ///< a distributed supervisor's selector found no live node for a child
 };
 
 const std::error_category& sup_category();

@@ -29,6 +29,9 @@ struct ChildInfo {
   /// a failed start; OTP's `restarting`); "stopped" (terminated, ignored, or
   /// waiting for a group restart another child owns).
   std::string status;
+  /// The node it runs (or last ran) on: the supervisor's own for a local
+  /// supervisor, any member's for a distributed one.
+  std::string node_id;
 };
 
 struct ChildCounts {
@@ -44,13 +47,17 @@ struct ChildStats {
   int restart_count = 0;
   std::string last_error;  ///< the last abnormal exit reason, "" if none
   double uptime = 0;       ///< seconds since its last start (0 if not running)
+  std::string node_id;     ///< where it runs (or last ran)
 };
 
 struct SupervisorStats {
   bool running = false;
   std::string health;          ///< healthy | degraded (restarts in the window) | restarting (a restart waits) | stopped | failed
   std::size_t child_count = 0;
-  std::uint64_t total_restarts = 0;
+  std::uint64_t total_restarts = 0;  ///< every restart, node_failure_restarts included
+  /// Restarts of children lost with their node (a distributed supervisor's);
+  /// they never count toward the restart intensity.
+  std::uint64_t node_failure_restarts = 0;
   double uptime = 0;           ///< seconds since start (frozen when stopped)
   std::string stop_reason;     ///< "" while running
   std::error_code stop_error;  ///< SupErrc::max_restarts_exceeded when it gave up
