@@ -5,6 +5,12 @@ See https://github.com/ (docs/getting-started.md in the source tree).
 from __future__ import annotations
 
 from . import _core, errors
+from .distributed_supervisor import (
+    DistributedChildInfo,
+    DistributedChildSpec,
+    DistributedSupervisor,
+    DistributedSupervisorSpec,
+)
 from .errors import (
     AuthenticationError,
     BehaviorNotFoundError,
@@ -44,12 +50,6 @@ from .gen_server import (
     behavior,
     behaviors,
     register_behavior,
-)
-from .distributed_supervisor import (
-    DistributedChildInfo,
-    DistributedChildSpec,
-    DistributedSupervisor,
-    DistributedSupervisorSpec,
 )
 from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo

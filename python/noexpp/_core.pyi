@@ -133,7 +133,7 @@ class Supervisor:
     def stop(self, timeout: float | None, /) -> None: ...
 
 class DistributedSupervisor(Supervisor):
-    def start_child_spec(self, spec: Any, timeout: float | None, /) -> Ref: ...  # type: ignore[override]
+    ...  # a Supervisor whose children are placed on the nodes of the cluster
 
 
 # ---- cluster (register_cluster.cpp) ----

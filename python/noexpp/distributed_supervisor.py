@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Union
 
 from . import _core
-from ._checks import check_bool, check_choice, check_int, check_optional_name, check_seconds, check_str, type_name
+from ._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_optional_name,
+    check_seconds,
+    check_str,
+    type_name,
+)
+from .errors import ChildNotFoundError
 from .node_info import NodeInfo
 from .ref import Ref
 from .supervisor import Backoff, _timeout, _with_error
@@ -67,11 +76,13 @@ class DistributedChildSpec:
     __slots__ = ("_selector", "args", "behavior_name", "id", "node_selector", "restart", "shutdown",
                  "significant")
 
-    def __init__(self, id: str, behavior_name: str, args: Sequence[Any] = (), restart: str = "permanent",
-                 node_selector: NodeSelector | None = None, shutdown: float = 5.0,
+    def __init__(self, id: str, behavior_name: str, args: Sequence[Any] = (),
+                 restart: str = "permanent", node_selector: NodeSelector | None = None,
+                 shutdown: float = 5.0,
                  significant: bool = False) -> None:
         if not check_str("DistributedChildSpec id", id):
-            raise ValueError("DistributedChildSpec id must not be empty: it names the child in every report")
+            raise ValueError("DistributedChildSpec id must not be empty: "
+                             "it names the child in every report")
         if not isinstance(behavior_name, str):
             name = getattr(behavior_name, "__name__", None)
             hint = f" (register the class and pass its name, e.g. {name!r})" if name else ""
@@ -87,14 +98,16 @@ class DistributedChildSpec:
         self.args = tuple(args)
         self.restart = check_choice("restart", restart, _RESTARTS)
         self.node_selector = node_selector
-        self._selector = None if node_selector is None else _selector("node_selector", node_selector)
+        self._selector = (None if node_selector is None
+                          else _selector("node_selector", node_selector))
         shutdown_s = check_seconds("shutdown", shutdown)
         if math.isinf(shutdown_s):
             raise ValueError("shutdown of a distributed child must be finite (it is then killed)")
         self.shutdown = shutdown_s
         self.significant = significant
         if significant and restart == "permanent":
-            raise ValueError(f"child {id!r}: a significant child must be transient or temporary, not permanent")
+            raise ValueError(f"child {id!r}: a significant child must be transient or temporary, "
+                             "not permanent")
 
     def __repr__(self) -> str:
         return (f"DistributedChildSpec({self.id!r}, {self.behavior_name!r}, args={self.args!r}, "
@@ -108,17 +121,21 @@ class DistributedSupervisorSpec:
     __slots__ = ("_selector", "auto_shutdown", "backoff", "child_template", "children", "lease",
                  "max_restarts", "name", "node_selector", "strategy", "within")
 
-    def __init__(self, children: Sequence[DistributedChildSpec] = (), strategy: str = "one_for_one",
-                 node_selector: NodeSelector = "local_first", max_restarts: int = 3, within: float = 5.0,
-                 auto_shutdown: str = "never", child_template: DistributedChildSpec | None = None,
-                 name: str | None = None, backoff: Backoff | None = None, lease: float = 1.0) -> None:
+    def __init__(self, children: Sequence[DistributedChildSpec] = (),
+                 strategy: str = "one_for_one", node_selector: NodeSelector = "local_first",
+                 max_restarts: int = 3, within: float = 5.0, auto_shutdown: str = "never",
+                 child_template: DistributedChildSpec | None = None, name: str | None = None,
+                 backoff: Backoff | None = None, lease: float = 1.0) -> None:
         if not isinstance(children, (list, tuple)):
-            raise TypeError(f"children must be a list of DistributedChildSpec, not {type_name(children)}")
+            raise TypeError("children must be a list of DistributedChildSpec, "
+                            f"not {type_name(children)}")
         for c in children:
             if not isinstance(c, DistributedChildSpec):
-                raise TypeError(f"children must hold DistributedChildSpec objects, not {type_name(c)}")
+                raise TypeError("children must hold DistributedChildSpec objects, "
+                                f"not {type_name(c)}")
         if child_template is not None and not isinstance(child_template, DistributedChildSpec):
-            raise TypeError(f"child_template must be a DistributedChildSpec or None, not {type_name(child_template)}")
+            raise TypeError("child_template must be a DistributedChildSpec or None, "
+                            f"not {type_name(child_template)}")
         check_int("max_restarts", max_restarts)
         if max_restarts < 0:
             raise ValueError(f"max_restarts must be >= 0, got {max_restarts}")
@@ -182,18 +199,16 @@ class DistributedSupervisor:
         return bool(self._core.running)
 
     def start_child(self, spec_or_args: DistributedChildSpec | Sequence[Any] = (),
-                    timeout: float | None = None) -> Ref:
+                    timeout: float | None = None) -> Ref | None:
         """Adds and starts a child on the node its selector picks; for
         simple_one_for_one, starts one from the template with these extra
-        ``init`` args."""
+        ``init`` args. None when the child's ``init`` returned Ignore."""
         if isinstance(spec_or_args, DistributedChildSpec):
-            ref: Ref = self._core.start_child_spec(spec_or_args, _timeout(timeout))
-            return ref
+            return self._core.start_child_spec(spec_or_args, _timeout(timeout))
         if not isinstance(spec_or_args, (tuple, list)):
             raise TypeError("start_child takes a DistributedChildSpec, or a tuple/list of args for "
                             f"simple_one_for_one; got {type_name(spec_or_args)}")
-        started: Ref = self._core.start_child_args(tuple(spec_or_args), _timeout(timeout))
-        return started
+        return self._core.start_child_args(tuple(spec_or_args), _timeout(timeout))
 
     def terminate_child(self, child: str | Ref, timeout: float | None = None) -> None:
         """Stops a child wherever it runs (shutdown, then kill) and returns
@@ -202,11 +217,10 @@ class DistributedSupervisor:
             raise TypeError(f"child must be a child id (str) or a Ref, not {type_name(child)}")
         self._core.terminate_child(child, _timeout(timeout))
 
-    def restart_child(self, child_id: str, timeout: float | None = None) -> Ref:
+    def restart_child(self, child_id: str, timeout: float | None = None) -> Ref | None:
         """Starts a terminated child again, on the node its selector picks now."""
         check_str("child id", child_id)
-        ref: Ref = self._core.restart_child(child_id, _timeout(timeout))
-        return ref
+        return self._core.restart_child(child_id, _timeout(timeout))
 
     def delete_child(self, child_id: str, timeout: float = 5.0) -> None:
         """Forgets a terminated child's spec."""
@@ -218,7 +232,8 @@ class DistributedSupervisor:
         out = []
         for c in self._core.which_children(check_seconds("timeout", timeout)):
             cid, ref, restarts, started_at, behavior, _restart, _is_sup, status, node_id = c
-            out.append(DistributedChildInfo(cid, ref, node_id, restarts, started_at, status, behavior))
+            out.append(DistributedChildInfo(cid, ref, node_id, restarts, started_at, status,
+                                            behavior))
         return out
 
     def child(self, child_id: str, timeout: float = 5.0) -> DistributedChildInfo:
@@ -227,12 +242,12 @@ class DistributedSupervisor:
         for c in self.children(timeout):
             if c.id == child_id:
                 return c
-        from .errors import ChildNotFoundError
         raise ChildNotFoundError(f"no child '{child_id}'")
 
     def get_childspec(self, child: str | Ref, timeout: float = 5.0) -> DistributedChildSpec:
         """The spec of child ``child`` (by id; by Ref for simple_one_for_one)."""
-        spec: DistributedChildSpec = self._core.get_childspec(child, check_seconds("timeout", timeout))
+        seconds = check_seconds("timeout", timeout)
+        spec: DistributedChildSpec = self._core.get_childspec(child, seconds)
         return spec
 
     def count_children(self, timeout: float = 5.0) -> dict[str, int]:
@@ -277,7 +292,8 @@ class DistributedSupervisor:
             return f"<b>noexpp.DistributedSupervisor</b> {title}: {html.escape(str(s['health']))}"
         rows = "".join(
             f"<tr><td>{html.escape(c.id)}</td><td>{html.escape(c.node_id)}</td>"
-            f"<td>{html.escape(c.behavior)}</td><td>{html.escape(c.status)}</td><td>{c.restart_count}</td></tr>"
+            f"<td>{html.escape(c.behavior)}</td><td>{html.escape(c.status)}</td>"
+            f"<td>{c.restart_count}</td></tr>"
             for c in self.children()[:50])
         return (f"<b>noexpp.DistributedSupervisor</b> {title}<table><tr><th>id</th><th>node</th>"
                 f"<th>behavior</th><th>status</th><th>restarts</th></tr>{rows}</table>")

@@ -18,10 +18,6 @@ from ._checks import (
     check_threads,
     parse_listen,
 )
-from .errors import NodeDown, NodeStopped
-from .gen_server import GenServer, _check_behavior_class
-from .global_registry import GlobalRegistry
-from .ref import Ref, _check_ref
 from .distributed_supervisor import (
     DistributedChildSpec,
     DistributedSupervisor,
@@ -29,7 +25,11 @@ from .distributed_supervisor import (
     NodeSelector,
 )
 from .distributed_supervisor import _start as _start_distributed
+from .errors import NodeDown, NodeStopped
+from .gen_server import GenServer, _check_behavior_class
+from .global_registry import GlobalRegistry
 from .node_info import NodeInfo
+from .ref import Ref, _check_ref
 from .supervisor import Backoff, ChildSpec, Supervisor, SupervisorSpec, _event_callback, _start
 from .tls import TlsConfig, _check_tls
 

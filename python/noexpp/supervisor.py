@@ -259,7 +259,8 @@ class Supervisor:
 
     def which_children(self, timeout: float = 5.0) -> list[ChildInfo]:
         """The children in start order."""
-        return [ChildInfo(*c[:8]) for c in self._core.which_children(check_seconds("timeout", timeout))]
+        rows = self._core.which_children(check_seconds("timeout", timeout))
+        return [ChildInfo(*c[:8]) for c in rows]
 
     def child_supervisor(self, child_id: str, timeout: float = 5.0) -> Supervisor:
         """The handle of a running nested supervisor (a child whose behavior
