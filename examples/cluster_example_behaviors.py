@@ -27,3 +27,19 @@ class Store(noexpp.GenServer):
         if request[0] == "get":
             return self.data.get(request[1])
         raise ValueError(f"unknown request {request!r}")
+
+
+@noexpp.behavior("example.job")
+class Job(noexpp.GenServer):
+    """One long-running job of examples/distributed_supervisor.py. init(name)
+    keeps its name; call "where" -> (name, node id, OS pid), "crash" raises."""
+
+    def init(self, name):
+        self.name = name
+
+    def handle_call(self, request, caller):
+        if request == "where":
+            return self.name, self.ref.node_id, os.getpid()
+        if request == "crash":
+            raise RuntimeError(f"job {self.name} failed")
+        raise ValueError(f"unknown request {request!r}")

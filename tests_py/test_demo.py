@@ -16,3 +16,6 @@ def test_python_m_noexpp_demo_exits_zero() -> None:
     )
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-2000:])
     assert proc.stdout.strip(), "the demo printed nothing"
+    for section in ("a one_for_one supervisor", "a cluster of three nodes",
+                    "a distributed supervisor over three nodes", "demo done"):
+        assert section in proc.stdout, (section, proc.stdout[-2000:])

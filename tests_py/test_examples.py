@@ -126,6 +126,16 @@ EXPECTED: dict[str, list[str]] = {
         "beta saw node_down: alpha reason=shutdown",
         "beta.nodes() now: [('beta', 'self')]",
     ],
+    "distributed_supervisor.py": [
+        "placed: job0@node1, job1@node2, job2@node3, job3@node1, job4@node2, job5@node3",
+        "job1 crashed: error RuntimeError: job job1 failed",
+        "job1 restarted on node2, restart_count=1",
+        "killed node1: job0, job3 moved to job0@node2, job3@node3 after",
+        "every job answers once, none on node1: True",
+        "children_by_node: {'node2': 3, 'node3': 3}",
+        "total_restarts=3 node_failure_restarts=2 (not counted)",
+        "supervisor stopped: is_running=False",
+    ],
     "cluster_failover.py": [
         "store runs on node2",
         "get answer -> 42",

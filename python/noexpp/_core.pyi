@@ -133,7 +133,9 @@ class Supervisor:
     def stop(self, timeout: float | None, /) -> None: ...
 
 class DistributedSupervisor(Supervisor):
-    ...  # a Supervisor whose children are placed on the nodes of the cluster
+    # A Supervisor whose children are placed on the nodes of the cluster; its
+    # start_child_spec takes a DistributedChildSpec.
+    def start_child_spec(self, spec: Any, timeout: float | None, /) -> Ref | None: ...
 
 
 # ---- cluster (register_cluster.cpp) ----

@@ -4,7 +4,9 @@ A few GenServers, calls and casts, a deferred reply, a timer, a crash seen
 through a monitor, and a supervisor that brings crashed children back (a
 Python one and the built-in C++ "noexpp.probe"). Then three nodes in this
 interpreter (LocalCluster, threads mode): a remote call, a node killed, the
-node_down it causes and a call to it failing fast with NodeDown.
+node_down it causes and a call to it failing fast with NodeDown; and a
+distributed supervisor whose children on a killed node come back on the
+survivors.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import queue
 import time
 from typing import Any
 
+from .distributed_supervisor import DistributedChildSpec
 from .errors import NodeDown, ProcessCrashed
 from .gen_server import GenServer, NoReply, register_behavior
 from .local_cluster import LocalCluster
@@ -150,4 +153,39 @@ def _cluster(out: Any) -> int:
         else:
             out("  unexpected: the call to a dead node answered")
             return 1
+    return _distributed_supervisor(out)
+
+
+def _distributed_supervisor(out: Any) -> int:
+    """Three nodes, four counters placed round robin; a node killed and its
+    counters back on the survivors, once each, uncounted."""
+    out("a distributed supervisor over three nodes (children placed round robin):")
+    with LocalCluster(3, mode="threads") as cluster:
+        a, b, _ = [n for n in cluster.nodes if isinstance(n, Node)]
+        migrated: queue.Queue[dict[str, Any]] = queue.Queue()
+        a.on_lifecycle_event(lambda e: migrated.put(e) if e["type"] == "child_migrated" else None)
+        children = [DistributedChildSpec(f"c{i}", "noexpp.demo.counter", args=(i,))
+                    for i in range(4)]
+        with a.start_distributed_supervisor(children, node_selector="round_robin",
+                                            lease=0.5) as dsup:
+            out("  placed: " + ", ".join(f"{c.id}@{_short(c.node_id)}" for c in dsup.children()))
+            lost = [c.id for c in dsup.children() if c.node_id == b.id]
+            start = time.monotonic()
+            cluster.kill(b)
+            try:
+                moves = [migrated.get(timeout=10) for _ in lost]
+            except queue.Empty:
+                out(f"  unexpected: {lost} not restarted within 10 s of the node loss")
+                return 1
+            out(f"  killed {_short(b.id)}: " + ", ".join(
+                f"{m['child_id']} -> {_short(m['to_node'])}" for m in moves) +
+                f" after {(time.monotonic() - start) * 1000:.0f} ms (the lease, then a restart)")
+            answers = {c.id: c.ref.call("get") for c in dsup.children() if c.ref is not None}
+            stats = dsup.stats()
+            out(f"  every counter answers, none on {_short(b.id)}: {answers}; "
+                f"node_failure_restarts {stats['node_failure_restarts']} (not counted toward "
+                f"max_restarts)")
+            if len(answers) != 4 or b.id in stats["children_by_node"]:
+                out("  unexpected: every counter should run once on a survivor")
+                return 1
     return 0

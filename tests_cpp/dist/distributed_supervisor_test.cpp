@@ -196,12 +196,14 @@ TEST_F(DistributedSupervisorTest, a_node_that_stops_gracefully_hands_its_childre
   EXPECT_TRUE(stats.running) << stats.stop_reason;
   EXPECT_EQ(stats.node_failure_restarts, 2u);
   for (auto& k : sup.value().which_children(kWait).value()) EXPECT_NE(k.node_id, b->id());
-  for (auto& e : events->snapshot())
-    if (e.type == "child_migrated") EXPECT_EQ(map_string(e.fields, "reason"), "node_leaving") << [&] {
-        std::string all;
-        for (auto& x : events->snapshot()) all += x.type + " " + x.fields.to_string() + "\n";
-        return all;
-      }();
+  for (auto& e : events->snapshot()) {
+    if (e.type != "child_migrated") continue;
+    EXPECT_EQ(map_string(e.fields, "reason"), "node_leaving") << [&] {
+      std::string all;
+      for (auto& x : events->snapshot()) all += x.type + " " + x.fields.to_string() + "\n";
+      return all;
+    }();
+  }
   EXPECT_TRUE(sup.value().stop(kWait).ok());
 }
 
@@ -304,6 +306,27 @@ TEST_F(DistributedSupervisorTest, a_behavior_missing_on_the_chosen_node_is_a_typ
   EXPECT_EQ(nowhere.error().code, sup::SupErrc::no_available_node);
   EXPECT_EQ(sup.value().which_children(kWait).value().size(), 0u);
   EXPECT_TRUE(sup.value().stop(kWait).ok());
+}
+
+TEST_F(DistributedSupervisorTest, a_static_child_that_cannot_be_placed_fails_the_start_with_its_own_error) {
+  dist::DistributedSupervisorSpec spec;
+  spec.children.push_back(child("fine", on(b->id())));
+  auto missing = child("m", on(b->id()));
+  missing.behavior_name = "dsup_test.not_registered";
+  spec.children.push_back(missing);
+  auto r = dist::start_distributed_supervisor(a, spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::behavior_not_found);
+  EXPECT_NE(r.error().detail.find("child 'm'"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find(b->id()), std::string::npos) << r.error().detail;
+  // The child started before it was stopped again.
+  EXPECT_TRUE(poll_until([&] { return workers_on(*b) == 0; }));
+
+  dist::DistributedSupervisorSpec nowhere;
+  nowhere.children.push_back(child("n", on("nobody@127.0.0.1:1")));
+  auto none = dist::start_distributed_supervisor(a, nowhere);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, sup::SupErrc::no_available_node);
 }
 
 TEST_F(DistributedSupervisorTest, a_start_of_an_older_epoch_is_refused_and_a_newer_one_kills_the_older_copy) {

@@ -48,4 +48,14 @@ std::optional<SupervisorStats> RequestBox::final_stats() {
   return final_;
 }
 
+void RequestBox::set_start_error(Error e) {
+  std::lock_guard lk(mu_);
+  start_error_ = std::move(e);
+}
+
+std::optional<Error> RequestBox::start_error() {
+  std::lock_guard lk(mu_);
+  return start_error_;
+}
+
 }  // namespace noexpp::sup

@@ -58,6 +58,11 @@ class RequestBox {
   /// Set by the process as it stops.
   void set_final(SupervisorStats s);
   std::optional<SupervisorStats> final_stats();
+  /// Set by the process when a static child fails to start in init, so
+  /// the starter can return that error (BehaviorNotFound, NoAvailableNode)
+  /// rather than the supervisor's own failed init.
+  void set_start_error(Error e);
+  std::optional<Error> start_error();
 
   /// The supervisor's clock (restart intensity, backoff, uptimes): steady
   /// time unless a test sets its own before the supervisor starts.
@@ -70,6 +75,7 @@ class RequestBox {
   std::unordered_map<std::uint64_t, Request> requests_;
   std::unordered_map<std::uint64_t, Reply> replies_;
   std::optional<SupervisorStats> final_;
+  std::optional<Error> start_error_;
   Clock clock_;
 };
 

@@ -114,7 +114,14 @@ Result<Supervisor> start_supervisor_with(const std::shared_ptr<Node>& node, Supe
   if (auto ok = validate(spec); !ok) return ok.error();
   auto box = std::make_shared<RequestBox>();
   auto pid = spawn_supervisor(*node, std::move(spec), box, opts, std::move(starter));
-  if (!pid) return pid.error();
+  if (!pid) {
+    // A child that could not be spawned at all (no such behavior, no live
+    // node) is reported as that error; one whose init failed stays an
+    // init failure of the supervisor, as OTP's {shutdown, failed_to_start_child}.
+    auto child = box->start_error();
+    if (child && child->code != make_error_code(Errc::init_failed)) return *child;
+    return pid.error();
+  }
   return Supervisor(node, pid.value(), box);
 }
 

@@ -78,6 +78,7 @@ void SupervisorServer::init(const Term&) {
       stop_all();  // the ones already started, newest first
       stop_reason_ = why;
       stopped_ = true;
+      box_->set_start_error(Error{r.error().code, why});
       box_->set_final(stats());
       emit("supervisor_stopped", {{"reason", why}, {"error", Term()}});  // spawn fails: no exit monitor
       throw HandlerError("ChildStartError", why);
