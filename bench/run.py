@@ -14,7 +14,10 @@ Two groups run, one after the other:
 * the cluster ones with Python behaviors, node-down detection and the raw
   TCP floor (``bench/py_dist.py``) in a fresh interpreter. The C++ cluster
   metrics (``dist_*_cpp``) come from ``noexpp_bench``, which starts a second
-  copy of itself as the server node.
+  copy of itself as the server node;
+* the distributed-supervisor ones (``bench/py_dsup.py``, ``dsup_*``: start,
+  failover of a lost node's children, remote restart) in a fresh
+  interpreter, over three node processes; they have no Erlang twin.
 
 The metrics mirror the Erlang/OTP anchor in ``../shared/anchors/erlang``
 (``a_call.erl``, ``b_cast.erl``, ``c_restart.erl``, ``d_sofo.erl``,
@@ -53,6 +56,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = REPO / "build" / "bench"
 PY_SUP = REPO / "bench" / "py_sup.py"
 PY_DIST = REPO / "bench" / "py_dist.py"
+PY_DSUP = REPO / "bench" / "py_dsup.py"
 
 CPP_METRICS = (
     "local_call_rate_cpp",
@@ -134,6 +138,18 @@ PY_DIST_METRICS = (
     "nodedown_tick_min",
     "nodedown_tick_max",
     "down_noconnection_tick",
+)
+# Run by bench/py_dsup.py in a fresh interpreter (it starts LocalClusters of
+# three node processes); no Erlang twin.
+PY_DSUP_METRICS = (
+    "dsup_start_1k_rate",
+    "dsup_start_1k",
+    "dsup_failover_100_kill9",
+    "dsup_failover_100_kill9_duplicates",
+    "dsup_failover_100_stop",
+    "dsup_failover_100_stop_duplicates",
+    "dsup_restart_remote_p50",
+    "dsup_restart_remote_p99",
 )
 
 # Sizes of the Python runs (--quick divides them by 10). Python handlers cost
@@ -324,13 +340,24 @@ def python_dist_benchmarks(
     return run_script(PY_DIST, [], PY_DIST_METRICS, quick, prefixes, threads, results)
 
 
+def python_dsup_benchmarks(
+    quick: bool, prefixes: Sequence[str], threads: int, results: Results
+) -> bool:
+    """Runs bench/py_dsup.py in a fresh interpreter and passes its metric
+    lines on; False if it failed."""
+    return run_script(PY_DSUP, [], PY_DSUP_METRICS, quick, prefixes, threads, results)
+
+
 # --------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(
         __doc__,
-        quick_help="10x fewer calls, casts and measured restarts; 3 node-down trials of each kind",
+        quick_help=(
+            "10x fewer calls, casts and measured restarts; 3 node-down and 3 failover trials "
+            "of each kind"
+        ),
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument(
@@ -367,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = python_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
         ok = python_sup_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
         ok = python_dist_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
+        ok = python_dsup_benchmarks(args.quick, args.prefixes, args.threads, results) and ok
 
     if args.json:
         payload = {
