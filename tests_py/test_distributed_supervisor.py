@@ -205,6 +205,25 @@ def test_a_crash_on_another_node_is_restarted_by_its_selector_with_the_same_args
         assert "ZeroDivisionError" in str(stats["last_error"])
 
 
+def test_a_cpp_child_and_a_python_child_share_one_tree_across_nodes(cluster: Any) -> None:
+    a, b, d = _nodes(cluster(3))
+    probe = noexpp.DistributedChildSpec("probe", "noexpp.probe", args=(41,),
+                                        node_selector={"node": b.id})
+    worker = noexpp.DistributedChildSpec("py", WORKER, args=("py",),
+                                         node_selector={"node": d.id})
+    with a.start_distributed_supervisor([probe, worker], lease=LEASE) as dsup:
+        first = dsup.child("probe")
+        assert first.behavior == "noexpp.probe" and first.node_id == b.id
+        assert first.ref is not None and first.ref.call(("add", 1), timeout=TIMEOUT) == 42
+        first.ref.cast("crash")                          # std::runtime_error in C++
+        wait_for(lambda: dsup.child("probe").ref not in (None, first.ref), what="probe restarted")
+        again = dsup.child("probe")
+        assert again.ref is not None and again.ref.call("get", timeout=TIMEOUT) == 41  # args again
+        assert again.node_id == b.id and again.restart_count == 1
+        assert "crash requested" in str(dsup.stats()["last_error"])
+        assert dsup.child("py").restart_count == 0
+
+
 def test_one_for_all_restarts_the_children_on_every_node(cluster: Any) -> None:
     a, _, _ = _nodes(cluster(3))
     with a.start_distributed_supervisor(_specs(3), strategy="one_for_all",
@@ -261,6 +280,34 @@ def test_a_transient_child_that_stops_normally_is_not_restarted_and_a_temporary_
         assert dsup.child("t").ref is None
         assert [k.id for k in dsup.children()] == ["t"]       # a temporary child is forgotten
         assert dsup.stats()["total_restarts"] == 0
+
+
+def test_a_nested_distributed_supervisor_that_gives_up_escalates_to_its_local_parent(
+        cluster: Any) -> None:
+    a, b, _ = _nodes(cluster(3))
+    inner = noexpp.DistributedSupervisorSpec(_specs(1), node_selector={"node": b.id},
+                                             max_restarts=0, lease=LEASE)
+    parent = a.start_supervisor([noexpp.ChildSpec("placed", inner)], max_restarts=1)
+    try:
+        def crash_the_worker() -> noexpp.DistributedSupervisor:
+            dsup = parent.child_supervisor("placed")
+            assert isinstance(dsup, noexpp.DistributedSupervisor)
+            ref = dsup.child("w0").ref
+            assert ref is not None and ref.node_id == b.id
+            ref.cast("crash")
+            return dsup
+
+        first = crash_the_worker()                 # the inner supervisor gives up ...
+        wait_for(lambda: parent.which_children()[0].restart_count == 1
+                 and parent.which_children()[0].ref is not None, what="the parent's restart")
+        assert not first.is_running                # ... and the parent started a new one
+        wait_for(lambda: _worker_count(b) == 1, what="the new inner supervisor's worker on b")
+        crash_the_worker()
+        wait_for(lambda: not parent.is_running, what="the parent to give up in turn")
+        assert parent.stats()["error"] is not None
+        wait_for(lambda: _worker_count(b) == 0, what="no worker left on b")
+    finally:
+        parent.stop()
 
 
 # --- simple_one_for_one, terminate, stop -----------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "errors.hpp"
 #include "gil_boundary.hpp"
+#include "nested_spec.hpp"
 #include "noexpp/dist/distributed_supervisor.hpp"
 #include "py_types.hpp"
 #include "register.hpp"
@@ -102,6 +103,12 @@ dist::DistributedSupervisorSpec supervisor_spec_from(pyb::handle py) {
 
 }  // namespace
 
+bool is_distributed_supervisor_spec(pyb::handle py) { return pyb::hasattr(py, "_is_distributed_supervisor_spec"); }
+
+sup::SupervisorSpec nested_distributed_spec_from(pyb::handle py) {
+  return value_or_raise(dist::to_supervisor_spec(supervisor_spec_from(py)));
+}
+
 void register_dist_supervisor(pyb::module_& m, NodeClass& node_class) {
   pyb::class_<dist::DistributedSupervisor, sup::Supervisor>(
       m, "DistributedSupervisor", "A handle on a distributed supervisor (use noexpp.DistributedSupervisor).")
@@ -111,6 +118,10 @@ void register_dist_supervisor(pyb::module_& m, NodeClass& node_class) {
         auto pid = value_or_raise(without_gil([&] { return s.start_child(std::move(c), d); }));
         return pyb::cast(Ref{s.node().shared_from_this(), pid});
       });
+
+  // The handle of a nested distributed supervisor (Supervisor.child_supervisor
+  // hands out a plain one).
+  m.def("as_distributed_supervisor", [](const sup::Supervisor& s) { return dist::DistributedSupervisor(s); });
 
   node_class.def("start_distributed_supervisor", [](const std::shared_ptr<Node>& node, pyb::handle spec) {
     auto s = supervisor_spec_from(spec);

@@ -6,6 +6,7 @@
 
 #include "errors.hpp"
 #include "gil_boundary.hpp"
+#include "nested_spec.hpp"
 #include "noexpp/behavior_registry.hpp"
 #include "noexpp/sup/supervisor.hpp"
 #include "py_behavior.hpp"
@@ -59,6 +60,9 @@ ChildSpec child_spec_from(pyb::handle py) {
   pyb::object behavior = py.attr("behavior");
   if (pyb::hasattr(behavior, "_is_supervisor_spec")) {
     c.supervisor = std::make_shared<SupervisorSpec>(supervisor_spec_from(behavior));
+    c.behavior_name = "supervisor";
+  } else if (is_distributed_supervisor_spec(behavior)) {
+    c.supervisor = std::make_shared<SupervisorSpec>(nested_distributed_spec_from(behavior));
     c.behavior_name = "supervisor";
   } else if (pyb::isinstance<pyb::str>(behavior)) {
     auto name = behavior.cast<std::string>();

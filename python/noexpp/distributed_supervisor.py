@@ -120,6 +120,8 @@ class DistributedSupervisorSpec:
 
     __slots__ = ("_selector", "auto_shutdown", "backoff", "child_template", "children", "lease",
                  "max_restarts", "name", "node_selector", "strategy", "within")
+    #: Read by noexpp.ChildSpec and the engine: this spec nests as a supervisor child.
+    _is_distributed_supervisor_spec = True
 
     def __init__(self, children: Sequence[DistributedChildSpec] = (),
                  strategy: str = "one_for_one", node_selector: NodeSelector = "local_first",
@@ -158,6 +160,11 @@ class DistributedSupervisorSpec:
         self.name = check_optional_name("name", name)
         self.backoff = backoff._checked() if backoff is not None else None
         self.lease = lease_s
+
+
+    def _handle(self, core: _core.Supervisor) -> DistributedSupervisor:
+        """The handle of a running nested supervisor made from this spec."""
+        return DistributedSupervisor(_core.as_distributed_supervisor(core), self)
 
 
 class DistributedChildInfo(NamedTuple):

@@ -71,11 +71,17 @@ class Backoff(NamedTuple):
 _DEFAULT = object()
 
 
+def _is_distributed_spec(behavior: Any) -> bool:
+    """A noexpp.DistributedSupervisorSpec (which imports this module)."""
+    return hasattr(behavior, "_is_distributed_supervisor_spec")
+
+
 class ChildSpec:
     """One child of a supervisor.
 
     ``behavior`` is a GenServer subclass, a registered behavior name (Python
-    or C++), or a :class:`SupervisorSpec` for a nested supervisor. ``shutdown``
+    or C++), or a :class:`SupervisorSpec` (or
+    :class:`noexpp.DistributedSupervisorSpec`) for a nested supervisor. ``shutdown``
     is the time (seconds) a child gets to stop before it is killed: 0 kills it
     at once (brutal kill), None waits as long as it takes; the default is 5 s
     for workers and None for supervisors. A ``significant`` child (transient
@@ -90,7 +96,8 @@ class ChildSpec:
                  name: str | None = None) -> None:
         if not check_str("ChildSpec id", id):
             raise ValueError("ChildSpec id must not be empty: it names the child in every report")
-        if isinstance(behavior, SupervisorSpec):
+        nested = isinstance(behavior, SupervisorSpec) or _is_distributed_spec(behavior)
+        if nested:
             pass
         elif isinstance(behavior, str):
             if not behavior:
@@ -100,7 +107,7 @@ class ChildSpec:
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"args must be a tuple or list, not {type(args).__name__}")
         if shutdown is _DEFAULT:
-            shutdown = None if isinstance(behavior, SupervisorSpec) else 5.0
+            shutdown = None if nested else 5.0
         elif shutdown in ("infinity",):
             shutdown = None
         elif shutdown in ("brutal_kill",):
@@ -262,13 +269,17 @@ class Supervisor:
         rows = self._core.which_children(check_seconds("timeout", timeout))
         return [ChildInfo(*c[:8]) for c in rows]
 
-    def child_supervisor(self, child_id: str, timeout: float = 5.0) -> Supervisor:
-        """The handle of a running nested supervisor (a child whose behavior
-        is a SupervisorSpec). If that supervisor is restarted, ask again: the
-        old handle then reports it stopped."""
+    def child_supervisor(self, child_id: str, timeout: float = 5.0) -> Any:
+        """The handle of a running nested supervisor: a Supervisor for a child
+        whose behavior is a SupervisorSpec, a DistributedSupervisor for a
+        DistributedSupervisorSpec. If that supervisor is restarted, ask
+        again: the old handle then reports it stopped."""
         check_str("child id", child_id)
-        spec = next((c.behavior for c in self._spec.children if c.id == child_id), None)
-        core = self._core.child_supervisor(child_id, check_seconds("timeout", timeout))
+        seconds = check_seconds("timeout", timeout)
+        spec = self._core.get_childspec(child_id, seconds).behavior
+        core = self._core.child_supervisor(child_id, seconds)
+        if _is_distributed_spec(spec):
+            return spec._handle(core)
         if not isinstance(spec, SupervisorSpec):  # added later with start_child: name unknown here
             spec = SupervisorSpec()
         return Supervisor(self._node, core, spec)

@@ -329,6 +329,54 @@ TEST_F(DistributedSupervisorTest, a_static_child_that_cannot_be_placed_fails_the
   EXPECT_EQ(none.error().code, sup::SupErrc::no_available_node);
 }
 
+TEST_F(DistributedSupervisorTest, a_nested_distributed_supervisor_that_gives_up_escalates_to_its_parent) {
+  dist::DistributedSupervisorSpec inner;
+  inner.max_restarts = 0;  // its first crash ends it
+  inner.children.push_back(child("w", on(b->id())));
+  auto nested = dist::supervisor_child("placed", inner);
+  ASSERT_TRUE(nested.ok()) << nested.error().detail;
+  sup::SupervisorSpec outer;
+  outer.max_restarts = 1;
+  outer.children.push_back(nested.value());
+  auto parent = sup::start_supervisor(a, outer);
+  ASSERT_TRUE(parent.ok()) << parent.error().detail;
+  auto crash_the_worker = [&] {
+    auto inner_handle = parent.value().child_supervisor("placed", kWait);
+    ASSERT_TRUE(inner_handle.ok()) << inner_handle.error().detail;
+    auto kids = inner_handle.value().which_children(kWait).value();
+    ASSERT_EQ(kids.size(), 1u);
+    EXPECT_EQ(kids[0].node_id, b->id());
+    EXPECT_FALSE(a->call(kids[0].pid, "crash", 5s).ok());
+  };
+  // The inner supervisor gives up; the parent restarts it (counted), which
+  // places its worker on b again.
+  crash_the_worker();
+  ASSERT_TRUE(poll_until([&] {
+    auto kids = parent.value().which_children(kWait);
+    return kids.ok() && kids.value().at(0).restart_count == 1 && !kids.value().at(0).pid.is_nil();
+  }));
+  EXPECT_TRUE(poll_until([&] { return workers_on(*b) == 1; }));
+  // Again: now the parent is over its own intensity and gives up too.
+  crash_the_worker();
+  EXPECT_TRUE(poll_until([&] { return !parent.value().running(); }));
+  auto stats = parent.value().stats(kWait);
+  EXPECT_TRUE(stats.stop_error) << stats.stop_reason;
+  EXPECT_TRUE(poll_until([&] { return workers_on(*b) == 0; }));
+}
+
+TEST_F(DistributedSupervisorTest, a_nested_distributed_supervisor_on_a_node_without_a_cluster_fails_the_start) {
+  auto plain = Node::create(NodeOptions{.name = "plain", .threads = 1});
+  plain->start();
+  auto nested = dist::supervisor_child("placed", dist::DistributedSupervisorSpec{});
+  ASSERT_TRUE(nested.ok());
+  sup::SupervisorSpec outer;
+  outer.children.push_back(nested.value());
+  auto r = sup::start_supervisor(plain, outer);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("takes part in no cluster"), std::string::npos) << r.error().detail;
+  plain->stop();
+}
+
 TEST_F(DistributedSupervisorTest, a_start_of_an_older_epoch_is_refused_and_a_newer_one_kills_the_older_copy) {
   auto* leases = dynamic_cast<dist::ChildLeases*>(b->module("child_leases"));
   ASSERT_NE(leases, nullptr);

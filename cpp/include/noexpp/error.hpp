@@ -62,8 +62,11 @@ class Result {
   Result(Error e) : v_(std::move(e)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  /// By value from a temporary: `for (auto& x : f().value())` must not
+  /// iterate a vector that died with its Result.
+  T value() && { return std::move(std::get<0>(v_)); }
   const Error& error() const { return std::get<1>(v_); }
 
  private:

@@ -77,11 +77,7 @@ Result<Pid> DistributedSupervisor::start_child(Term extra_args, Duration timeout
   return sup::Supervisor::start_child(std::move(extra_args), timeout);
 }
 
-Result<DistributedSupervisor> start_distributed_supervisor(const std::shared_ptr<Node>& node,
-                                                           DistributedSupervisorSpec spec) {
-  const auto* leases = dynamic_cast<const ChildLeases*>(node->module("child_leases"));
-  if (!cluster::cluster_of(*node) || !leases)
-    return invalid("node " + node->id() + " takes part in no cluster (create it with dist::create_node)");
+Result<sup::SupervisorSpec> to_supervisor_spec(DistributedSupervisorSpec spec) {
   if (spec.lease <= Duration::zero() || spec.lease > std::chrono::hours(24))
     return invalid("lease must be > 0 and at most a day");
   if (spec.start_timeout <= Duration::zero()) return invalid("start_timeout must be > 0");
@@ -103,10 +99,36 @@ Result<DistributedSupervisor> start_distributed_supervisor(const std::shared_ptr
     if (!c) return c.error();
     s.child_template = std::move(c.value());
   }
-  auto starter =
-      std::make_shared<PlacingStarter>(std::move(spec.node_selector), spec.lease, spec.start_timeout, *leases,
-                                       node->id());
-  auto r = sup::start_supervisor_with(node, std::move(s), std::move(starter));
+  // A fresh starter (and round-robin turn) for each run of the supervisor.
+  s.starter = [selector = std::move(spec.node_selector), lease = spec.lease,
+               timeout = spec.start_timeout](Node& node) -> Result<std::shared_ptr<sup::ChildStarter>> {
+    const auto* leases = dynamic_cast<const ChildLeases*>(node.module("child_leases"));
+    if (!cluster::cluster_of(node) || !leases)
+      return invalid("node " + node.id() + " takes part in no cluster (create it with dist::create_node)");
+    return std::shared_ptr<sup::ChildStarter>(
+        std::make_shared<PlacingStarter>(selector, lease, timeout, *leases, node.id()));
+  };
+  return s;
+}
+
+Result<sup::ChildSpec> supervisor_child(std::string id, DistributedSupervisorSpec spec, sup::RestartType restart) {
+  auto s = to_supervisor_spec(std::move(spec));
+  if (!s) return s.error();
+  sup::ChildSpec c;
+  c.id = std::move(id);
+  c.behavior_name = "supervisor";
+  c.supervisor = std::make_shared<const sup::SupervisorSpec>(std::move(s.value()));
+  c.restart = restart;
+  return c;
+}
+
+Result<DistributedSupervisor> start_distributed_supervisor(const std::shared_ptr<Node>& node,
+                                                           DistributedSupervisorSpec spec) {
+  if (!cluster::cluster_of(*node) || !node->module("child_leases"))
+    return invalid("node " + node->id() + " takes part in no cluster (create it with dist::create_node)");
+  auto s = to_supervisor_spec(std::move(spec));
+  if (!s) return s.error();
+  auto r = sup::start_supervisor_with(node, std::move(s.value()), nullptr);
   if (!r) return r.error();
   return DistributedSupervisor(std::move(r.value()));
 }

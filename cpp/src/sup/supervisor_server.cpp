@@ -622,6 +622,11 @@ std::string SupervisorServer::label() const { return spec_.name.empty() ? self()
 
 Result<Pid> spawn_supervisor(Node& node, SupervisorSpec spec, std::shared_ptr<RequestBox> box, const SpawnOptions& opts,
                              std::shared_ptr<ChildStarter> starter) {
+  if (!starter && spec.starter) {
+    auto made = spec.starter(node);
+    if (!made) return made.error();
+    starter = std::move(made.value());
+  }
   SpawnOptions o = opts;
   if (o.name.empty()) o.name = spec.name;
   o.on_crash = nullptr;  // a supervisor's own failure is never resumed

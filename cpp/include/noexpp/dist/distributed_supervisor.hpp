@@ -103,6 +103,19 @@ class DistributedSupervisor : public sup::Supervisor {
 /// runs). invalid_argument names what is wrong.
 Result<sup::ChildSpec> to_child_spec(DistributedChildSpec spec);
 
+/// The local form of a distributed supervisor spec: the supervisor process
+/// runs it with a starter that places the children (made on the node it
+/// starts on, which must take part in a cluster). invalid_argument names
+/// what is wrong.
+Result<sup::SupervisorSpec> to_supervisor_spec(DistributedSupervisorSpec spec);
+
+/// A distributed supervisor as child `id` of another supervisor, as OTP
+/// nests supervisors: the parent starts it on its own node, restarts it by
+/// `restart`, stops it (and so its children on every node) with the tree,
+/// and sees it exit when it gives up: the failure escalates.
+Result<sup::ChildSpec> supervisor_child(std::string id, DistributedSupervisorSpec spec,
+                                        sup::RestartType restart = sup::RestartType::permanent);
+
 /// Validates `spec` and starts the supervisor on `node` (created with
 /// dist::create_node, started), then its children in order. Errors as
 /// sup::start_supervisor, plus NoAvailableNode, behavior_not_found naming

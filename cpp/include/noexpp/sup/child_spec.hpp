@@ -17,7 +17,17 @@
 #include "noexpp/sup/backoff.hpp"
 #include "noexpp/sup/errors.hpp"
 
+namespace noexpp {
+class Node;
+}
+
 namespace noexpp::sup {
+
+class ChildStarter;  // sup/internal/child_starter.hpp: how a supervisor starts its workers
+/// Makes the starter of one run of a supervisor on `node` (a distributed
+/// supervisor's places children on the cluster's nodes); an error fails
+/// that supervisor's start.
+using StarterFactory = std::function<Result<std::shared_ptr<ChildStarter>>(Node& node)>;
 
 enum class Strategy : std::uint8_t { one_for_one, one_for_all, rest_for_one, simple_one_for_one };
 /// permanent: always restarted; transient: only after an abnormal exit;
@@ -97,6 +107,10 @@ struct SupervisorSpec {
   std::optional<ChildSpec> child_template;
   /// Registers the supervisor locally under this name; also names it in events.
   std::string name;
+  /// How its workers are started, made anew at each (re)start; empty: on
+  /// its own node. Set by dist::to_supervisor_spec, so that a distributed
+  /// supervisor can also be the child of another supervisor.
+  StarterFactory starter;
 };
 
 /// Checks a child spec on its own (id, start function, significant vs
