@@ -54,6 +54,7 @@ from .gen_server import (
 from .local_cluster import LocalCluster, NodeHandle
 from .node import Node, NodeInfo, ProcessInfo
 from .ref import Ref, _ProcessCall
+from .sdk import get_cmake_dir, get_include
 from .supervisor import Backoff, ChildInfo, ChildSpec, Supervisor, SupervisorSpec
 from .tls import TlsConfig
 
@@ -76,6 +77,7 @@ __all__ = [
     "NodeHandle", "Ignore", "Ignored", "UndefinedCallbackError", "Overloaded", "MailboxFull",
     "ProcessKilled", "TlsConfig", "TlsConfigError", "DistributedChildSpec",
     "DistributedSupervisorSpec", "DistributedSupervisor", "DistributedChildInfo",
+    "get_include", "get_cmake_dir",
 ]
 
 

@@ -20,6 +20,7 @@ from ._checks import MAX_THREADS, MIN_THREADS
 from .demo import run as run_demo
 from .errors import AuthenticationError, CallTimeout, NodeDown, NodeStopped, NoexppError
 from .node import Node
+from .sdk import get_cmake_dir, get_include
 from .tls import TlsConfig
 
 __all__ = ["build_parser", "main", "run_node", "run_nodes"]
@@ -120,7 +121,13 @@ def _tls_config(args: argparse.Namespace) -> TlsConfig | None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m noexpp`` and its sub-commands."""
     parser = argparse.ArgumentParser(prog=PROG, description="noexpp command line")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sdk = parser.add_mutually_exclusive_group()
+    sdk.add_argument("--include", action="store_true",
+                     help="print the directory of the engine's C++ headers and exit")
+    sdk.add_argument("--cmake-dir", action="store_true",
+                     help="print the directory of noexpp's CMake package (for "
+                          "find_package(noexpp) as noexpp_DIR) and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("demo", help="run the self-contained demonstration",
                    description="Run the self-contained demonstration: one node, then three.")
 
@@ -201,6 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.include or args.cmake_dir:
+        if args.command is not None:
+            parser.error("--include and --cmake-dir take no command")
+        print(get_include() if args.include else get_cmake_dir())
+        return 0
+    if args.command is None:
+        parser.error("a command is required (demo, node, nodes), or --include / --cmake-dir")
     if args.command == "demo":
         return run_demo()
     problem = _tls_flags_problem(args)

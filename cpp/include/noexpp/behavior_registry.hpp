@@ -10,6 +10,7 @@
 
 #include "noexpp/behavior.hpp"
 #include "noexpp/error.hpp"
+#include "noexpp/version.hpp"
 
 namespace noexpp {
 
@@ -35,8 +36,15 @@ class BehaviorRegistry {
 };
 
 /// Registers the C++ behavior T (default-constructible GenServer) as `name`.
+/// Refused (invalid_argument, naming both versions) when the engine library
+/// loaded is not the one these headers describe.
 template <class T>
 Result<bool> register_behavior(std::string name) {
+  if (!engine_matches_headers())
+    return Error{make_error_code(Errc::invalid_argument),
+                 "behavior '" + name + "' was built against noexpp " + kHeaderVersion +
+                     " headers, but the engine loaded is noexpp " + engine_version() +
+                     ": rebuild the module against the installed noexpp"};
   return BehaviorRegistry::instance().add(
       BehaviorEntry{std::move(name), "cpp", [] { return std::make_unique<T>(); }, &typeid(T)});
 }
