@@ -21,6 +21,7 @@ from pathlib import Path
 import noexpp
 import pybind11
 import pytest
+from helpers import TIMEOUT, close_cluster
 
 PROJECT = Path(__file__).resolve().parent / "sdk_project"
 #: Configure and build, generously bounded for a loaded machine.
@@ -93,11 +94,13 @@ def test_a_users_pybind11_module_registers_a_cpp_behavior_that_python_spawns(bui
         "    sup = node.start_supervisor([noexpp.ChildSpec('t', 'sdk_user.tripler')])\n"
         "    child = sup.which_children()[0].ref\n"
         "    print('spawned', ref.call(5), 'supervised', child.call(7), child.call('where'))\n"
+        "    print('times ten', node.spawn('sdk_user.times_ten').call(4))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(built))
     out = _run([sys.executable, "-c", script], env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "spawned 15 supervised 21 sdk@" in out.stdout
+    assert "times ten 40" in out.stdout               # registered with constructor args
 
 
 @pytest.mark.slow
@@ -133,3 +136,25 @@ def test_a_program_built_against_other_headers_is_refused_naming_both_versions(
     assert out.returncode == 1, out.stdout + out.stderr
     assert (f"built against noexpp 0.99.0 headers, but the engine loaded is noexpp "
             f"{noexpp.__version__}") in out.stdout
+
+
+@pytest.mark.slow
+def test_node_processes_import_the_native_module_and_run_its_behavior_remotely_and_supervised(
+        built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(built))        # LocalCluster hands sys.path to its nodes
+    cluster = noexpp.LocalCluster(2, mode="processes", modules=["sdk_user_module"])
+    try:
+        controller = cluster.controller
+        assert controller is not None
+        first, second = cluster.ids
+        ref = controller.spawn_remote(first, "sdk_user.tripler")
+        assert ref.call(4, timeout=TIMEOUT) == 12
+        assert ref.call("where", timeout=TIMEOUT) == first
+        child = noexpp.DistributedChildSpec("t", "sdk_user.tripler",
+                                            node_selector={"node": second})
+        with controller.start_distributed_supervisor([child]) as dsup:
+            placed = dsup.child("t")
+            assert placed.node_id == second and placed.behavior == "sdk_user.tripler"
+            assert placed.ref is not None and placed.ref.call("where", timeout=TIMEOUT) == second
+    finally:
+        close_cluster(cluster)

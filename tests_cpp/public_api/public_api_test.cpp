@@ -68,6 +68,38 @@ TEST(PublicApi, two_nodes_of_a_cluster_call_and_spawn_by_behavior_name) {
   b->stop();
 }
 
+class Scaler : public noexpp::GenServer {
+ public:
+  explicit Scaler(int factor) : factor_(factor) {}
+  noexpp::CallReply handle_call(const noexpp::Term& request, const noexpp::From&) override {
+    return noexpp::Term(request.as_int() * factor_);
+  }
+  std::string behavior_name() const override { return "public_api.scaler"; }
+
+ private:
+  int factor_;
+};
+
+TEST(PublicApi, a_behavior_registered_with_constructor_arguments_gets_them_in_every_process) {
+  ASSERT_TRUE(noexpp::register_behavior<Scaler>("public_api.times_three", 3).ok());
+  ASSERT_TRUE(noexpp::register_behavior<Scaler>("public_api.times_five", 5).ok());
+  auto node = noexpp::Node::create({"public_api_args"});
+  node->start();
+  for (auto [name, expected] : {std::pair{"public_api.times_three", 21}, std::pair{"public_api.times_five", 35}}) {
+    auto entry = noexpp::BehaviorRegistry::instance().find(name);
+    ASSERT_TRUE(entry.has_value()) << name;
+    EXPECT_EQ(entry->language, "cpp");
+    for (int i = 0; i < 2; ++i) {  // every process a new Scaler with the same factor
+      auto pid = node->spawn(entry->factory, {});
+      ASSERT_TRUE(pid.ok());
+      EXPECT_EQ(node->call(pid.value(), noexpp::Term(7)).value, noexpp::Term(expected));
+    }
+  }
+  node->stop();
+}
+
+TEST(PublicApi, engine_matches_headers_when_built_in_this_tree) { EXPECT_TRUE(noexpp::engine_matches_headers()); }
+
 TEST(PublicApi, the_library_and_the_headers_agree_on_the_version) {
   EXPECT_STREQ(noexpp::engine_version(), noexpp::kHeaderVersion);
 }

@@ -10,3 +10,17 @@ class Tripler : public noexpp::GenServer {
   }
   std::string behavior_name() const override { return "sdk_user.tripler"; }
 };
+
+// A behavior with a setting, registered with constructor arguments:
+// call n -> n * factor.
+class Scaler : public noexpp::GenServer {
+ public:
+  explicit Scaler(int factor) : factor_(factor) {}
+  noexpp::CallReply handle_call(const noexpp::Term& request, const noexpp::From&) override {
+    return noexpp::Term(request.as_int() * factor_);
+  }
+  std::string behavior_name() const override { return "sdk_user.scaler"; }
+
+ private:
+  int factor_;
+};

@@ -35,18 +35,20 @@ class BehaviorRegistry {
   std::unordered_map<std::string, BehaviorEntry> entries_;
 };
 
-/// Registers the C++ behavior T (default-constructible GenServer) as `name`.
-/// Refused (invalid_argument, naming both versions) when the engine library
-/// loaded is not the one these headers describe.
-template <class T>
-Result<bool> register_behavior(std::string name) {
+/// Registers the C++ behavior T (a GenServer) as `name`; each process of it
+/// is a new T built from copies of `ctor_args` (none: default-constructed),
+/// e.g. `register_behavior<Pool>("pool_of_8", 8)`. Refused (invalid_argument,
+/// naming both versions) when the engine library loaded is not the one
+/// these headers describe.
+template <class T, class... Args>
+Result<bool> register_behavior(std::string name, Args... ctor_args) {
   if (!engine_matches_headers())
     return Error{make_error_code(Errc::invalid_argument),
                  "behavior '" + name + "' was built against noexpp " + kHeaderVersion +
                      " headers, but the engine loaded is noexpp " + engine_version() +
                      ": rebuild the module against the installed noexpp"};
   return BehaviorRegistry::instance().add(
-      BehaviorEntry{std::move(name), "cpp", [] { return std::make_unique<T>(); }, &typeid(T)});
+      BehaviorEntry{std::move(name), "cpp", [ctor_args...] { return std::make_unique<T>(ctor_args...); }, &typeid(T)});
 }
 
 }  // namespace noexpp
