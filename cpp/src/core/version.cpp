@@ -1,4 +1,4 @@
-// The shared library's own translation unit: what it says of itself.
+// What the engine says of its own version (noexpp/version.hpp).
 #include "noexpp/version.hpp"
 
 namespace noexpp {
