@@ -512,6 +512,22 @@ TEST_F(RemoteTest, a_trapping_local_process_receives_the_remote_exit_as_a_messag
   EXPECT_TRUE(a->call(local, "alive?", kWait).ok());
 }
 
+TEST_F(RemoteTest, a_graceful_stop_of_the_remote_node_delivers_its_processes_exits_with_reason_shutdown) {
+  for (int round = 0; round < 20; ++round) {
+    auto [a, b] = connected_pair();
+    Watcher w;
+    Pid local = spawn_on(*a, fn_server(w.handlers(/*trap=*/true)));
+    Pid remote = spawn_on(*b, fn_server(crasher()));
+    ASSERT_TRUE(a->call(local, Term::tuple({"link", remote}), kWait).ok());
+    round_trip(*a, remote);
+    b->stop();
+    ASSERT_TRUE(w.wait_kind(Info::Kind::exit));
+    auto ex = w.of_kind(Info::Kind::exit).at(0);
+    EXPECT_EQ(ex.from, remote);
+    EXPECT_EQ(ex.reason.to_string(), ExitReason::shutdown().to_string()) << "round " << round;
+  }
+}
+
 TEST_F(RemoteTest, a_trapping_remote_process_receives_the_local_exit_as_a_message) {
   auto [a, b] = connected_pair();
   Watcher w;

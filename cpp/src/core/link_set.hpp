@@ -20,13 +20,12 @@ class LinkSet {
   bool erase(Pid p);
   /// Takes every link out, in no particular order.
   std::vector<Pid> take();
-  /// Takes out the links `pred` selects (a node going down takes its pids).
+  /// The links `pred` selects (a node going down: its pids), left in place.
   template <class Pred>
-  std::vector<Pid> take_if(Pred pred) {
+  std::vector<Pid> select(Pred pred) const {
     std::vector<Pid> out;
     for (Pid p : pids_)
       if (pred(p)) out.push_back(p);
-    for (Pid p : out) erase(p);
     return out;
   }
   std::size_t size() const { return pids_.size(); }

@@ -512,9 +512,14 @@ void NodeInternals::remove_link(Node& n, Pid local, Pid other) {
 }
 
 void NodeInternals::break_links_to(Node& n, std::uint32_t node_index, std::uint32_t creation) {
+  // A link's signal (kLinkExit): it counts only if the link is still there
+  // when the process takes it. The exit signals that node sent before it
+  // went (a graceful stop's shutdowns) are ahead of it in the mailbox and
+  // remove their links first, so they are what the process sees, as in
+  // OTP; the link is broken with noconnection only where none came.
   for (auto& p : n.s_->table.snapshot())
-    for (Pid gone : p->take_links_to(node_index, creation))
-      p->deliver(Envelope::with_reason(Envelope::Kind::exit_signal, gone, kBrokenLinkExit, ExitReason::noconnection()));
+    for (Pid gone : p->links_to(node_index, creation))
+      p->deliver(Envelope::with_reason(Envelope::Kind::exit_signal, gone, kLinkExit, ExitReason::noconnection()));
 }
 
 std::uint64_t NodeInternals::call_from_waiting_thread(Node& n, Pid to, Term request, Duration timeout,

@@ -591,9 +591,9 @@ bool Process::remove_link(Pid other) {
   return removed;
 }
 
-std::vector<Pid> Process::take_links_to(std::uint32_t node, std::uint32_t creation) {
+std::vector<Pid> Process::links_to(std::uint32_t node, std::uint32_t creation) {
   std::vector<Pid> out;
-  mailbox_.if_open([&] { out = links_.take_if([&](Pid p) { return p.node == node && p.creation == creation; }); });
+  mailbox_.if_open([&] { out = links_.select([&](Pid p) { return p.node == node && p.creation == creation; }); });
   return out;
 }
 

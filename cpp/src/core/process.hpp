@@ -55,9 +55,10 @@ class Process : public std::enable_shared_from_this<Process> {
   bool add_link(Pid other);
   /// Removes the link to `other`; false if there was none. Thread: any.
   bool remove_link(Pid other);
-  /// Takes out the links to processes of node `node` incarnation `creation`
-  /// (that node went down: each link breaks with noconnection). Thread: any.
-  std::vector<Pid> take_links_to(std::uint32_t node, std::uint32_t creation);
+  /// The links to processes of node `node` incarnation `creation`, left in
+  /// place (that node went down: each breaks with noconnection, as a link
+  /// signal queued behind whatever that node sent before). Thread: any.
+  std::vector<Pid> links_to(std::uint32_t node, std::uint32_t creation);
   bool alive() const { return !mailbox_.closed(); }
 
   /// Backpressure on messages from other nodes (DESIGN §6). Called after a
