@@ -83,6 +83,29 @@ def test_a_plain_cpp_program_builds_against_the_installed_engine_and_runs(built:
     assert "tripler answered 42" in out.stdout
 
 
+class Echo(noexpp.GenServer):
+    """Answers a call with ("echo", request, this node's id)."""
+
+    def handle_call(self, request: object, caller: object) -> object:
+        return ("echo", request, self.node.id)
+
+
+@pytest.mark.slow
+def test_a_plain_cpp_program_joins_a_cluster_of_python_nodes_and_spawns_there(
+        built: Path) -> None:
+    noexpp.register_behavior("sdk_py.echo", Echo)
+    cookie = "sdk-" + os.urandom(8).hex()
+    with noexpp.Node("pyside", cookie=cookie) as node:
+        ups: list[str] = []
+        node.on("node_up", lambda e: ups.append(e["node"]))
+        out = _run([str(built / "sdk_program"), cookie, node.id])
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "tripler answered 42" in out.stdout
+        assert "python node answered ('echo', ('from', 'sdk_cpp@" in out.stdout, out.stdout
+        assert f"'{node.id}')" in out.stdout
+        assert any(up.startswith("sdk_cpp@") for up in ups)
+
+
 @pytest.mark.slow
 def test_a_users_pybind11_module_registers_a_cpp_behavior_that_python_spawns(built: Path) -> None:
     script = (
