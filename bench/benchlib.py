@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -303,3 +304,20 @@ def cast_rate(ref: Any, n: int) -> float:
     if count != n:
         raise RuntimeError(f"the server saw {count} of {n} casts")
     return n / (elapsed / 1e9)
+
+
+def run_cluster_script(
+    argv: Sequence[str] | None,
+    doc: str | None,
+    quick_help: str,
+    groups: Iterable[Group],
+    note: Callable[[str], None],
+) -> int:
+    """The main of a bench script that runs node processes (py_dist.py,
+    py_dsup.py): parses its options, makes SIGTERM end the run through the
+    groups' finally blocks (so no node process, perhaps SIGSTOPped, outlives
+    it) and runs the selected groups; 0 when every one succeeded."""
+    args = make_parser(doc, quick_help=quick_help).parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    ok = run_groups(groups, args.prefixes, note, args, Results(args.prefixes))
+    return 0 if ok else 1

@@ -73,10 +73,9 @@ from benchlib import (
     Results,
     call_metrics,
     cast_rate,
-    make_parser,
     percentile,
     quick_scale,
-    run_groups,
+    run_cluster_script,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -415,14 +414,7 @@ def global_propagation(args: argparse.Namespace, results: Results) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser(
-        __doc__, quick_help="10x fewer calls and casts, 3 node-down trials of each kind"
-    )
-    args = parser.parse_args(argv)
-
-    # SIGTERM ends the run through the finally blocks, so no peer node
-    # process (perhaps SIGSTOPped) outlives it.
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    """Runs the selected groups; 0 when every one succeeded."""
     noexpp.set_log_level("warning")  # no info line per node_up / node_down
     groups: list[Group] = [
         (TCP_METRICS, tcp_floor),  # first: it forks, so before any engine thread exists
@@ -431,8 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         (SPAWN_METRICS, remote_spawn),
         (GLOBAL_METRICS, global_propagation),
     ]
-    ok = run_groups(groups, args.prefixes, note, args, Results(args.prefixes))
-    return 0 if ok else 1
+    return run_cluster_script(
+        argv, __doc__, "10x fewer calls and casts, 3 node-down trials of each kind", groups, note
+    )
 
 
 if __name__ == "__main__":

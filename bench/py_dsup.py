@@ -75,7 +75,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import noexpp
-from benchlib import Group, Notes, Results, make_parser, percentile, run_groups
+from benchlib import Group, Notes, Results, percentile, run_cluster_script
 from dsup_bench_behaviors import WORKER
 
 BEHAVIOR_MODULE = "dsup_bench_behaviors"  # beside this script, so on sys.path here and there
@@ -376,22 +376,19 @@ def restart_remote(args: argparse.Namespace, results: Results) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the selected groups; 0 when every one succeeded."""
-    parser = make_parser(
-        __doc__, quick_help="1 start trial, 3 failover trials of each kind, 50 measured restarts"
-    )
-    args = parser.parse_args(argv)
-
-    # SIGTERM ends the run through the finally blocks, so no node process
-    # (perhaps SIGSTOPped) outlives it.
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     noexpp.set_log_level("warning")  # the controller: no info line per node_up / node_down
     groups: list[Group] = [
         (START_METRICS, start_1k),
         (KILL_METRICS + STOP_METRICS, failover),
         (RESTART_METRICS, restart_remote),
     ]
-    ok = run_groups(groups, args.prefixes, note, args, Results(args.prefixes))
-    return 0 if ok else 1
+    return run_cluster_script(
+        argv,
+        __doc__,
+        "1 start trial, 3 failover trials of each kind, 50 measured restarts",
+        groups,
+        note,
+    )
 
 
 if __name__ == "__main__":

@@ -224,29 +224,26 @@ def test_a_cpp_child_and_a_python_child_share_one_tree_across_nodes(cluster: Any
         assert dsup.child("py").restart_count == 0
 
 
-def test_one_for_all_restarts_the_children_on_every_node(cluster: Any) -> None:
+@pytest.mark.parametrize(("strategy", "restarted"), [
+    ("one_for_all", {"w0", "w1", "w2"}),          # every child, on every node
+    ("rest_for_one", {"w1", "w2"}),               # the crashed one and those started after it
+])
+def test_a_group_strategy_restarts_its_group_across_nodes_and_leaves_the_others(
+        cluster: Any, strategy: str, restarted: set[str]) -> None:
     a, _, _ = _nodes(cluster(3))
-    with a.start_distributed_supervisor(_specs(3), strategy="one_for_all",
+    with a.start_distributed_supervisor(_specs(3), strategy=strategy,
                                         node_selector="round_robin", lease=LEASE) as dsup:
         before = {k.id: k.ref for k in dsup.children()}
         assert before["w1"] is not None
         before["w1"].cast("crash")
         wait_for(lambda: all(k.ref is not None and k.ref != before[k.id]
-                             for k in dsup.children()), what="every child restarted")
-        assert all(k.restart_count == 1 for k in dsup.children() if k.id == "w1")
+                             for k in dsup.children() if k.id in restarted),
+                 what=f"{sorted(restarted)} restarted")
+        after = {k.id: k for k in dsup.children()}
+        assert {cid for cid, k in after.items() if k.ref == before[cid]} == \
+            {"w0", "w1", "w2"} - restarted
+        assert after["w1"].restart_count == 1
         assert len(_census(dsup)) == 3
-
-
-def test_rest_for_one_restarts_the_crashed_child_and_those_started_after_it(cluster: Any) -> None:
-    a, _, _ = _nodes(cluster(3))
-    with a.start_distributed_supervisor(_specs(3), strategy="rest_for_one",
-                                        node_selector="round_robin", lease=LEASE) as dsup:
-        before = {k.id: k.ref for k in dsup.children()}
-        assert before["w1"] is not None
-        before["w1"].cast("crash")
-        wait_for(lambda: all(k.ref is not None and k.ref != before[k.id]
-                             for k in dsup.children() if k.id != "w0"), what="w1, w2 restarted")
-        assert dsup.child("w0").ref == before["w0"]
 
 
 def test_exceeding_the_restart_intensity_stops_the_supervisor_and_its_remote_children(

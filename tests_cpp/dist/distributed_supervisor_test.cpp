@@ -364,7 +364,7 @@ TEST_F(DistributedSupervisorTest, a_nested_distributed_supervisor_that_gives_up_
   EXPECT_TRUE(poll_until([&] { return workers_on(*b) == 0; }));
 }
 
-TEST_F(DistributedSupervisorTest, a_nested_distributed_supervisor_on_a_node_without_a_cluster_fails_the_start) {
+TEST_F(DistributedSupervisorTest, a_distributed_supervisor_nested_or_not_on_a_node_without_a_cluster_fails_the_start) {
   auto plain = Node::create(NodeOptions{.name = "plain", .threads = 1});
   plain->start();
   auto nested = dist::supervisor_child("placed", dist::DistributedSupervisorSpec{});
@@ -374,6 +374,10 @@ TEST_F(DistributedSupervisorTest, a_nested_distributed_supervisor_on_a_node_with
   auto r = sup::start_supervisor(plain, outer);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find("takes part in no cluster"), std::string::npos) << r.error().detail;
+  auto top = dist::start_distributed_supervisor(plain, dist::DistributedSupervisorSpec{});
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.error().code, Errc::invalid_argument);
+  EXPECT_NE(top.error().detail.find("takes part in no cluster"), std::string::npos) << top.error().detail;
   plain->stop();
 }
 

@@ -124,8 +124,8 @@ Result<sup::ChildSpec> supervisor_child(std::string id, DistributedSupervisorSpe
 
 Result<DistributedSupervisor> start_distributed_supervisor(const std::shared_ptr<Node>& node,
                                                            DistributedSupervisorSpec spec) {
-  if (!cluster::cluster_of(*node) || !node->module("child_leases"))
-    return invalid("node " + node->id() + " takes part in no cluster (create it with dist::create_node)");
+  // The placing starter, made as the supervisor starts, refuses a node
+  // without a cluster (for a nested supervisor too).
   auto s = to_supervisor_spec(std::move(spec));
   if (!s) return s.error();
   auto r = sup::start_supervisor_with(node, std::move(s.value()), nullptr);
